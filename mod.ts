@@ -1,0 +1,32 @@
+/**
+ * A crash-safe write-ahead log for Node, Bun and Deno.
+ *
+ * - {@link WalWriter}: append, flush (durable), close; strict or repairing open.
+ * - {@link WalReader}: iterate records without the writer lock.
+ * - Codecs: {@link jsonCodec} (default), {@link bytesCodec}, or your own {@link Codec}.
+ * - Adapters: the runtime's own is picked automatically; pass `fs` to use another
+ *   (see {@link FileSystem} for the contract).
+ *
+ * The on-disk format is documented in docs/FORMAT.md.
+ *
+ * @module
+ */
+
+export { bytesCodec, type Codec, jsonCodec } from "./src/codec.ts";
+export { crc32 } from "./src/crc32.ts";
+export {
+  type Corruption,
+  type CorruptionKind,
+  type LockHolder,
+  SequenceError,
+  WalArgumentError,
+  WalClosedError,
+  WalCorruptionError,
+  WalError,
+  WalIoError,
+  WalLockedError,
+  WalPoisonedError,
+} from "./src/errors.ts";
+export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity } from "./src/fs.ts";
+export { WalReader, type WalReaderOptions, type WalRecord } from "./src/reader.ts";
+export { type AppendOptions, type Repair, type RepairPolicy, WalWriter, type WalWriterOptions } from "./src/writer.ts";

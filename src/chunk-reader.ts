@@ -1,0 +1,65 @@
+/**
+ * A bounded read-ahead buffer over a {@link FileHandle}: the scan asks for
+ * byte ranges, this serves them from one reusable buffer, refilling it with
+ * large sequential reads. Memory never exceeds `capacityMaxBytes`.
+ *
+ * @module
+ */
+
+import type { FileHandle } from "./fs.ts";
+
+/** Read-ahead size when nothing larger is asked for. */
+const READ_AHEAD_BYTES = 1024 * 1024;
+
+/** Serves byte ranges of one file from a single growable buffer. */
+export class ChunkReader {
+  readonly #file: FileHandle;
+  readonly #fileBytes: number;
+  readonly #capacityMaxBytes: number;
+  #buffer: Uint8Array;
+  /** File offset of `#buffer[0]`. */
+  #start = 0;
+  /** Valid bytes in `#buffer`. */
+  #length = 0;
+
+  /**
+   * @param file the file to read
+   * @param fileBytes the file's size; nothing past it is read
+   * @param capacityMaxBytes the largest single range {@link view} will be asked for
+   */
+  constructor(file: FileHandle, fileBytes: number, capacityMaxBytes: number) {
+    this.#file = file;
+    this.#fileBytes = fileBytes;
+    this.#capacityMaxBytes = Math.max(capacityMaxBytes, READ_AHEAD_BYTES);
+    this.#buffer = new Uint8Array(Math.min(READ_AHEAD_BYTES, Math.max(fileBytes, 64)));
+  }
+
+  /** The file size this reader was made for. */
+  get fileBytes(): number {
+    return this.#fileBytes;
+  }
+
+  /**
+   * Bytes `[offset, offset + lengthBytes)`, cut short at end of file. The view
+   * is valid until the next call.
+   */
+  async view(offset: number, lengthBytes: number): Promise<Uint8Array> {
+    if (lengthBytes > this.#capacityMaxBytes) throw new RangeError(`range of ${lengthBytes} bytes exceeds reader capacity`);
+    const wanted = Math.max(0, Math.min(lengthBytes, this.#fileBytes - offset));
+    if (offset >= this.#start && offset + wanted <= this.#start + this.#length) {
+      const from = offset - this.#start;
+      return this.#buffer.subarray(from, from + wanted);
+    }
+    const fill = Math.min(Math.max(wanted, READ_AHEAD_BYTES), this.#capacityMaxBytes, this.#fileBytes - offset);
+    if (fill > this.#buffer.length) this.#buffer = new Uint8Array(Math.min(this.#capacityMaxBytes, Math.max(fill, this.#buffer.length * 2)));
+    let got = 0;
+    while (got < fill) {
+      const n = await this.#file.read(this.#buffer.subarray(got, fill), offset + got);
+      if (n === 0) break; // the file shrank under us; report what exists
+      got += n;
+    }
+    this.#start = offset;
+    this.#length = got;
+    return this.#buffer.subarray(0, Math.min(wanted, got));
+  }
+}

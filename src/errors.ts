@@ -1,0 +1,160 @@
+/**
+ * Typed errors. Every error the log throws on purpose is a {@link WalError}
+ * with a stable string `code`; branch on `code` (or `instanceof`), never on
+ * the message.
+ *
+ * @module
+ */
+
+/** Base class of every error thrown on purpose by this library. */
+export class WalError extends Error {
+  /** Stable machine-readable code, e.g. `WAL_CORRUPTION`. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * The kinds of damage a scan can find. `offset` in {@link Corruption} is the
+ * first byte of the frame (or file header) where the damage was detected.
+ */
+export type CorruptionKind =
+  /** File or record header cut short by end of file. */
+  | "partial-header"
+  /** Record header intact, payload cut short by end of file. */
+  | "partial-payload"
+  /** Everything from `offset` to end of file is zero bytes (preallocated or lost sectors). */
+  | "zeroed-tail"
+  /** File or record magic is wrong. */
+  | "bad-magic"
+  /** File or record format version is not one this build reads. */
+  | "unsupported-version"
+  /** A header field that must be fixed has another value (reserved bits, kind, sizes). */
+  | "bad-header"
+  /** Header or payload checksum does not match. */
+  | "checksum-mismatch"
+  /** Payload intact but the codec could not decode it. */
+  | "decode-failure"
+  /** A record's sequence does not increase, or a commit does not match its batch. */
+  | "sequence-violation"
+  /** Header intact but declares a payload larger than `maxRecordBytes`. */
+  | "oversized-length";
+
+/** Where and how a log is damaged. */
+export interface Corruption {
+  /** What is wrong. */
+  readonly kind: CorruptionKind;
+  /** Byte offset of the damaged frame within `path`. */
+  readonly offset: number;
+  /** The file the damage is in. */
+  readonly path: string;
+  /** Human-readable specifics (expected vs found). */
+  readonly detail: string;
+}
+
+/** The log on disk is damaged; `corruption` says where and how. Nothing was written. */
+export class WalCorruptionError extends WalError {
+  /** Where and how the log is damaged. */
+  readonly corruption: Corruption;
+  constructor(corruption: Corruption, options?: { cause?: unknown }) {
+    super(
+      "WAL_CORRUPTION",
+      `${corruption.kind} at offset ${corruption.offset} of ${corruption.path}: ${corruption.detail}`,
+      options,
+    );
+    this.corruption = corruption;
+  }
+}
+
+/** A filesystem call failed; the original error is `cause`. */
+export class WalIoError extends WalError {
+  /** What the log was doing, e.g. `append`, `sync`. */
+  readonly operation: string;
+  /** The file involved. */
+  readonly path: string;
+  constructor(operation: string, path: string, cause: unknown) {
+    super("WAL_IO", `${operation} failed on ${path}: ${describe(cause)}`, { cause });
+    this.operation = operation;
+    this.path = path;
+  }
+}
+
+/**
+ * The writer can no longer guarantee what is on disk (a rollback or an fsync
+ * failed) and refuses every further write. `cause` is the failure that
+ * poisoned it. Reopen the log to recover from what is durable.
+ */
+export class WalPoisonedError extends WalError {
+  constructor(path: string, cause: unknown) {
+    super("WAL_POISONED", `writer for ${path} is poisoned by an earlier failure: ${describe(cause)}`, {
+      cause,
+    });
+  }
+}
+
+/** The writer or reader was closed. */
+export class WalClosedError extends WalError {
+  constructor(path: string) {
+    super("WAL_CLOSED", `${path} is closed`);
+  }
+}
+
+/** An explicit sequence was not greater than the current one. Nothing was written. */
+export class SequenceError extends WalError {
+  /** The smallest sequence that would have been accepted. */
+  readonly expected: number;
+  /** The sequence that was given. */
+  readonly provided: number;
+  constructor(expected: number, provided: number) {
+    super("WAL_SEQUENCE", `sequence ${provided} is not allowed; expected at least ${expected}`);
+    this.expected = expected;
+    this.provided = provided;
+  }
+}
+
+/** Another writer holds the log's lock. */
+export class WalLockedError extends WalError {
+  /** The lock file. */
+  readonly lockPath: string;
+  /** Who holds it, as recorded in the lock file, when readable. */
+  readonly holder: LockHolder | null;
+  constructor(lockPath: string, holder: LockHolder | null) {
+    const who = holder === null ? "an unknown holder" : `pid ${holder.pid} on ${holder.hostname} (${holder.runtime})`;
+    super("WAL_LOCKED", `${lockPath} is held by ${who}`);
+    this.lockPath = lockPath;
+    this.holder = holder;
+  }
+}
+
+/** The contents of a lock file. */
+export interface LockHolder {
+  /** Process id of the holder. */
+  readonly pid: number;
+  /** Host of the holder. */
+  readonly hostname: string;
+  /** Runtime of the holder, e.g. `deno 2.9.6`. */
+  readonly runtime: string;
+  /** Random token unique to this acquisition. */
+  readonly token: string;
+  /** When the lock was taken, milliseconds since the epoch. */
+  readonly acquiredAtMs: number;
+}
+
+/** An argument is out of range or of the wrong type. Nothing was written. */
+export class WalArgumentError extends WalError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("WAL_ARGUMENT", message, options);
+  }
+}
+
+/** Renders an unknown thrown value for a message. */
+function describe(cause: unknown): string {
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return typeof code === "string" ? `${code}: ${cause.message}` : cause.message;
+  }
+  return String(cause);
+}

@@ -1,0 +1,275 @@
+/**
+ * Encoding and decoding of the frames described in docs/FORMAT.md: the file
+ * header and the record (data or commit) header. Pure functions over bytes;
+ * no I/O. Validation that needs context (sequence order, commits matching
+ * their batch, torn-tail classification) lives in `scan.ts`.
+ *
+ * @module
+ */
+
+import type { Crc32 } from "./crc32.ts";
+import type { CorruptionKind } from "./errors.ts";
+
+/** Size of the file header. */
+export const FILE_HEADER_BYTES = 40;
+/** Size of every record header. */
+export const RECORD_HEADER_BYTES = 32;
+/** Size of a commit record's payload. */
+export const COMMIT_PAYLOAD_BYTES = 24;
+/** Size of a whole commit record. */
+export const COMMIT_RECORD_BYTES = RECORD_HEADER_BYTES + COMMIT_PAYLOAD_BYTES;
+/** The only format version this build reads and writes (file and record). */
+export const FORMAT_VERSION = 1;
+/** Default and largest allowed `maxRecordBytes`. */
+export const RECORD_BYTES_MAX_DEFAULT = 16 * 1024 * 1024;
+/** The payload length field is a u32. */
+export const RECORD_BYTES_MAX_LIMIT = 0xffff_ffff;
+/** Size of the file's salt. */
+export const SALT_BYTES = 8;
+
+/** `\x89WAL\r\n\x1a\n` */
+const FILE_MAGIC: readonly number[] = [0x89, 0x57, 0x41, 0x4c, 0x0d, 0x0a, 0x1a, 0x0a];
+/** `WR` */
+export const RECORD_MAGIC_0 = 0x57;
+/** Second byte of the record magic. */
+export const RECORD_MAGIC_1 = 0x52;
+
+/** Record kinds. */
+export const RecordKind = { data: 1, commit: 2 } as const;
+/** A record kind value. */
+export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
+
+const TWO_32 = 0x1_0000_0000;
+
+/** Writes a non-negative safe integer as u64 little-endian. */
+export function setU64(view: DataView, at: number, value: number): void {
+  view.setUint32(at, value % TWO_32, true);
+  view.setUint32(at + 4, Math.floor(value / TWO_32), true);
+}
+
+/** Reads a u64 little-endian; returns -1 if it exceeds 2^53 − 1. */
+export function getU64(view: DataView, at: number): number {
+  const hi = view.getUint32(at + 4, true);
+  if (hi >= 0x20_0000) return -1;
+  return hi * TWO_32 + view.getUint32(at, true);
+}
+
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The file header's variable fields. */
+export interface FileHeader {
+  /** Random bytes mixed into every record checksum. */
+  readonly salt: Uint8Array;
+  /** Every record's sequence is greater than this. */
+  readonly baseSequence: number;
+}
+
+/** Encodes a file header. */
+export function encodeFileHeader(header: FileHeader, crc: Crc32): Uint8Array {
+  if (header.salt.length !== SALT_BYTES) throw new RangeError("salt must be 8 bytes");
+  const bytes = new Uint8Array(FILE_HEADER_BYTES);
+  const view = viewOf(bytes);
+  bytes.set(FILE_MAGIC, 0);
+  view.setUint16(8, FORMAT_VERSION, true);
+  view.setUint16(10, FILE_HEADER_BYTES, true);
+  bytes.set(header.salt, 16);
+  setU64(view, 24, header.baseSequence);
+  view.setUint32(36, crc(bytes.subarray(0, 36), 0), true);
+  return bytes;
+}
+
+/** A frame-level problem: what kind, and the specifics. */
+export interface FrameDamage {
+  /** Corruption kind. */
+  readonly kind: CorruptionKind;
+  /** Specifics for the diagnostic. */
+  readonly detail: string;
+}
+
+/**
+ * Decodes a file header from the first bytes of a file (`bytes` may be shorter
+ * than the header when the file is). Returns the header or what is wrong.
+ */
+export function decodeFileHeader(bytes: Uint8Array, crc: Crc32): FileHeader | FrameDamage {
+  for (let i = 0; i < FILE_MAGIC.length && i < bytes.length; i++) {
+    if (bytes[i] !== FILE_MAGIC[i]) return { kind: "bad-magic", detail: "not a log file (file magic differs)" };
+  }
+  if (bytes.length < FILE_HEADER_BYTES) {
+    return { kind: "partial-header", detail: `file has ${bytes.length} of ${FILE_HEADER_BYTES} header bytes` };
+  }
+  const view = viewOf(bytes);
+  const stored = view.getUint32(36, true);
+  const computed = crc(bytes.subarray(0, 36), 0);
+  if (stored !== computed) {
+    return { kind: "checksum-mismatch", detail: `file header CRC ${hex(stored)} != computed ${hex(computed)}` };
+  }
+  const version = view.getUint16(8, true);
+  if (version !== FORMAT_VERSION) {
+    return { kind: "unsupported-version", detail: `file format version ${version}; this build reads ${FORMAT_VERSION}` };
+  }
+  const headerBytes = view.getUint16(10, true);
+  const flags = view.getUint32(12, true);
+  const reserved = view.getUint32(32, true);
+  const baseSequence = getU64(view, 24);
+  if (headerBytes !== FILE_HEADER_BYTES || flags !== 0 || reserved !== 0 || baseSequence < 0) {
+    return {
+      kind: "bad-header",
+      detail: `file header fields out of range (size ${headerBytes}, flags ${flags}, reserved ${reserved})`,
+    };
+  }
+  return { salt: bytes.slice(16, 24), baseSequence };
+}
+
+/**
+ * Salted checksums for one file: CRC-32 of the salt followed by the bytes.
+ * The salt's CRC state is computed once.
+ */
+export class Checksummer {
+  readonly #crc: Crc32;
+  readonly #seed: number;
+  constructor(crc: Crc32, salt: Uint8Array) {
+    this.#crc = crc;
+    this.#seed = crc(salt, 0);
+  }
+  /** Salted CRC-32 of `bytes`. */
+  of(bytes: Uint8Array): number {
+    return this.#crc(bytes, this.#seed);
+  }
+}
+
+/** A decoded record header. */
+export interface RecordHeader {
+  /** Data or commit. */
+  readonly kind: RecordKind;
+  /** Payload length in bytes. */
+  readonly payloadBytes: number;
+  /** Sequence field. */
+  readonly sequence: number;
+  /** Time field, milliseconds since the epoch. */
+  readonly timeMs: number;
+  /** Stored payload CRC. */
+  readonly payloadCrc: number;
+}
+
+/**
+ * Writes a complete record (header then payload) into `target` at `at` and
+ * returns its length. `target` must have room for 32 + payload bytes.
+ */
+export function encodeRecord(
+  target: Uint8Array,
+  at: number,
+  kind: RecordKind,
+  sequence: number,
+  timeMs: number,
+  payload: Uint8Array,
+  sum: Checksummer,
+): number {
+  const header = target.subarray(at, at + RECORD_HEADER_BYTES);
+  const view = viewOf(header);
+  header[0] = RECORD_MAGIC_0;
+  header[1] = RECORD_MAGIC_1;
+  header[2] = FORMAT_VERSION;
+  header[3] = kind;
+  view.setUint32(4, payload.length, true);
+  setU64(view, 8, sequence);
+  setU64(view, 16, timeMs);
+  view.setUint32(24, sum.of(payload), true);
+  view.setUint32(28, sum.of(header.subarray(0, 28)), true);
+  target.set(payload, at + RECORD_HEADER_BYTES);
+  return RECORD_HEADER_BYTES + payload.length;
+}
+
+/**
+ * Decodes and checks a record header. `bytes` holds what the file has from
+ * the record's start, possibly fewer than 32 bytes at end of file. The CRC is
+ * checked before any field is believed; only then the length is compared to
+ * `recordBytesMax`.
+ */
+export function decodeRecordHeader(
+  bytes: Uint8Array,
+  sum: Checksummer,
+  recordBytesMax: number,
+): RecordHeader | FrameDamage {
+  if ((bytes.length > 0 && bytes[0] !== RECORD_MAGIC_0) || (bytes.length > 1 && bytes[1] !== RECORD_MAGIC_1)) {
+    return { kind: "bad-magic", detail: `record magic ${hex(bytes[0] ?? 0, 2)}${hex(bytes[1] ?? 0, 2)} != 5752` };
+  }
+  if (bytes.length < RECORD_HEADER_BYTES) {
+    return { kind: "partial-header", detail: `${bytes.length} of ${RECORD_HEADER_BYTES} record header bytes` };
+  }
+  const view = viewOf(bytes);
+  const stored = view.getUint32(28, true);
+  const computed = sum.of(bytes.subarray(0, 28));
+  if (stored !== computed) {
+    return { kind: "checksum-mismatch", detail: `record header CRC ${hex(stored)} != computed ${hex(computed)}` };
+  }
+  const version = bytes[2]!;
+  if (version !== FORMAT_VERSION) {
+    return { kind: "unsupported-version", detail: `record version ${version}; this build reads ${FORMAT_VERSION}` };
+  }
+  const kind = bytes[3]!;
+  if (kind !== RecordKind.data && kind !== RecordKind.commit) {
+    return { kind: "bad-header", detail: `unknown record kind ${kind}` };
+  }
+  const payloadBytes = view.getUint32(4, true);
+  const sequence = getU64(view, 8);
+  const timeMs = getU64(view, 16);
+  if (sequence < 0 || timeMs < 0) return { kind: "bad-header", detail: "sequence or time exceeds 2^53 - 1" };
+  if (kind === RecordKind.commit && payloadBytes !== COMMIT_PAYLOAD_BYTES) {
+    return { kind: "bad-header", detail: `commit payload is ${payloadBytes} bytes, not ${COMMIT_PAYLOAD_BYTES}` };
+  }
+  if (payloadBytes > recordBytesMax) {
+    return { kind: "oversized-length", detail: `payload of ${payloadBytes} bytes exceeds maxRecordBytes ${recordBytesMax}` };
+  }
+  return { kind, payloadBytes, sequence, timeMs, payloadCrc: view.getUint32(24, true) };
+}
+
+/** A commit record's payload. */
+export interface CommitPayload {
+  /** Offset of the batch's first data record. */
+  readonly batchStart: number;
+  /** Offset of the commit record itself. */
+  readonly commitOffset: number;
+  /** Data records in the batch. */
+  readonly recordCount: number;
+}
+
+/** Encodes a commit payload into a fresh 24-byte array. */
+export function encodeCommitPayload(commit: CommitPayload): Uint8Array {
+  const bytes = new Uint8Array(COMMIT_PAYLOAD_BYTES);
+  const view = viewOf(bytes);
+  setU64(view, 0, commit.batchStart);
+  setU64(view, 8, commit.commitOffset);
+  view.setUint32(16, commit.recordCount, true);
+  return bytes;
+}
+
+/** Decodes a 24-byte commit payload; `null` if a field is out of range. */
+export function decodeCommitPayload(bytes: Uint8Array): CommitPayload | null {
+  const view = viewOf(bytes);
+  const batchStart = getU64(view, 0);
+  const commitOffset = getU64(view, 8);
+  if (batchStart < 0 || commitOffset < 0 || view.getUint32(20, true) !== 0) return null;
+  return { batchStart, commitOffset, recordCount: view.getUint32(16, true) };
+}
+
+/** True when `value` is a frame problem rather than a decoded header. */
+export function isDamage(value: object): value is FrameDamage {
+  return "detail" in value;
+}
+
+/** Kinds a crash can leave behind; every other kind is fatal wherever it is. */
+export function isTearable(kind: CorruptionKind): boolean {
+  return (
+    kind === "partial-header" ||
+    kind === "partial-payload" ||
+    kind === "zeroed-tail" ||
+    kind === "bad-magic" ||
+    kind === "checksum-mismatch"
+  );
+}
+
+function hex(value: number, digits = 8): string {
+  return value.toString(16).padStart(digits, "0");
+}

@@ -1,0 +1,74 @@
+/**
+ * The `truncate-partial` repair: keep a torn tail's bytes aside, durably,
+ * then cut the log back to its last intact record. Crash-safe in this order:
+ * the copy is complete and its name durable before the log shrinks, so a
+ * crash at any point loses nothing (at worst the next open saves the same
+ * bytes again under the next free name).
+ *
+ * @module
+ */
+
+import type { Corruption, CorruptionKind } from "./errors.ts";
+import type { FileHandle, FileSystem } from "./fs.ts";
+import { unlinkIfPresent } from "./io.ts";
+import { dirname } from "./path.ts";
+
+/** What a repair cut, and where the cut bytes are. */
+export interface Repair {
+  /** What the torn tail looked like. */
+  readonly kind: CorruptionKind;
+  /** Where the cut started: the log's size after the repair. */
+  readonly offset: number;
+  /** How many bytes were cut. */
+  readonly bytes: number;
+  /** The file holding exactly the cut bytes. */
+  readonly savedTo: string;
+}
+
+/** Copy buffer size. */
+const COPY_CHUNK_BYTES = 1024 * 1024;
+/** Distinct names tried for the saved bytes before giving up. */
+const SAVE_NAMES_MAX = 1000;
+
+/**
+ * Saves `[tail.offset, fileBytes)` of `file` (the log at `path`) to
+ * `<path>.<offset>.torn` (or `<path>.<offset>.<n>.torn` if taken), syncs it
+ * and its directory, then truncates and syncs the log.
+ */
+export async function cutTornTail(
+  fs: FileSystem,
+  file: FileHandle,
+  path: string,
+  tail: Corruption,
+  fileBytes: number,
+): Promise<Repair> {
+  const savedTo = await freeName(fs, path, tail.offset);
+  const partial = `${savedTo}.partial`;
+  await unlinkIfPresent(fs, partial);
+  const copy = await fs.open(partial, "create");
+  try {
+    const buffer = new Uint8Array(Math.min(COPY_CHUNK_BYTES, Math.max(1, fileBytes - tail.offset)));
+    for (let at = tail.offset; at < fileBytes; ) {
+      const n = await file.read(buffer.subarray(0, Math.min(buffer.length, fileBytes - at)), at);
+      if (n === 0) throw new Error(`log shrank to ${at} bytes while saving its tail`);
+      await copy.write(buffer.subarray(0, n), at - tail.offset);
+      at += n;
+    }
+    await copy.sync();
+  } finally {
+    await copy.close();
+  }
+  await fs.rename(partial, savedTo);
+  await fs.syncDir(dirname(path));
+  await file.truncate(tail.offset);
+  await file.sync();
+  return { kind: tail.kind, offset: tail.offset, bytes: fileBytes - tail.offset, savedTo };
+}
+
+async function freeName(fs: FileSystem, path: string, offset: number): Promise<string> {
+  for (let n = 1; n <= SAVE_NAMES_MAX; n++) {
+    const name = n === 1 ? `${path}.${offset}.torn` : `${path}.${offset}.${n}.torn`;
+    if ((await fs.stat(name)) === null) return name;
+  }
+  throw new Error(`no free name for the torn tail of ${path} at ${offset}`);
+}

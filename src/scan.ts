@@ -1,0 +1,225 @@
+/**
+ * The decoder: walks a log file from its header to its end, checking every
+ * frame, every checksum, the sequence order and every commit against its
+ * batch, with memory bounded by the largest record. Damage is classified as
+ * in docs/FORMAT.md: a torn tail (what a crash can leave after the last
+ * durable commit) is returned to the caller; anything else throws
+ * {@link WalCorruptionError}.
+ *
+ * @module
+ */
+
+import { ChunkReader } from "./chunk-reader.ts";
+import type { Crc32 } from "./crc32.ts";
+import { type Corruption, type CorruptionKind, WalCorruptionError } from "./errors.ts";
+import {
+  Checksummer,
+  COMMIT_PAYLOAD_BYTES,
+  COMMIT_RECORD_BYTES,
+  decodeCommitPayload,
+  decodeFileHeader,
+  decodeRecordHeader,
+  FILE_HEADER_BYTES,
+  type FileHeader,
+  type FrameDamage,
+  isDamage,
+  isTearable,
+  RECORD_HEADER_BYTES,
+  RECORD_MAGIC_0,
+  RECORD_MAGIC_1,
+  type RecordHeader,
+  RecordKind,
+} from "./format.ts";
+import type { FileHandle } from "./fs.ts";
+
+/** A data record as the scan meets it. */
+export interface ScannedRecord {
+  /** Offset of the record's header. */
+  readonly offset: number;
+  /** The record's sequence. */
+  readonly sequence: number;
+  /** When it was appended, milliseconds since the epoch. */
+  readonly timeMs: number;
+  /** The payload; a view valid only until the scan continues. */
+  readonly payload: Uint8Array;
+}
+
+/** What the scan learned about the file as a whole. */
+export interface ScanEnd {
+  /** The file header. */
+  readonly header: FileHeader;
+  /** Checksums salted for this file. */
+  readonly checksummer: Checksummer;
+  /** Size of the file when the scan started. */
+  readonly fileBytes: number;
+  /** End of the last intact record: where the next record goes. */
+  readonly endOffset: number;
+  /** End of the last commit (or of the file header). */
+  readonly committedEnd: number;
+  /** Sequence of the last intact data record, or the base sequence. */
+  readonly lastSequence: number;
+  /** Intact data records after the last commit. */
+  readonly pendingRecords: number;
+  /** Time of the first intact data record, or -1 when none. */
+  readonly firstTimeMs: number;
+  /** Time of the last intact data record, or -1 when none. */
+  readonly lastTimeMs: number;
+  /** Count of intact data records. */
+  readonly records: number;
+  /** Damage after the last durable commit (from `endOffset` to the end), or null. */
+  readonly tail: Corruption | null;
+}
+
+/** Scan parameters. */
+export interface ScanOptions {
+  /** File name for diagnostics. */
+  readonly path: string;
+  /** Largest payload accepted. */
+  readonly recordBytesMax: number;
+  /** CRC-32 implementation. */
+  readonly crc: Crc32;
+}
+
+/**
+ * Scans `file` (of `fileBytes` bytes), yielding each intact data record in
+ * order and returning what it found. Throws {@link WalCorruptionError} on
+ * damage that is not a torn tail, and on a damaged file header.
+ */
+export async function* scanLog(
+  file: FileHandle,
+  fileBytes: number,
+  options: ScanOptions,
+): AsyncGenerator<ScannedRecord, ScanEnd, void> {
+  const { path, recordBytesMax } = options;
+  const reader = new ChunkReader(file, fileBytes, RECORD_HEADER_BYTES + recordBytesMax);
+  const fail = (kind: CorruptionKind, offset: number, detail: string): never => {
+    throw new WalCorruptionError({ kind, offset, path, detail });
+  };
+
+  const decoded = decodeFileHeader(await reader.view(0, FILE_HEADER_BYTES), options.crc);
+  if (isDamage(decoded)) return fail(decoded.kind, 0, decoded.detail);
+  const header = decoded;
+  const sum = new Checksummer(options.crc, header.salt);
+
+  let offset = FILE_HEADER_BYTES;
+  let committedEnd = FILE_HEADER_BYTES;
+  let lastSequence = header.baseSequence;
+  let pendingRecords = 0;
+  let records = 0;
+  let firstTimeMs = -1;
+  let lastTimeMs = -1;
+  let tail: Corruption | null = null;
+
+  while (offset < fileBytes) {
+    const read = await readFrame(reader, offset, sum, recordBytesMax);
+    if (isDamage(read)) {
+      if (!isTearable(read.kind)) return fail(read.kind, offset, read.detail);
+      const later = await findCommitAfter(reader, offset + 1, sum);
+      if (later >= 0) {
+        return fail(read.kind, offset, `${read.detail}; a valid commit at ${later} follows, so this is damage to durable data`);
+      }
+      tail = (await isZeroFrom(reader, offset))
+        ? { kind: "zeroed-tail", offset, path, detail: `${fileBytes - offset} zero bytes to end of file` }
+        : { kind: read.kind, offset, path, detail: `${read.detail}; nothing durable follows (torn tail)` };
+      break;
+    }
+
+    const { frame, payload } = read;
+    if (frame.kind === RecordKind.data) {
+      if (frame.sequence <= lastSequence) {
+        return fail("sequence-violation", offset, `sequence ${frame.sequence} after ${lastSequence}`);
+      }
+      lastSequence = frame.sequence;
+      pendingRecords++;
+      records++;
+      if (firstTimeMs < 0) firstTimeMs = frame.timeMs;
+      lastTimeMs = frame.timeMs;
+      yield { offset, sequence: frame.sequence, timeMs: frame.timeMs, payload };
+    } else {
+      const commit = decodeCommitPayload(payload);
+      const expected = `batch start ${committedEnd}, offset ${offset}, ${pendingRecords} records, sequence ${lastSequence}`;
+      if (
+        commit === null ||
+        commit.batchStart !== committedEnd ||
+        commit.commitOffset !== offset ||
+        commit.recordCount !== pendingRecords ||
+        pendingRecords === 0 ||
+        frame.sequence !== lastSequence
+      ) {
+        const got = commit === null ? "malformed payload" : `batch start ${commit.batchStart}, offset ${commit.commitOffset}, ${commit.recordCount} records, sequence ${frame.sequence}`;
+        return fail("sequence-violation", offset, `commit does not match its batch: expected ${expected}; found ${got}`);
+      }
+      committedEnd = offset + COMMIT_RECORD_BYTES;
+      pendingRecords = 0;
+    }
+    offset += RECORD_HEADER_BYTES + frame.payloadBytes;
+  }
+
+  return {
+    header,
+    checksummer: sum,
+    fileBytes,
+    endOffset: offset,
+    committedEnd,
+    lastSequence,
+    pendingRecords,
+    records,
+    firstTimeMs,
+    lastTimeMs,
+    tail,
+  };
+}
+
+/** Reads and checks the frame at `offset`: header, then payload and its CRC. */
+async function readFrame(
+  reader: ChunkReader,
+  offset: number,
+  sum: Checksummer,
+  recordBytesMax: number,
+): Promise<{ frame: RecordHeader; payload: Uint8Array } | FrameDamage> {
+  const frame = decodeRecordHeader(await reader.view(offset, RECORD_HEADER_BYTES), sum, recordBytesMax);
+  if (isDamage(frame)) return frame;
+  const payload = (await reader.view(offset, RECORD_HEADER_BYTES + frame.payloadBytes)).subarray(RECORD_HEADER_BYTES);
+  if (payload.length < frame.payloadBytes) {
+    return { kind: "partial-payload", detail: `${payload.length} of ${frame.payloadBytes} payload bytes` };
+  }
+  if (sum.of(payload) !== frame.payloadCrc) return { kind: "checksum-mismatch", detail: "payload CRC does not match" };
+  return { frame, payload };
+}
+
+/**
+ * Offset of the first valid commit record at or after `from`, or -1. A
+ * candidate counts only if both its salted CRCs match and it names its own
+ * offset, so payload bytes that copy a commit from elsewhere never count.
+ */
+async function findCommitAfter(reader: ChunkReader, from: number, sum: Checksummer): Promise<number> {
+  const end = reader.fileBytes;
+  let base = from;
+  while (base + COMMIT_RECORD_BYTES <= end) {
+    const window = await reader.view(base, 1024 * 1024);
+    const last = window.length - COMMIT_RECORD_BYTES;
+    for (let i = window.indexOf(RECORD_MAGIC_0); i >= 0 && i <= last; i = window.indexOf(RECORD_MAGIC_0, i + 1)) {
+      if (window[i + 1] !== RECORD_MAGIC_1) continue;
+      if (isCommitAt(window.subarray(i, i + COMMIT_RECORD_BYTES), base + i, sum)) return base + i;
+    }
+    base += last + 1;
+  }
+  return -1;
+}
+
+function isCommitAt(bytes: Uint8Array, offset: number, sum: Checksummer): boolean {
+  const frame = decodeRecordHeader(bytes.subarray(0, RECORD_HEADER_BYTES), sum, COMMIT_PAYLOAD_BYTES);
+  if (isDamage(frame) || frame.kind !== RecordKind.commit) return false;
+  const payload = bytes.subarray(RECORD_HEADER_BYTES, COMMIT_RECORD_BYTES);
+  if (sum.of(payload) !== frame.payloadCrc) return false;
+  return decodeCommitPayload(payload)?.commitOffset === offset;
+}
+
+async function isZeroFrom(reader: ChunkReader, from: number): Promise<boolean> {
+  for (let base = from; base < reader.fileBytes; ) {
+    const window = await reader.view(base, 1024 * 1024);
+    for (let i = 0; i < window.length; i++) if (window[i] !== 0) return false;
+    base += window.length;
+  }
+  return true;
+}
