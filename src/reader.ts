@@ -11,12 +11,12 @@
  * @module
  */
 
-import { type Codec, jsonCodec } from "./codec.ts";
-import { crc32 as crc32Portable } from "./crc32.ts";
-import { WalArgumentError, WalCorruptionError } from "./errors.ts";
+import type { Codec } from "./codec.ts";
+import { WalCorruptionError } from "./errors.ts";
 import type { FileSystem } from "./fs.ts";
+import { io } from "./log-file.ts";
+import { checkRecordBytesMax, checkSafeInteger, codecOrDefault, crcOf, fileSystemOrDefault } from "./options.ts";
 import { scanLog } from "./scan.ts";
-import { checkRecordBytesMax, io } from "./writer.ts";
 
 /** One record as read back. */
 export interface WalRecord<T> {
@@ -51,11 +51,8 @@ export class WalReader<T = unknown> implements AsyncIterable<WalRecord<T>> {
 
   private constructor(path: string, options: WalReaderOptions<T>) {
     this.path = path;
-    this.#from = options.from ?? 0;
-    if (!Number.isSafeInteger(this.#from) || this.#from < 0) {
-      throw new WalArgumentError(`from must be a non-negative safe integer, not ${this.#from}`);
-    }
-    this.#codec = options.codec ?? (jsonCodec as Codec<T>);
+    this.#from = checkSafeInteger("from", options.from ?? 0, 0);
+    this.#codec = codecOrDefault(options.codec);
     this.#fs = options.fs;
     this.#recordBytesMax = checkRecordBytesMax(options.maxRecordBytes);
   }
@@ -71,11 +68,11 @@ export class WalReader<T = unknown> implements AsyncIterable<WalRecord<T>> {
   /** Yields every intact record with `sequence >= from`, in order. */
   async *[Symbol.asyncIterator](): AsyncIterator<WalRecord<T>> {
     const path = this.path;
-    const fs = this.#fs ?? (await (await import("../adapters/auto.ts")).defaultFileSystem());
+    const fs = await fileSystemOrDefault(this.#fs);
     const file = await io("open", path, () => fs.open(path, "read"));
     try {
       const fileBytes = await io("size", path, () => file.size());
-      const scan = scanLog(file, fileBytes, { path, recordBytesMax: this.#recordBytesMax, crc: fs.crc32 ?? crc32Portable });
+      const scan = scanLog(file, fileBytes, { path, recordBytesMax: this.#recordBytesMax, crc: crcOf(fs) });
       for (;;) {
         const next = await io("read", path, () => scan.next());
         if (next.done === true) return;

@@ -1,65 +1,31 @@
 /**
- * The writer: one file, one owner, appends that are all-or-nothing, and
- * flushes that make batches durable with a commit record (docs/FORMAT.md).
- *
- * Every operation runs in call order on one internal queue, so concurrent
- * callers never interleave bytes; concurrent `flush` calls share one commit
- * (group commit): whatever was appended before a flush started is covered by
- * it, and a flush that finds nothing pending returns at once.
- *
- * Failure outcomes, all defined:
- * - a write fails (even after a prefix landed): the file is truncated back to
- *   where the write started and synced; the call rejects with `WalIoError`
- *   and the writer stays usable;
- * - that rollback fails, or any fsync fails: the writer is poisoned; this
- *   and every later `append`/`flush` rejects with `WalPoisonedError` and no
- *   further byte is written (a retried fsync can falsely succeed after the
- *   kernel dropped dirty pages, so there is no retry);
- * - a value the codec cannot encode, a record over `maxRecordBytes`, or a
- *   non-increasing sequence: rejected before any I/O.
+ * The public single-file writer: one {@link LogFile} behind the exclusive
+ * writer lock (`<path>.lock`) and a serial queue, so concurrent callers never
+ * interleave bytes. Concurrent `flush` calls share one commit (group
+ * commit): whatever was appended before a flush runs is covered by it, and a
+ * flush that finds nothing pending returns at once.
  *
  * @module
  */
 
-import { type Codec, jsonCodec } from "./codec.ts";
-import { crc32 as crc32Portable } from "./crc32.ts";
-import {
-  type CorruptionKind,
-  SequenceError,
-  WalArgumentError,
-  WalClosedError,
-  WalCorruptionError,
-  WalError,
-  WalIoError,
-  WalPoisonedError,
-} from "./errors.ts";
-import {
-  type Checksummer,
-  COMMIT_RECORD_BYTES,
-  encodeCommitPayload,
-  encodeFileHeader,
-  encodeRecord,
-  RECORD_BYTES_MAX_DEFAULT,
-  RECORD_BYTES_MAX_LIMIT,
-  RECORD_HEADER_BYTES,
-  RecordKind,
-  SALT_BYTES,
-} from "./format.ts";
-import type { FileHandle, FileSystem } from "./fs.ts";
-import { unlinkIfPresent, writeNewFile } from "./io.ts";
+import type { Codec } from "./codec.ts";
+import { WalArgumentError, WalClosedError, WalIoError } from "./errors.ts";
+import type { FileSystem } from "./fs.ts";
 import { acquireLock, type WriterLock } from "./lock.ts";
-import { dirname } from "./path.ts";
-import { cutTornTail, type Repair } from "./repair.ts";
-import { scanLog, type ScanEnd } from "./scan.ts";
+import { io, LogFile, type RepairPolicy } from "./log-file.ts";
+import {
+  checkRecordBytesMax,
+  checkRepairPolicy,
+  checkSafeInteger,
+  codecOrDefault,
+  crcOf,
+  fileSystemOrDefault,
+  SerialQueue,
+} from "./options.ts";
+import type { Repair } from "./repair.ts";
 
-/**
- * What opening does with a torn tail (damage after the last durable commit).
- * Damage anywhere before a durable commit fails under every policy.
- * - `strict`: fail with `WalCorruptionError`; write nothing.
- * - `truncate-partial`: save the tail's bytes to `<path>.<offset>.torn`, cut
- *   the log back to its last intact record, and open.
- */
-export type RepairPolicy = "strict" | "truncate-partial";
+export type { RepairPolicy } from "./log-file.ts";
+export type { Repair } from "./repair.ts";
 
 /** Options of {@link WalWriter.open}. */
 export interface WalWriterOptions<T> {
@@ -83,101 +49,54 @@ export interface AppendOptions {
   readonly sequence?: number;
 }
 
-export type { Repair } from "./repair.ts";
-
 /** Appends records to one log file. Obtain with {@link WalWriter.open}. */
 export class WalWriter<T = unknown> implements AsyncDisposable {
   /** The log file. */
   readonly path: string;
-  /** What opening cut off as a torn tail, or null. */
-  readonly repaired: Repair | null;
-  readonly #file: FileHandle;
+  readonly #log: LogFile;
   readonly #lock: WriterLock;
   readonly #codec: Codec<T>;
-  readonly #sum: Checksummer;
   readonly #recordBytesMax: number;
-  readonly #now: () => number;
-  /** Offset where the next record goes. */
-  #end: number;
-  /** End of the last durable commit. */
-  #committedEnd: number;
-  /** Data records written since the last commit. */
-  #pendingRecords: number;
-  #sequence: number;
-  #poison: unknown = null;
+  readonly #queue = new SerialQueue();
   #closeRequested = false;
   #closing: Promise<void> | null = null;
-  /** Tail of the operation queue. */
-  #queue: Promise<unknown> = Promise.resolve();
-  /** Reused encoding buffer; grows to the largest record. */
-  #scratch = new Uint8Array(4096);
 
-  private constructor(state: {
-    path: string;
-    file: FileHandle;
-    lock: WriterLock;
-    codec: Codec<T>;
-    recordBytesMax: number;
-    now: () => number;
-    scan: ScanEnd;
-    repaired: Repair | null;
-  }) {
-    this.path = state.path;
-    this.#file = state.file;
-    this.#lock = state.lock;
-    this.#codec = state.codec;
-    this.#recordBytesMax = state.recordBytesMax;
-    this.#now = state.now;
-    this.#sum = state.scan.checksummer;
-    this.#end = state.scan.endOffset;
-    this.#committedEnd = state.scan.committedEnd;
-    this.#pendingRecords = state.scan.pendingRecords;
-    this.#sequence = state.scan.lastSequence;
-    this.repaired = state.repaired;
+  private constructor(log: LogFile, lock: WriterLock, codec: Codec<T>, recordBytesMax: number) {
+    this.path = log.path;
+    this.#log = log;
+    this.#lock = lock;
+    this.#codec = codec;
+    this.#recordBytesMax = recordBytesMax;
   }
 
   /**
    * Opens the log at `path` for appending, creating it if absent. Takes the
-   * exclusive writer lock (`<path>.lock`), then validates every record,
-   * applying `options.repair` to a torn tail.
+   * exclusive writer lock, then validates every record, applying
+   * `options.repair` to a torn tail. A failed open writes nothing to the log.
    *
    * @throws {WalLockedError} another writer holds the log
    * @throws {WalCorruptionError} the log is damaged (beyond what the policy repairs)
    * @throws {WalIoError} the filesystem failed
+   * @throws {WalArgumentError} an option is invalid
    */
   static async open<T = unknown>(path: string, options: WalWriterOptions<T> = {}): Promise<WalWriter<T>> {
-    const repair = options.repair ?? "strict";
-    if (repair !== "strict" && repair !== "truncate-partial") {
-      throw new WalArgumentError(`repair must be "strict" or "truncate-partial", not ${String(repair)}`);
-    }
+    const repair = checkRepairPolicy(options.repair);
     const recordBytesMax = checkRecordBytesMax(options.maxRecordBytes);
-    const baseSequence = options.baseSequence ?? 0;
-    if (!Number.isSafeInteger(baseSequence) || baseSequence < 0) {
-      throw new WalArgumentError(`baseSequence must be a non-negative safe integer, not ${baseSequence}`);
-    }
-    const codec = options.codec ?? (jsonCodec as Codec<T>);
-    const fs = options.fs ?? (await (await import("../adapters/auto.ts")).defaultFileSystem());
-    const crc = fs.crc32 ?? crc32Portable;
-
+    const baseSequence = checkSafeInteger("baseSequence", options.baseSequence ?? 0, 0);
+    const codec = codecOrDefault(options.codec);
+    const fs = await fileSystemOrDefault(options.fs);
     const lock = await io("lock", `${path}.lock`, () => acquireLock(fs, `${path}.lock`));
-    let file: FileHandle | null = null;
     try {
-      const stat = await io("stat", path, () => fs.stat(path));
-      if (stat !== null && !stat.isFile) throw new WalArgumentError(`${path} exists and is not a file`);
-      if (stat === null) await io("create", path, () => createLogFile(fs, path, baseSequence, crc));
-      file = await io("open", path, () => fs.open(path, "write"));
-      const opened = file;
-      const fileBytes = await io("size", path, () => opened.size());
-      const scan = await validate(opened, fileBytes, path, recordBytesMax, crc, codec);
-      let repaired: Repair | null = null;
-      if (scan.tail !== null) {
-        if (repair === "strict") throw new WalCorruptionError(scan.tail);
-        const tail = scan.tail;
-        repaired = await io("repair", path, () => cutTornTail(fs, opened, path, tail, fileBytes));
-      }
-      return new WalWriter<T>({ path, file, lock, codec, recordBytesMax, now: options.now ?? Date.now, scan, repaired });
+      const log = await LogFile.open(fs, path, {
+        repair,
+        codec: codec as Codec<unknown>,
+        recordBytesMax,
+        crc: crcOf(fs),
+        now: options.now ?? Date.now,
+        baseSequence,
+      });
+      return new WalWriter<T>(log, lock, codec, recordBytesMax);
     } catch (error) {
-      await file?.close().catch(() => undefined);
       await lock.release().catch(() => undefined);
       throw error;
     }
@@ -185,12 +104,17 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
 
   /** Highest sequence in the log (durable or not yet flushed); the base sequence (0) when empty. */
   get currentSequence(): number {
-    return this.#sequence;
+    return this.#log.currentSequence;
   }
 
   /** True once a failed rollback or fsync has made the writer refuse all writes. */
   get poisoned(): boolean {
-    return this.#poison !== null;
+    return this.#log.poisoned;
+  }
+
+  /** What opening cut off as a torn tail, or null. */
+  get repaired(): Repair | null {
+    return this.#log.repaired;
   }
 
   /**
@@ -199,7 +123,7 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
    *
    * @throws {SequenceError} `options.sequence` does not exceed `currentSequence`
    * @throws {WalArgumentError} the value cannot be encoded or is too large
-   * @throws {WalIoError} the write failed and was rolled back
+   * @throws {WalIoError} the write failed and was rolled back; the writer is still usable
    * @throws {WalPoisonedError} the writer is poisoned (possibly by this call)
    * @throws {WalClosedError} the writer is closed
    */
@@ -207,34 +131,22 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
     let payload: Uint8Array;
     try {
       this.#checkWritable();
-      const explicit = options?.sequence;
-      if (explicit !== undefined && (!Number.isSafeInteger(explicit) || explicit < 1)) {
-        throw new WalArgumentError(`sequence must be a positive safe integer, not ${explicit}`);
-      }
-      payload = this.#encode(value);
+      if (options?.sequence !== undefined) checkSafeInteger("sequence", options.sequence, 1);
+      payload = encodeValue(this.#codec, value, this.#recordBytesMax);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#enqueue(async () => {
+    return this.#queue.run(() => {
       this.#checkWritable();
-      const sequence = options?.sequence ?? this.#sequence + 1;
-      if (sequence <= this.#sequence) throw new SequenceError(this.#sequence + 1, sequence);
-      if (!Number.isSafeInteger(sequence)) throw new WalArgumentError(`sequence ${sequence} exceeds 2^53 - 1`);
-      const recordBytes = RECORD_HEADER_BYTES + payload.length;
-      if (this.#scratch.length < recordBytes) this.#scratch = new Uint8Array(Math.max(recordBytes, this.#scratch.length * 2));
-      encodeRecord(this.#scratch, 0, RecordKind.data, sequence, this.#now(), payload, this.#sum);
-      await this.#write(this.#scratch.subarray(0, recordBytes), "append");
-      this.#sequence = sequence;
-      this.#pendingRecords++;
-      return sequence;
+      return this.#log.append(payload, options?.sequence);
     });
   }
 
   /**
-   * Makes every record appended before this call durable: fsync, write a
-   * commit record, fsync. Resolves at once if nothing is pending.
+   * Makes every record appended before this call durable (fsync, commit
+   * record, fsync). Resolves at once if nothing is pending.
    *
-   * @throws {WalPoisonedError} an fsync failed (now or earlier)
+   * @throws {WalPoisonedError} an fsync or rollback failed (now or earlier)
    * @throws {WalIoError} the commit write failed and was rolled back
    * @throws {WalClosedError} the writer is closed
    */
@@ -244,9 +156,9 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#enqueue(async () => {
+    return this.#queue.run(() => {
       this.#checkWritable();
-      await this.#commit();
+      return this.#log.commit();
     });
   }
 
@@ -258,10 +170,10 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
   close(): Promise<void> {
     if (this.#closing !== null) return this.#closing;
     this.#closeRequested = true;
-    this.#closing = this.#enqueue(async () => {
+    this.#closing = this.#queue.run(async () => {
       let failure: unknown = null;
-      if (this.#poison === null) await this.#commit().catch((error: unknown) => (failure = error));
-      await this.#file.close().catch((error: unknown) => (failure ??= new WalIoError("close", this.path, error)));
+      if (!this.#log.poisoned) await this.#log.commit().catch((error: unknown) => (failure = error));
+      await this.#log.close().catch((error: unknown) => (failure ??= error));
       await this.#lock.release().catch((error: unknown) => (failure ??= new WalIoError("unlock", this.#lock.path, error)));
       if (failure !== null) throw failure;
     });
@@ -273,126 +185,22 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
     return this.close();
   }
 
-  #enqueue<R>(operation: () => Promise<R>): Promise<R> {
-    const result = this.#queue.then(operation);
-    this.#queue = result.catch(() => undefined);
-    return result;
-  }
-
   #checkWritable(): void {
-    if (this.#poison !== null) throw new WalPoisonedError(this.path, this.#poison);
+    this.#log.checkNotPoisoned();
     if (this.#closeRequested) throw new WalClosedError(this.path);
   }
-
-  #encode(value: T): Uint8Array {
-    let payload: Uint8Array;
-    try {
-      payload = this.#codec.encode(value);
-    } catch (error) {
-      throw new WalArgumentError(`the ${this.#codec.name} codec cannot encode this value`, { cause: error });
-    }
-    if (payload.length > this.#recordBytesMax) {
-      throw new WalArgumentError(`record of ${payload.length} bytes exceeds maxRecordBytes ${this.#recordBytesMax}`);
-    }
-    return payload;
-  }
-
-  async #commit(): Promise<void> {
-    if (this.#pendingRecords === 0) return;
-    await this.#sync();
-    const commitOffset = this.#end;
-    const payload = encodeCommitPayload({ batchStart: this.#committedEnd, commitOffset, recordCount: this.#pendingRecords });
-    const record = new Uint8Array(COMMIT_RECORD_BYTES);
-    encodeRecord(record, 0, RecordKind.commit, this.#sequence, this.#now(), payload, this.#sum);
-    await this.#write(record, "commit");
-    await this.#sync();
-    this.#committedEnd = this.#end;
-    this.#pendingRecords = 0;
-  }
-
-  /** Writes at the end; on failure truncates back, or poisons if that fails. */
-  async #write(bytes: Uint8Array, operation: string): Promise<void> {
-    const start = this.#end;
-    try {
-      await this.#file.write(bytes, start);
-    } catch (writeError) {
-      try {
-        await this.#file.truncate(start);
-        await this.#file.sync();
-      } catch (rollbackError) {
-        this.#poison = rollbackError;
-        throw new WalPoisonedError(this.path, new AggregateError([writeError, rollbackError], "write and rollback failed"));
-      }
-      throw new WalIoError(operation, this.path, writeError);
-    }
-    this.#end = start + bytes.length;
-  }
-
-  async #sync(): Promise<void> {
-    try {
-      await this.#file.sync();
-    } catch (error) {
-      this.#poison = error;
-      throw new WalPoisonedError(this.path, error);
-    }
-  }
 }
 
-/** Checks `maxRecordBytes` and returns it or the default. */
-export function checkRecordBytesMax(value: number | undefined): number {
-  const max = value ?? RECORD_BYTES_MAX_DEFAULT;
-  if (!Number.isSafeInteger(max) || max < 1 || max > RECORD_BYTES_MAX_LIMIT) {
-    throw new WalArgumentError(`maxRecordBytes must be an integer from 1 to ${RECORD_BYTES_MAX_LIMIT}, not ${max}`);
-  }
-  return max;
-}
-
-/**
- * Scans the whole file, decoding every payload with the codec so that a
- * record the codec rejects is reported as `decode-failure`.
- */
-async function validate<T>(
-  file: FileHandle,
-  fileBytes: number,
-  path: string,
-  recordBytesMax: number,
-  crc: (data: Uint8Array, seed: number) => number,
-  codec: Codec<T>,
-): Promise<ScanEnd> {
-  const scan = scanLog(file, fileBytes, { path, recordBytesMax, crc });
-  for (;;) {
-    const next = await io("read", path, () => scan.next());
-    if (next.done === true) return next.value;
-    try {
-      codec.decode(next.value.payload);
-    } catch (error) {
-      const kind: CorruptionKind = "decode-failure";
-      throw new WalCorruptionError({ kind, offset: next.value.offset, path, detail: String(error) }, { cause: error });
-    }
-  }
-}
-
-/** Creates a log file atomically: header to `<path>.creating`, sync, rename, sync the directory. */
-async function createLogFile(
-  fs: FileSystem,
-  path: string,
-  baseSequence: number,
-  crc: (data: Uint8Array, seed: number) => number,
-): Promise<void> {
-  const temporary = `${path}.creating`;
-  await unlinkIfPresent(fs, temporary);
-  const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
-  await writeNewFile(fs, temporary, encodeFileHeader({ salt, baseSequence }, crc));
-  await fs.rename(temporary, path);
-  await fs.syncDir(dirname(path));
-}
-
-/** Runs an I/O step, wrapping non-library errors in `WalIoError`. */
-export async function io<R>(operation: string, path: string, step: () => Promise<R>): Promise<R> {
+/** Encodes a value, rejecting what the codec refuses and what exceeds the limit. */
+export function encodeValue<T>(codec: Codec<T>, value: T, recordBytesMax: number): Uint8Array {
+  let payload: Uint8Array;
   try {
-    return await step();
+    payload = codec.encode(value);
   } catch (error) {
-    if (error instanceof WalError) throw error;
-    throw new WalIoError(operation, path, error);
+    throw new WalArgumentError(`the ${codec.name} codec cannot encode this value`, { cause: error });
   }
+  if (payload.length > recordBytesMax) {
+    throw new WalArgumentError(`record of ${payload.length} bytes exceeds maxRecordBytes ${recordBytesMax}`);
+  }
+  return payload;
 }
