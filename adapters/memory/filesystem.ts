@@ -1,0 +1,418 @@
+/**
+ * {@link MemoryFileSystem}: the {@link FileSystem} contract over a simulated
+ * machine, plus the controls a test or crash harness needs.
+ *
+ * @module
+ */
+
+import type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity } from "../../src/fs.ts";
+import { ByteBuffer } from "./bytes.ts";
+import { type CrashOutcome, crashMachine } from "./crash.ts";
+import { MemoryFileHandle, throwFault } from "./handle.ts";
+import {
+  DirectoryNode,
+  type FaultCode,
+  type FaultRule,
+  FileNode,
+  fsError,
+  joinPath,
+  Machine,
+  type OperationName,
+  type PendingOperation,
+  type ResolvedFault,
+  resolve,
+  resolveParent,
+  splitPath,
+} from "./state.ts";
+
+/** Options of a new {@link MemoryFileSystem}. */
+export interface MemoryFileSystemOptions {
+  /** Default seed of {@link MemoryFileSystem.crash}'s random choices (a safe integer). Default 0. */
+  readonly seed?: number;
+  /** Pid of the initial simulated process. Default 1000. */
+  readonly pid?: number;
+  /** Host name every process reports. Default `memory`. */
+  readonly hostname?: string;
+}
+
+const PID_DEFAULT = 1000;
+const FAULT_CODES: readonly FaultCode[] = ["EIO", "ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "EMFILE", "EBUSY"];
+const OPERATION_NAMES: readonly OperationName[] = [
+  "open",
+  "stat",
+  "readFile",
+  "rename",
+  "link",
+  "unlink",
+  "mkdir",
+  "readdir",
+  "syncDir",
+  "read",
+  "write",
+  "truncate",
+  "sync",
+  "size",
+  "close",
+];
+
+/** Hands a machine to the constructor when {@link MemoryFileSystem} makes another view of it. */
+let adoptedMachine: Machine | null = null;
+
+function checkPid(pid: number): void {
+  if (!Number.isSafeInteger(pid) || pid <= 0) throw new RangeError(`pid ${pid} must be a positive safe integer`);
+}
+
+/**
+ * A deterministic in-memory filesystem with a durability model, scheduled
+ * crashes and injectable faults. Runs unchanged on Node, Bun and Deno.
+ *
+ * Durability: a file's writes and truncates reach the disk at
+ * `FileHandle.sync()`; creating, removing, renaming and linking entries, and
+ * `mkdir`, reach it when the directory holding the entry is synced with
+ * {@link MemoryFileSystem.syncDir} (a rename between directories is one atomic operation,
+ * durable once either directory is synced). {@link MemoryFileSystem.crash} turns the rest into
+ * one of the {@link CrashOutcome}s. Handles refer to inodes, so an unlinked
+ * open file keeps working.
+ *
+ * Operations: every `FileSystem` and `FileHandle` method except `process`,
+ * `isProcessAlive` and `crc32` is one counted operation, numbered from 1 in
+ * call order across all processes of the machine (reads count too, so the
+ * n-th call into the adapter is operation n). Not counted: calls refused
+ * because the machine crashed or the process was killed, calls on a closed
+ * handle (`EBADF`), malformed paths (`ENAMETOOLONG`, `EINVAL`), and the inspection and
+ * control methods of this class. A counted call may still fail: an injected
+ * fault or an ordinary error (`ENOENT`, ...).
+ *
+ * Paths: `/`-separated, `.` and `..` resolved lexically, relative paths
+ * taken from the root. Errors are `MemoryFileSystemError`s with a
+ * POSIX `code`.
+ */
+export class MemoryFileSystem implements FileSystem {
+  /** Adapter name. */
+  readonly name: "memory" = "memory";
+  readonly #machine: Machine;
+  readonly #pid: number;
+
+  /** A machine with an empty, durable root directory and one live process. */
+  constructor(options: MemoryFileSystemOptions = {}) {
+    const pid = options.pid ?? PID_DEFAULT;
+    checkPid(pid);
+    const seed = options.seed ?? 0;
+    if (!Number.isSafeInteger(seed)) throw new RangeError(`seed ${seed} must be a safe integer`);
+    this.#machine = adoptedMachine ?? new Machine(new DirectoryNode(), seed, options.hostname ?? "memory");
+    this.#pid = pid;
+    this.#machine.alivePids.add(pid);
+  }
+
+  static #view(machine: Machine, pid: number): MemoryFileSystem {
+    adoptedMachine = machine;
+    try {
+      return new MemoryFileSystem({ pid });
+    } finally {
+      adoptedMachine = null;
+    }
+  }
+
+  /** Counted operations performed so far on this machine (see the class comment). */
+  get operationCount(): number {
+    return this.#machine.operationCount;
+  }
+
+  /** Injected faults that fired on this machine. */
+  get faultsInjected(): number {
+    return this.#machine.faultsInjected;
+  }
+
+  /** Crash states produced from this machine by {@link crash}. */
+  get crashStatesProduced(): number {
+    return this.#machine.crashStatesProduced;
+  }
+
+  /** True once the machine crashed (scheduled crash reached, or {@link crash} called). */
+  get crashed(): boolean {
+    return this.#machine.crashed;
+  }
+
+  /** Adds a fault rule; see {@link FaultRule}. Several rules may be in force; the earliest added fires first. */
+  injectFault(rule: FaultRule): void {
+    if (!OPERATION_NAMES.includes(rule.op)) throw new RangeError(`unknown operation ${rule.op}`);
+    const nth = rule.nth ?? 1;
+    if (!Number.isSafeInteger(nth) || nth < 1) throw new RangeError(`fault nth ${nth} must be at least 1`);
+    const code = rule.code ?? "EIO";
+    if (!FAULT_CODES.includes(code)) throw new RangeError(`fault code ${code} is not one of ${FAULT_CODES.join(", ")}`);
+    const bytesWritten = rule.bytesWritten ?? 0;
+    if (!Number.isSafeInteger(bytesWritten) || bytesWritten < 0) throw new RangeError(`bytesWritten ${bytesWritten}`);
+    if (bytesWritten > 0 && rule.op !== "write") throw new RangeError("bytesWritten applies to write faults only");
+    const key = rule.path === undefined ? null : joinPath(splitPath(rule.path, "injectFault"));
+    this.#machine.addFault({ op: rule.op, nth, repeat: rule.repeat ?? false, key, code, bytesWritten });
+  }
+
+  /** Removes every fault rule in force. */
+  clearFaults(): void {
+    this.#machine.clearFaults();
+  }
+
+  /**
+   * Crashes the machine when operation number `operationNumber` is about to
+   * run: that operation and every later one, in every process, throws a
+   * `SimulatedCrashError` (code `ESIMCRASH`) without effect. Must be a later
+   * operation than any performed so far.
+   */
+  crashAtOperation(operationNumber: number): void {
+    if (!Number.isSafeInteger(operationNumber) || operationNumber <= this.#machine.operationCount) {
+      throw new RangeError(`crash point ${operationNumber} must be after operation ${this.#machine.operationCount}`);
+    }
+    if (this.#machine.crashed) throw new RangeError("the machine already crashed");
+    this.#machine.crashAtOperation = operationNumber;
+  }
+
+  /**
+   * The filesystem found after a reboot: a new machine whose disk holds this
+   * one's durable state plus what `outcome` persists of the unsynced state,
+   * random choices drawn from `seed` (default: the constructor's). Same state,
+   * outcome and seed give the same result. This machine counts as crashed
+   * from now on (every operation throws `ESIMCRASH`) but keeps its state, so
+   * it can be crashed again with other outcomes. The new machine has one live
+   * process with this view's pid (as after a reboot that reuses pids), no
+   * fault rules and no scheduled crash; its own default seed derives from
+   * `seed`.
+   */
+  crash(outcome: CrashOutcome, seed: number = this.#machine.seed): MemoryFileSystem {
+    return MemoryFileSystem.#view(crashMachine(this.#machine, outcome, seed), this.#pid);
+  }
+
+  /** The unsynced operations a crash may persist, in issue order (its length bounds a `{ kind: "prefix" }` outcome). */
+  pendingOperations(): PendingOperation[] {
+    return this.#machine.unsyncedOperations().map((operation): PendingOperation => {
+      if (operation.kind === "entry") return operation.description;
+      if (operation.kind === "truncate") return { kind: "truncate", path: operation.path, size: operation.size };
+      const { path, position } = operation;
+      return { kind: "write", path, position, byteLength: operation.bytes.length };
+    });
+  }
+
+  /**
+   * Inverts bit `bit` (0-7) of byte `byteOffset` of the file's disk
+   * contents, as media rot would; `byteOffset` must be below its durable
+   * size. Reads see it too unless the cache holds newer unsynced data for
+   * that byte (a pending write or truncate covers it); then only a crash
+   * reveals it, and a sync of that data overwrites it.
+   */
+  flipBit(path: string, byteOffset: number, bit: number): void {
+    const file = this.#inspectFile(path);
+    if (!Number.isSafeInteger(byteOffset) || byteOffset < 0 || byteOffset >= file.durable.size) {
+      throw new RangeError(`byte ${byteOffset} is outside the ${file.durable.size} durable bytes of ${path}`);
+    }
+    if (!Number.isInteger(bit) || bit < 0 || bit > 7) throw new RangeError(`bit ${bit} must be 0 to 7`);
+    const cached = file.pending.every((operation) =>
+      operation.kind === "write"
+        ? byteOffset < operation.position || byteOffset >= operation.position + operation.bytes.length
+        : byteOffset < operation.size,
+    );
+    file.durable.flipBit(byteOffset, bit);
+    if (cached) file.volatile.flipBit(byteOffset, bit);
+  }
+
+  /** A copy of the disk contents of the file at `path` (looked up in the current, volatile tree). */
+  durableContents(path: string): Uint8Array {
+    return this.#inspectFile(path).durable.view().slice();
+  }
+
+  /**
+   * Every path of the current (volatile) tree, depth first with names
+   * sorted, mapped to a copy of the file's contents or to `directory`. The
+   * root is left out; paths are normalized (`/a/b`).
+   */
+  snapshot(): Map<string, Uint8Array | "directory"> {
+    const result = new Map<string, Uint8Array | "directory">();
+    const visit = (directory: DirectoryNode, names: readonly string[]): void => {
+      const sorted = [...directory.entries].sort(([left], [right]) => (left < right ? -1 : 1));
+      for (const [name, node] of sorted) {
+        const childNames = [...names, name];
+        if (node.kind === "directory") {
+          result.set(joinPath(childNames), "directory");
+          visit(node, childNames);
+        } else {
+          result.set(joinPath(childNames), node.volatile.view().slice());
+        }
+      }
+    };
+    visit(this.#machine.root, []);
+    return result;
+  }
+
+  /** Another process on the same machine (same files, counters, faults and crash schedule) with `pid`, now alive. */
+  withProcess(pid: number): MemoryFileSystem {
+    checkPid(pid);
+    return MemoryFileSystem.#view(this.#machine, pid);
+  }
+
+  /**
+   * Kills the process `pid`: `isProcessAlive(pid)` turns false and its
+   * operations throw `ESIMCRASH` (reason `killed`). Unlike a machine crash,
+   * its unsynced writes stay in the shared page cache.
+   */
+  killProcess(pid: number): void {
+    this.#machine.alivePids.delete(pid);
+  }
+
+  /** Opens `path` in `mode`; see {@link OpenMode}. `create` adds an unsynced directory entry. */
+  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+    const names = splitPath(path, "open");
+    const fault = this.#begin("open", [joinPath(names)], path);
+    if (mode !== "read" && mode !== "write" && mode !== "create") throw fsError("EINVAL", "open", path);
+    throwFault(fault, "open", path);
+    if (mode === "create") {
+      const { parent, name } = resolveParent(this.#machine.root, names, "open", path);
+      if (parent.entries.has(name)) throw fsError("EEXIST", "open", path);
+      const file = new FileNode(new ByteBuffer());
+      this.#machine.recordEntry({ kind: "create", path: joinPath(names) }, [{ directory: parent, name, target: file }]);
+      return new MemoryFileHandle(this.#machine, this.#pid, file, joinPath(names), path, false);
+    }
+    const node = resolve(this.#machine.root, names, "open", path);
+    if (node === null) throw fsError("ENOENT", "open", path);
+    if (node.kind === "directory") throw fsError("EISDIR", "open", path);
+    return new MemoryFileHandle(this.#machine, this.#pid, node, joinPath(names), path, mode === "read");
+  }
+
+  /** Size and kind of `path` in the current tree, or null if absent. */
+  async stat(path: string): Promise<FileStat | null> {
+    const names = splitPath(path, "stat");
+    throwFault(this.#begin("stat", [joinPath(names)], path), "stat", path);
+    const node = resolve(this.#machine.root, names, "stat", path);
+    if (node === null) return null;
+    const isFile = node.kind === "file";
+    return { size: isFile ? node.volatile.size : 0, isFile, isDirectory: !isFile };
+  }
+
+  /** A copy of the file's current contents. */
+  async readFile(path: string): Promise<Uint8Array> {
+    const names = splitPath(path, "readFile");
+    throwFault(this.#begin("readFile", [joinPath(names)], path), "readFile", path);
+    const node = resolve(this.#machine.root, names, "readFile", path);
+    if (node === null) throw fsError("ENOENT", "readFile", path);
+    if (node.kind === "directory") throw fsError("EISDIR", "readFile", path);
+    return node.volatile.view().slice();
+  }
+
+  /**
+   * Atomically points `to` at what `from` names and removes `from`,
+   * replacing a file (or an empty directory, when moving a directory) at
+   * `to`. Renaming a name onto another name of the same inode does nothing.
+   */
+  async rename(from: string, to: string): Promise<void> {
+    const fromNames = splitPath(from, "rename");
+    const toNames = splitPath(to, "rename");
+    const fromKey = joinPath(fromNames);
+    const toKey = joinPath(toNames);
+    throwFault(this.#begin("rename", [fromKey, toKey], from), "rename", from);
+    const source = resolveParent(this.#machine.root, fromNames, "rename", from);
+    const node = source.parent.entries.get(source.name);
+    if (node === undefined) throw fsError("ENOENT", "rename", from);
+    const target = resolveParent(this.#machine.root, toNames, "rename", to);
+    const replaced = target.parent.entries.get(target.name);
+    if (replaced === node) return;
+    if (node.kind === "directory") {
+      if (replaced?.kind === "file") throw fsError("ENOTDIR", "rename", to);
+      if (replaced !== undefined && replaced.entries.size > 0) throw fsError("ENOTEMPTY", "rename", to);
+      if (toKey.startsWith(`${fromKey}/`)) throw fsError("EINVAL", "rename", to);
+    } else if (replaced?.kind === "directory") {
+      throw fsError("EISDIR", "rename", to);
+    }
+    this.#machine.recordEntry({ kind: "rename", from: fromKey, path: toKey }, [
+      { directory: target.parent, name: target.name, target: node },
+      { directory: source.parent, name: source.name, target: null },
+    ]);
+  }
+
+  /** Adds the name `to` for the file `from`; `EEXIST` if `to` exists, `EPERM` for a directory. */
+  async link(from: string, to: string): Promise<void> {
+    const fromNames = splitPath(from, "link");
+    const toNames = splitPath(to, "link");
+    throwFault(this.#begin("link", [joinPath(fromNames), joinPath(toNames)], from), "link", from);
+    const node = resolve(this.#machine.root, fromNames, "link", from);
+    if (node === null) throw fsError("ENOENT", "link", from);
+    if (node.kind === "directory") throw fsError("EPERM", "link", from);
+    const target = resolveParent(this.#machine.root, toNames, "link", to);
+    if (target.parent.entries.has(target.name)) throw fsError("EEXIST", "link", to);
+    this.#machine.recordEntry({ kind: "link", from: joinPath(fromNames), path: joinPath(toNames) }, [
+      { directory: target.parent, name: target.name, target: node },
+    ]);
+  }
+
+  /** Removes the name `path` of a file; open handles keep the inode. */
+  async unlink(path: string): Promise<void> {
+    const names = splitPath(path, "unlink");
+    throwFault(this.#begin("unlink", [joinPath(names)], path), "unlink", path);
+    const { parent, name } = resolveParent(this.#machine.root, names, "unlink", path);
+    const node = parent.entries.get(name);
+    if (node === undefined) throw fsError("ENOENT", "unlink", path);
+    if (node.kind === "directory") throw fsError("EISDIR", "unlink", path);
+    this.#machine.recordEntry({ kind: "unlink", path: joinPath(names) }, [{ directory: parent, name, target: null }]);
+  }
+
+  /** Creates `path` and missing parents (each an unsynced entry of its parent); `EEXIST` if a file is there. */
+  async mkdir(path: string): Promise<void> {
+    const names = splitPath(path, "mkdir");
+    throwFault(this.#begin("mkdir", [joinPath(names)], path), "mkdir", path);
+    let directory = this.#machine.root;
+    for (let index = 0; index < names.length; index++) {
+      const name = names[index] ?? "";
+      const existing = directory.entries.get(name);
+      if (existing?.kind === "file") throw fsError(index === names.length - 1 ? "EEXIST" : "ENOTDIR", "mkdir", path);
+      if (existing === undefined) {
+        const created = new DirectoryNode();
+        const createdPath = joinPath(names.slice(0, index + 1));
+        this.#machine.recordEntry({ kind: "mkdir", path: createdPath }, [{ directory, name, target: created }]);
+        directory = created;
+      } else {
+        directory = existing;
+      }
+    }
+  }
+
+  /** Entry names of a directory, sorted. */
+  async readdir(path: string): Promise<string[]> {
+    const names = splitPath(path, "readdir");
+    throwFault(this.#begin("readdir", [joinPath(names)], path), "readdir", path);
+    const node = resolve(this.#machine.root, names, "readdir", path);
+    if (node === null) throw fsError("ENOENT", "readdir", path);
+    if (node.kind === "file") throw fsError("ENOTDIR", "readdir", path);
+    return [...node.entries.keys()].sort();
+  }
+
+  /**
+   * Makes the directory's pending entry operations durable (see the class
+   * comment). An injected fault makes nothing durable; the operations stay
+   * pending.
+   */
+  async syncDir(path: string): Promise<void> {
+    const names = splitPath(path, "syncDir");
+    throwFault(this.#begin("syncDir", [joinPath(names)], path), "syncDir", path);
+    const node = resolve(this.#machine.root, names, "syncDir", path);
+    if (node === null) throw fsError("ENOENT", "syncDir", path);
+    if (node.kind === "file") throw fsError("ENOTDIR", "syncDir", path);
+    this.#machine.syncDirectory(node);
+  }
+
+  /** This simulated process: its pid, the machine's host name, runtime `memory`. */
+  process(): ProcessIdentity {
+    return { pid: this.#pid, hostname: this.#machine.hostname, runtime: "memory" };
+  }
+
+  /** True for the pids of this machine's live processes ({@link withProcess}, not {@link killProcess}ed); never throws. */
+  isProcessAlive(pid: number): boolean {
+    return this.#machine.alivePids.has(pid);
+  }
+
+  #begin(operation: OperationName, keys: readonly string[], path: string): ResolvedFault | null {
+    return this.#machine.begin(this.#pid, operation, keys, path);
+  }
+
+  #inspectFile(path: string): FileNode {
+    const node = resolve(this.#machine.root, splitPath(path, "inspect"), "inspect", path);
+    if (node === null) throw fsError("ENOENT", "inspect", path);
+    if (node.kind === "directory") throw fsError("EISDIR", "inspect", path);
+    return node;
+  }
+}
