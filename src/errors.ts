@@ -137,6 +137,8 @@ export interface LockHolder {
   readonly hostname: string;
   /** Runtime of the holder, e.g. `deno 2.9.6`. */
   readonly runtime: string;
+  /** Which run of the process `pid` took the lock (see `ProcessIdentity.instance`). */
+  readonly instance: string;
   /** Random token unique to this acquisition. */
   readonly token: string;
   /** When the lock was taken, milliseconds since the epoch. */

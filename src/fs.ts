@@ -66,6 +66,13 @@ export interface ProcessIdentity {
   readonly hostname: string;
   /** Runtime name and version, e.g. `node 20.20.2`; informational only. */
   readonly runtime: string;
+  /**
+   * Tells this run of the process from an earlier one with the same pid
+   * (after a reboot or pid reuse). Real adapters leave it out and the core
+   * uses a random value made once per process; a simulator that plays
+   * several process lifetimes in one heap supplies its own.
+   */
+  readonly instance?: string;
 }
 
 /** How {@link FileSystem.open} opens a file. */

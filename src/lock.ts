@@ -9,9 +9,10 @@
  * 2. `link(L.<token>, L)`. Link is atomic and fails with `EEXIST` if `L`
  *    exists: exactly one contender wins.
  * 3. On `EEXIST`, read the holder from `L`. It is live unless it names this
- *    host and a process that no longer exists (or this very process, with a
- *    token this process does not hold). A live holder means `WalLockedError`
- *    at once; nothing waits.
+ *    host and a pid that no longer exists, or this host and this pid but an
+ *    earlier run of it (another `instance`: a reboot or pid reuse), or this
+ *    very run with a token it does not hold. A live holder means
+ *    `WalLockedError` at once; nothing waits.
  * 4. A stale holder is broken by renaming its token file `L.<old>` to
  *    `L.<old>.broken-by.<token>`. Rename succeeds for one contender only; the
  *    winner is then the only process that may unlink `L`, removes it, and
@@ -30,8 +31,15 @@ import type { FileSystem } from "./fs.ts";
 import { errorCode, unlinkIfPresent, writeNewFile } from "./io.ts";
 import { basename, dirname, join } from "./path.ts";
 
-/** Tokens of the locks this process holds (shared by every adapter instance). */
-const heldTokens = new Set<string>();
+/**
+ * Per-process lock state, kept on `globalThis` so that two copies of this
+ * module in one process (say, the npm build and the sources) agree on it:
+ * the tokens this process holds, and a random id of this process run.
+ */
+const processState: { readonly instance: string; readonly heldTokens: Set<string> } = ((globalThis as Record<symbol, unknown>)[
+  Symbol.for("tswal.lock.process")
+] ??= { instance: randomToken(), heldTokens: new Set<string>() }) as { instance: string; heldTokens: Set<string> };
+const heldTokens = processState.heldTokens;
 
 /** How many times a contender retries after breaking a stale lock. */
 const ACQUIRE_ATTEMPTS_MAX = 4;
@@ -53,7 +61,14 @@ export interface WriterLock {
 export async function acquireLock(fs: FileSystem, lockPath: string): Promise<WriterLock> {
   const me = fs.process();
   const token = randomToken();
-  const holder: LockHolder = { pid: me.pid, hostname: me.hostname, runtime: me.runtime, token, acquiredAtMs: Date.now() };
+  const holder: LockHolder = {
+    pid: me.pid,
+    hostname: me.hostname,
+    runtime: me.runtime,
+    instance: me.instance ?? processState.instance,
+    token,
+    acquiredAtMs: Date.now(),
+  };
   const tokenPath = `${lockPath}.${token}`;
   await writeNewFile(fs, tokenPath, new TextEncoder().encode(JSON.stringify(holder)));
   try {
@@ -109,6 +124,7 @@ async function readHolder(fs: FileSystem, path: string): Promise<LockHolder | nu
       typeof value.pid === "number" &&
       typeof value.hostname === "string" &&
       typeof value.runtime === "string" &&
+      typeof value.instance === "string" &&
       typeof value.token === "string" &&
       /^[0-9a-f]{32}$/.test(value.token) &&
       typeof value.acquiredAtMs === "number"
@@ -124,7 +140,11 @@ async function readHolder(fs: FileSystem, path: string): Promise<LockHolder | nu
 function isStale(fs: FileSystem, holder: LockHolder): boolean {
   const me = fs.process();
   if (holder.hostname !== me.hostname) return false;
-  if (holder.pid === me.pid) return !heldTokens.has(holder.token);
+  if (holder.pid === me.pid) {
+    // Same pid: a previous run of this pid (reboot, pid reuse) is stale; this
+    // run holds only the tokens it recorded.
+    return holder.instance !== (me.instance ?? processState.instance) || !heldTokens.has(holder.token);
+  }
   return !fs.isProcessAlive(holder.pid);
 }
 

@@ -204,7 +204,12 @@ describe("adapter contract", () => {
 
   test("process identity and liveness across simulated processes", async () => {
     const fs = new MemoryFileSystem({ pid: 41, hostname: "box" });
-    expect(fs.process()).toEqual({ pid: 41, hostname: "box", runtime: "memory" });
+    expect(fs.process()).toMatchObject({ pid: 41, hostname: "box", runtime: "memory" });
+    const instance = fs.process().instance;
+    expect(fs.withProcess(43).process().instance).not.toBe(instance);
+    const spare = new MemoryFileSystem({ pid: 41, hostname: "box" });
+    expect(spare.process().instance).not.toBe(instance);
+    expect(spare.crash("keep-unsynced").process().instance).not.toBe(spare.process().instance);
     expect(fs.isProcessAlive(41)).toBe(true);
     expect(fs.isProcessAlive(42)).toBe(false);
     const other = fs.withProcess(42);

@@ -123,6 +123,11 @@ export class MemoryFileSystem implements FileSystem {
     return this.#machine.faultsInjected;
   }
 
+  /** File syncs (`FileHandle.sync`) that succeeded on this machine, for counting fsyncs per commit. */
+  get syncCount(): number {
+    return this.#machine.fileSyncsCompleted;
+  }
+
   /** Crash states produced from this machine by {@link crash}. */
   get crashStatesProduced(): number {
     return this.#machine.crashStatesProduced;
@@ -397,7 +402,12 @@ export class MemoryFileSystem implements FileSystem {
 
   /** This simulated process: its pid, the machine's host name, runtime `memory`. */
   process(): ProcessIdentity {
-    return { pid: this.#pid, hostname: this.#machine.hostname, runtime: "memory" };
+    return {
+      pid: this.#pid,
+      hostname: this.#machine.hostname,
+      runtime: "memory",
+      instance: `memory-boot-${this.#machine.bootNumber}-pid-${this.#pid}`,
+    };
   }
 
   /** True for the pids of this machine's live processes ({@link withProcess}, not {@link killProcess}ed); never throws. */

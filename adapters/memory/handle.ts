@@ -75,6 +75,7 @@ export class MemoryFileHandle implements FileHandle {
     if (fault !== null) this.#machine.dropDirty(this.#file);
     throwFault(fault, "sync", this.#path);
     this.#machine.syncFile(this.#file);
+    this.#machine.fileSyncsCompleted++;
   }
 
   /** The cached size. */

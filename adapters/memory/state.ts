@@ -298,7 +298,12 @@ interface ActiveFault {
  * queue, the operation counter, the crash schedule, the faults, the
  * processes.
  */
+/** Machines constructed so far in this heap (each boot is a new machine). */
+let bootsStarted = 0;
+
 export class Machine {
+  /** Distinct for every machine and every reboot of one: processes of different boots are different process instances. */
+  readonly bootNumber = ++bootsStarted;
   /** The root directory; always exists and is durable. */
   readonly root: DirectoryNode;
   /** Default seed for crash outcomes. */
@@ -315,6 +320,8 @@ export class Machine {
   crashed = false;
   /** Injected faults that fired. */
   faultsInjected = 0;
+  /** File syncs (`FileHandle.sync`) that succeeded. */
+  fileSyncsCompleted = 0;
   /** Crash states produced by `crash`. */
   crashStatesProduced = 0;
   #faults: ActiveFault[] = [];

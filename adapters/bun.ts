@@ -1,0 +1,46 @@
+/**
+ * The Bun filesystem adapter: the Node adapter (Bun's `node:fs/promises` does
+ * real `pread`/`pwrite`/`fdatasync`, checked with strace) with Bun's own
+ * CRC-32 and identity.
+ *
+ * Bun's native file API does not fit a log's writes: `Bun.write` replaces
+ * or appends to a whole file, never writes at a position. Measured on the
+ * 2-core CI machine (Bun 1.4.5):
+ * - 256-byte write + sync: 332 µs/op with `node:fs/promises`, 203 µs/op with
+ *   the synchronous `writeSync` + `fdatasyncSync`;
+ * - reading a 64 MiB file in 1 MiB chunks: 3.9–7.0 GB/s with
+ *   `FileHandle.read`, 1.9–3.2 GB/s with `Bun.file(path).slice(...).bytes()`
+ *   (a fresh buffer per chunk, copied into the caller's), 7.6–9.4 GB/s with
+ *   `readSync`.
+ * The async `node:fs/promises` calls are kept, as on Node: a synchronous
+ * flush or read blocks the event loop, so no other append could join a group
+ * commit in the meantime and every other task of the process stalls for the
+ * whole call.
+ *
+ * @module
+ */
+
+import type { FileSystem, ProcessIdentity } from "../src/fs.ts";
+import { NodeFileSystem } from "./node.ts";
+
+/** The Bun {@link FileSystem}: {@link NodeFileSystem} with Bun's CRC-32. */
+export class BunFileSystem extends NodeFileSystem {
+  /** Adapter name for diagnostics. */
+  override readonly name: string = "bun";
+
+  /**
+   * `Bun.hash.crc32`: the same IEEE CRC-32 as zlib, seeded the same way
+   * (checked against `node:zlib` for test vectors, chaining and seeds ≥ 2³¹).
+   * Measured on Bun 1.4.5 against Bun's `zlib.crc32`: 56 vs 77 ns for
+   * 256 bytes, 98 vs 117 ns for 4 KiB, equal (76 GB/s) on 1 MiB.
+   */
+  override readonly crc32 = (data: Uint8Array, seed: number): number => Bun.hash.crc32(data, seed);
+
+  /** pid, hostname and `bun <version>`. */
+  override process(): ProcessIdentity {
+    return { ...super.process(), runtime: `bun ${Bun.version}` };
+  }
+}
+
+/** A ready-to-use Bun {@link FileSystem}. */
+export const bunFileSystem: FileSystem = new BunFileSystem();

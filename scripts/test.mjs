@@ -1,0 +1,113 @@
+/**
+ * The project's one test command, `npm test`. In order, each step running
+ * even if an earlier one failed:
+ *
+ * 1. `tsc --noEmit -p tsconfig.json` (the whole repo, Node and Bun types);
+ * 2. `deno check mod.ts` (Deno's own types);
+ * 3. the vitest suite under Node, then `bun --bun`, then `deno run -A`, each
+ *    with `WAL_EXPECT_RUNTIME` set so `test/runtime.test.ts` can check that
+ *    the tests really ran there.
+ *
+ * Ends with the line `N passed, N failed[, N skipped]` summed over the vitest
+ * runs (a run that fails without a failing test, e.g. a file that does not
+ * load, counts as one failure), and exits non-zero if any step failed.
+ *
+ * Options (after `npm test --`):
+ * - `--runtime NAME` (repeatable, or comma-separated; also `WAL_RUNTIMES`):
+ *   run vitest only under these of `node`, `bun`, `deno`;
+ * - `--no-check`: skip steps 1 and 2;
+ * - anything else goes to vitest, e.g. a file filter or `-t "test name"`.
+ *
+ * @module
+ */
+
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+const BIN = "node_modules/.bin";
+const VITEST = "node_modules/vitest/vitest.mjs";
+const REPORT_DIR = ".tmp";
+
+/** The command line that starts vitest inside each runtime. */
+const VITEST_COMMANDS = {
+  node: [process.execPath, VITEST],
+  bun: [join(BIN, "bun"), "--bun", VITEST],
+  deno: [join(BIN, "deno"), "run", "-A", VITEST],
+};
+
+/** Splits this script's arguments into runtimes, the check switch and vitest's own. */
+function parseArguments(argv) {
+  const runtimes = [];
+  const vitestArgs = [];
+  let check = true;
+  for (let index = 0; index < argv.length; index += 1) {
+    const argument = argv[index];
+    if (argument === "--no-check") check = false;
+    else if (argument === "--runtime") runtimes.push(...(argv[++index] ?? "").split(","));
+    else if (argument.startsWith("--runtime=")) runtimes.push(...argument.slice(10).split(","));
+    else vitestArgs.push(argument);
+  }
+  if (runtimes.length === 0) runtimes.push(...(process.env.WAL_RUNTIMES ?? "node,bun,deno").split(","));
+  const unknown = runtimes.filter((name) => !(name in VITEST_COMMANDS));
+  if (unknown.length > 0) {
+    console.error(`unknown runtime ${unknown.join(", ")}; use node, bun or deno`);
+    process.exit(2);
+  }
+  return { runtimes: [...new Set(runtimes)], check, vitestArgs };
+}
+
+/** Runs a command with inherited output; returns its exit status (1 if it could not start). */
+function run(label, [command, ...args], env = process.env) {
+  console.log(`\n> ${label}: ${[command, ...args].join(" ")}`);
+  const result = spawnSync(command, args, { stdio: "inherit", env });
+  if (result.error) console.error(result.error.message);
+  return result.status ?? 1;
+}
+
+/** Runs vitest under `runtime`; returns its exit status and test counts from its JSON report. */
+function runVitest(runtime, vitestArgs) {
+  const reportPath = join(REPORT_DIR, `vitest-${runtime}.json`);
+  rmSync(reportPath, { force: true });
+  const command = [
+    ...VITEST_COMMANDS[runtime],
+    "run",
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${reportPath}`,
+    ...vitestArgs,
+  ];
+  const status = run(`vitest on ${runtime}`, command, { ...process.env, WAL_EXPECT_RUNTIME: runtime });
+  let report = { numPassedTests: 0, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0 };
+  try {
+    report = JSON.parse(readFileSync(reportPath, "utf8"));
+  } catch {
+    console.error(`no vitest report from ${runtime} at ${reportPath}`);
+  }
+  const failed = status !== 0 ? Math.max(report.numFailedTests, 1) : report.numFailedTests;
+  return { status, passed: report.numPassedTests, failed, skipped: report.numPendingTests + report.numTodoTests };
+}
+
+const { runtimes, check, vitestArgs } = parseArguments(process.argv.slice(2));
+process.chdir(fileURLToPath(new URL("..", import.meta.url)));
+mkdirSync(REPORT_DIR, { recursive: true });
+const failedSteps = [];
+if (check) {
+  if (run("typecheck", [process.execPath, "node_modules/typescript/bin/tsc", "--noEmit", "-p", "tsconfig.json"]) !== 0) {
+    failedSteps.push("tsc");
+  }
+  if (run("deno check", [join(BIN, "deno"), "check", "mod.ts"]) !== 0) failedSteps.push("deno check");
+}
+const totals = { passed: 0, failed: 0, skipped: 0 };
+for (const runtime of runtimes) {
+  const result = runVitest(runtime, vitestArgs);
+  if (result.status !== 0) failedSteps.push(`vitest on ${runtime}`);
+  totals.passed += result.passed;
+  totals.failed += result.failed;
+  totals.skipped += result.skipped;
+}
+console.log(`\nruntimes: ${runtimes.join(", ")}${failedSteps.length > 0 ? `; failed steps: ${failedSteps.join(", ")}` : ""}`);
+console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+process.exitCode = failedSteps.length > 0 ? 1 : 0;
