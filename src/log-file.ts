@@ -25,6 +25,7 @@ import {
   encodeCommitPayload,
   encodeFileHeader,
   encodeRecord,
+  FILE_HEADER_BYTES,
   RECORD_HEADER_BYTES,
   RecordKind,
   SALT_BYTES,
@@ -118,6 +119,7 @@ export class LogFile {
         const tail = scan.tail;
         repaired = await io("repair", path, () => cutTornTail(fs, file, path, tail, fileBytes));
       }
+      await io("resync", path, () => reassertDurability(fs, file, path, scan));
       return new LogFile(path, file, scan, repaired, options.now);
     } catch (error) {
       await file.close().catch(() => undefined);
@@ -238,6 +240,31 @@ async function validate(file: FileHandle, fileBytes: number, path: string, optio
       throw new WalCorruptionError({ kind, offset: next.value.offset, path, detail: String(error) }, { cause: error });
     }
   }
+}
+
+/** Rewrite buffer size. */
+const REWRITE_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Makes what the scan saw durable, whatever happened before this open. An
+ * earlier writer may have been poisoned by a failed fsync, after which the
+ * kernel keeps the unwritten pages in the cache marked clean: they read
+ * back fine but no later fsync writes them. Only the last commit record and
+ * the records after it can be in that state (every earlier byte was covered
+ * by a successful fsync before the next commit was written), so those bytes
+ * are written again, identical, then synced, and the directory entry too.
+ */
+async function reassertDurability(fs: FileSystem, file: FileHandle, path: string, scan: ScanEnd): Promise<void> {
+  const from = Math.max(FILE_HEADER_BYTES, scan.committedEnd - COMMIT_RECORD_BYTES);
+  const buffer = new Uint8Array(Math.min(REWRITE_CHUNK_BYTES, Math.max(1, scan.endOffset - from)));
+  for (let at = from; at < scan.endOffset; ) {
+    const n = await file.read(buffer.subarray(0, Math.min(buffer.length, scan.endOffset - at)), at);
+    if (n === 0) throw new Error(`log shrank to ${at} bytes while being reopened`);
+    await file.write(buffer.subarray(0, n), at);
+    at += n;
+  }
+  await file.sync();
+  await fs.syncDir(dirname(path));
 }
 
 /** Creates a log file atomically: header to `<path>.creating`, sync, rename, sync the directory. */

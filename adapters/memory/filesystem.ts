@@ -123,6 +123,11 @@ export class MemoryFileSystem implements FileSystem {
     return this.#machine.faultsInjected;
   }
 
+  /** How many operations of kind `operation` ran so far (counted as {@link operationCount} counts). */
+  operationsOfKind(operation: OperationName): number {
+    return this.#machine.operationCounts.get(operation) ?? 0;
+  }
+
   /** File syncs (`FileHandle.sync`) that succeeded on this machine, for counting fsyncs per commit. */
   get syncCount(): number {
     return this.#machine.fileSyncsCompleted;

@@ -314,6 +314,8 @@ export class Machine {
   readonly alivePids = new Set<number>();
   /** Operations performed so far. */
   operationCount = 0;
+  /** Operations performed so far, by kind. */
+  readonly operationCounts = new Map<OperationName, number>();
   /** Operation number that crashes the machine, or null. */
   crashAtOperation: number | null = null;
   /** True once the machine crashed: every operation throws `ESIMCRASH`. */
@@ -351,6 +353,7 @@ export class Machine {
       throw new SimulatedCrashError("crash", operationNumber, operation, path);
     }
     this.operationCount = operationNumber;
+    this.operationCounts.set(operation, (this.operationCounts.get(operation) ?? 0) + 1);
     let fired: ResolvedFault | null = null;
     for (const active of this.#faults) {
       const { fault } = active;
