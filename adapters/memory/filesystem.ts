@@ -154,7 +154,7 @@ export class MemoryFileSystem implements FileSystem {
     if (!Number.isSafeInteger(bytesWritten) || bytesWritten < 0) throw new RangeError(`bytesWritten ${bytesWritten}`);
     if (bytesWritten > 0 && rule.op !== "write") throw new RangeError("bytesWritten applies to write faults only");
     const key = rule.path === undefined ? null : joinPath(splitPath(rule.path, "injectFault"));
-    this.#machine.addFault({ op: rule.op, nth, repeat: rule.repeat ?? false, key, code, bytesWritten });
+    this.#machine.addFault({ op: rule.op, nth, repeat: rule.repeat ?? false, key, code, bytesWritten, afterFault: rule.afterFault ?? false });
   }
 
   /** Removes every fault rule in force. */

@@ -73,6 +73,12 @@ export interface FaultRule {
   readonly code?: FaultCode;
   /** `write` only: how many leading bytes land before the error, clamped to the data's length. Default 0. */
   readonly bytesWritten?: number;
+  /**
+   * Start counting matching operations only once another fault has fired
+   * after this rule was added (to fail, say, the truncate that rolls back a
+   * failed write). Default false.
+   */
+  readonly afterFault?: boolean;
 }
 
 /** A fault rule with its defaults filled in and its path normalized. */
@@ -89,6 +95,8 @@ export interface ResolvedFault {
   readonly code: FaultCode;
   /** See {@link FaultRule.bytesWritten}. */
   readonly bytesWritten: number;
+  /** See {@link FaultRule.afterFault}. */
+  readonly afterFault: boolean;
 }
 
 /**
@@ -291,6 +299,8 @@ export function resolveParent(
 interface ActiveFault {
   readonly fault: ResolvedFault;
   matchCount: number;
+  /** `faultsInjected` when the rule was added (see {@link FaultRule.afterFault}). */
+  readonly faultsAtAdd: number;
 }
 
 /**
@@ -358,6 +368,7 @@ export class Machine {
     for (const active of this.#faults) {
       const { fault } = active;
       if (fault.op !== operation || (fault.key !== null && !keys.includes(fault.key))) continue;
+      if (fault.afterFault && this.faultsInjected === active.faultsAtAdd) continue;
       active.matchCount += 1;
       const fires = fault.repeat ? active.matchCount >= fault.nth : active.matchCount === fault.nth;
       if (fires && fired === null) fired = fault;
@@ -369,7 +380,7 @@ export class Machine {
 
   /** Adds a fault rule; it counts matching operations from now on. */
   addFault(fault: ResolvedFault): void {
-    this.#faults.push({ fault, matchCount: 0 });
+    this.#faults.push({ fault, matchCount: 0, faultsAtAdd: this.faultsInjected });
   }
 
   /** Removes every fault rule. */

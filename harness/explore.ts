@@ -1,0 +1,248 @@
+/**
+ * The crash explorer: runs a workload once to count its I/O operations, then
+ * crashes it before every one of them (or a seeded sample, for large
+ * workloads) under every crash outcome and repair policy, crashes recoveries
+ * too, injects every kind of fault at every matching operation, flips bits in
+ * acknowledged data, and checks the invariants after each.
+ *
+ * @module
+ */
+
+import { CRASH_OUTCOMES, type CrashOutcome, type MemoryFileSystem } from "../adapters/memory.ts";
+import type { RepairPolicy } from "../src/writer.ts";
+import { WalWriter } from "../src/writer.ts";
+import type { Workload } from "./context.ts";
+import { frames } from "./frames.ts";
+import type { History } from "./history.ts";
+import {
+  armFault,
+  FAULTS,
+  LOG_PATH,
+  prepareMachine,
+  recoverAndCheck,
+  runScenario,
+  runWorkload,
+  type Scenario,
+  type ScenarioResult,
+} from "./scenario.ts";
+
+/** Options of {@link explore}. */
+export interface ExploreOptions {
+  /** The workload to torture. */
+  readonly workload: Workload;
+  /** Seed for every random choice; the same seed explores the same scenarios. Default 1. */
+  readonly seed?: number;
+  /** Crash outcomes to apply at each crash point; default all of `CRASH_OUTCOMES`. */
+  readonly outcomes?: readonly CrashOutcome[];
+  /** Repair policies to recover under; default both. */
+  readonly policies?: readonly RepairPolicy[];
+  /** Crash points to explore at most; beyond it a seeded sample. Default 400. */
+  readonly crashPointsMax?: number;
+  /** Also crash each recovery at every one of its operations (for one outcome per crash point). Default true. */
+  readonly repairCrashes?: boolean;
+  /** Inject every fault kind at every matching operation; per kind at most this many. Default 64; 0 disables. */
+  readonly faultPointsMax?: number;
+  /** Bit flips in acknowledged data to try. Default 64; 0 disables. */
+  readonly bitFlips?: number;
+  /** Called after each scenario. */
+  readonly onProgress?: (progress: Progress) => void;
+  /** Stop collecting after this many failures. Default 10. */
+  readonly failuresMax?: number;
+}
+
+/** Where the explorer is. */
+export interface Progress {
+  /** Current phase. */
+  readonly phase: "crash" | "fault" | "bit-flip";
+  /** Scenarios finished in this phase. */
+  readonly done: number;
+  /** Scenarios planned in this phase. */
+  readonly total: number;
+}
+
+/** One failed scenario: replay it with `runScenario(workload, scenario)`. */
+export interface Failure {
+  /** The exact scenario. */
+  readonly scenario: Scenario;
+  /** What went wrong. */
+  readonly problems: readonly string[];
+}
+
+/** Counts per crash outcome or fault kind, for the summary table. */
+export interface OutcomeRow {
+  /** Post-crash (or post-fault) states checked. */
+  states: number;
+  /** Of those, recoveries that cut a torn tail. */
+  repaired: number;
+  /** Of those, strict opens that refused a torn tail. */
+  strictRefused: number;
+  /** Of those, failures. */
+  failed: number;
+}
+
+/** What {@link explore} did and found. */
+export interface ExploreReport {
+  /** I/O operations in one undisturbed run of the workload. */
+  readonly operations: number;
+  /** Crash points explored. */
+  crashPoints: number;
+  /** Crash states recovered and checked (including crashed recoveries). */
+  crashStates: number;
+  /** Crashes injected into recoveries. */
+  repairCrashes: number;
+  /** Fault scenarios run. */
+  faultScenarios: number;
+  /** Faults that actually fired. */
+  faultsInjected: number;
+  /** Bit flips checked. */
+  bitFlips: number;
+  /** Per outcome (or `fault:<op>:<code>`, or `bit-flip`). */
+  readonly rows: Map<string, OutcomeRow>;
+  /** Failed scenarios (at most `failuresMax`). */
+  readonly failures: Failure[];
+}
+
+/** Explores crashes, faults and bit flips of `options.workload`; see the module doc. */
+export async function explore(options: ExploreOptions): Promise<ExploreReport> {
+  const seed = options.seed ?? 1;
+  const outcomes = options.outcomes ?? CRASH_OUTCOMES;
+  const policies = options.policies ?? (["strict", "truncate-partial"] as const);
+  const failuresMax = options.failuresMax ?? 10;
+  const workload = options.workload;
+
+  const dry = await prepareMachine(seed);
+  const start = dry.operationCount;
+  const dryHistory = await runWorkload(dry, workload);
+  const report: ExploreReport = {
+    operations: dry.operationCount - start,
+    crashPoints: 0,
+    crashStates: 0,
+    repairCrashes: 0,
+    faultScenarios: 0,
+    faultsInjected: 0,
+    bitFlips: 0,
+    rows: new Map(),
+    failures: [],
+  };
+  const record = (key: string, scenario: Scenario, result: ScenarioResult): void => {
+    const row = report.rows.get(key) ?? { states: 0, repaired: 0, strictRefused: 0, failed: 0 };
+    row.states++;
+    if (result.repaired) row.repaired++;
+    if (result.strictRefused) row.strictRefused++;
+    if (result.problems.length > 0) {
+      row.failed++;
+      if (report.failures.length < failuresMax) report.failures.push({ scenario, problems: result.problems });
+    }
+    report.rows.set(key, row);
+  };
+
+  // Crash before every operation (1 … operations + 1: the last is "after the workload finished").
+  const points = sample(report.operations + 1, options.crashPointsMax ?? 400, seed).map((i) => i + 1);
+  for (const [index, crashAt] of points.entries()) {
+    const pointSeed = mix(seed, crashAt);
+    const fs = await prepareMachine(pointSeed);
+    fs.crashAtOperation(fs.operationCount + crashAt);
+    const history = await runWorkload(fs, workload);
+    for (const outcome of outcomes) {
+      for (const policy of policies) {
+        const scenario: Scenario = { kind: "crash", seed: pointSeed, crashAt, outcome, policy };
+        record(outcomeName(outcome), scenario, await recoverAndCheck(fs, history, outcome, policy, pointSeed));
+        report.crashStates++;
+      }
+    }
+    if (options.repairCrashes ?? true) {
+      const outcome = outcomes[crashAt % outcomes.length]!;
+      const recoveryOperations = await countRecoveryOperations(fs, outcome, pointSeed);
+      for (let repairCrashAt = 1; repairCrashAt <= recoveryOperations; repairCrashAt++) {
+        const scenario: Scenario = { kind: "crash", seed: pointSeed, crashAt, outcome, policy: "truncate-partial", repairCrashAt };
+        const result = await recoverAndCheck(fs, history, outcome, "truncate-partial", pointSeed, repairCrashAt);
+        record("crash during repair", scenario, result);
+        report.repairCrashes++;
+        report.crashStates++;
+      }
+    }
+    report.crashPoints++;
+    options.onProgress?.({ phase: "crash", done: index + 1, total: points.length });
+  }
+
+  // Every fault kind at every matching operation, then a crash.
+  const faultPointsMax = options.faultPointsMax ?? 64;
+  const faultPlan: { fault: number; nth: number }[] = [];
+  for (const [fault, { op }] of FAULTS.entries()) {
+    for (const n of sample(dry.operationsOfKind(op), faultPointsMax, mix(seed, fault))) {
+      faultPlan.push({ fault, nth: n + 1 });
+    }
+  }
+  for (const [index, { fault, nth }] of faultPlan.entries()) {
+    const outcome = outcomes[(index + nth) % outcomes.length]!;
+    const scenario: Scenario = { kind: "fault", seed: mix(seed, 7919 * index), fault, nth, outcome };
+    const kind = FAULTS[fault]!;
+    const fs = await prepareMachine(scenario.seed);
+    armFault(fs, kind, nth);
+    const history = await runWorkload(fs, workload);
+    report.faultsInjected += fs.faultsInjected;
+    record(`fault: ${kind.name}`, scenario, await recoverAndCheck(fs, history, outcome, "truncate-partial", scenario.seed));
+    report.faultScenarios++;
+    options.onProgress?.({ phase: "fault", done: index + 1, total: faultPlan.length });
+  }
+
+  // Bit flips in acknowledged data.
+  const flips = options.bitFlips ?? 64;
+  const flippable = flips > 0 ? flippableBytes(dry, dryHistory) : 0;
+  const offsets = sample(flippable, flips, mix(seed, 31337));
+  for (const [index, byteOffset] of offsets.entries()) {
+    const scenario: Scenario = { kind: "bit-flip", seed, byteOffset, bit: (byteOffset * 5 + index) % 8 };
+    record("bit flip in acknowledged data", scenario, await runScenario(workload, scenario));
+    report.bitFlips++;
+    options.onProgress?.({ phase: "bit-flip", done: index + 1, total: offsets.length });
+  }
+  return report;
+}
+
+/** How many I/O operations a truncate-partial recovery of this crash state performs. */
+async function countRecoveryOperations(fs: MemoryFileSystem, outcome: CrashOutcome, seed: number): Promise<number> {
+  const machine = fs.crash(outcome, seed);
+  const before = machine.operationCount;
+  if ((await machine.stat(LOG_PATH)) === null) return 0;
+  await WalWriter.open(LOG_PATH, { fs: machine, repair: "truncate-partial" })
+    .then((w) => w.close())
+    .catch(() => undefined);
+  return machine.operationCount - before;
+}
+
+/**
+ * Durable bytes up to the end of the last acknowledged record, after an
+ * undisturbed run and a crash that keeps only synced data: all of it is
+ * acknowledged data (or its headers and commits), which no policy may cut.
+ */
+function flippableBytes(dry: MemoryFileSystem, history: History): number {
+  const acknowledged = history.acknowledgedCount;
+  if (acknowledged === 0) return 0;
+  const bytes = dry.crash("lose-unsynced").durableContents(LOG_PATH);
+  const last = frames(bytes).filter((f) => f.kind === 1)[acknowledged - 1];
+  if (last === undefined) throw new Error(`only part of ${acknowledged} acknowledged records is durable`);
+  return last.end;
+}
+
+/** `count` distinct integers from `[0, population)`, all of them if they fit, else a seeded sample, ascending. */
+function sample(population: number, count: number, seed: number): number[] {
+  const all = Array.from({ length: population }, (_, i) => i);
+  if (population <= count) return all;
+  let state = seed >>> 0 || 1;
+  for (let i = population - 1; i > 0; i--) {
+    state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    const j = state % (i + 1);
+    [all[i], all[j]] = [all[j]!, all[i]!];
+  }
+  return all.slice(0, count).sort((a, b) => a - b);
+}
+
+/** A derived seed. */
+function mix(seed: number, salt: number): number {
+  return (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + salt) >>> 0;
+}
+
+/** A short name for an outcome, for the table. */
+export function outcomeName(outcome: CrashOutcome): string {
+  return typeof outcome === "string" ? outcome : outcome.kind;
+}

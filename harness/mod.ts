@@ -1,0 +1,24 @@
+/**
+ * The crash-simulation harness: hand it a workload, get every crash point,
+ * crash outcome, fault and bit flip explored on the in-memory filesystem,
+ * with every acknowledged record checked after each.
+ *
+ * ```ts
+ * import { explore, appendFlushWorkload } from "tswal/harness";
+ * const report = await explore({ workload: appendFlushWorkload({ records: 20 }) });
+ * if (report.failures.length > 0) console.log(JSON.stringify(report.failures[0].scenario));
+ * ```
+ *
+ * A failure carries a scenario that `runScenario(workload, scenario)`
+ * replays exactly.
+ *
+ * @module
+ */
+
+export { CRASH_OUTCOMES, type CrashOutcome, MemoryFileSystem } from "../adapters/memory.ts";
+export { checkRecovered, sameValue } from "./check.ts";
+export { HarnessViolation, readAll, TrackedWriter, type Workload, type WorkloadContext } from "./context.ts";
+export { explore, type ExploreOptions, type ExploreReport, type Failure, type OutcomeRow, type Progress } from "./explore.ts";
+export { History, type RecoveredRecord } from "./history.ts";
+export { FAULTS, LOG_PATH, runScenario, type Scenario, type ScenarioResult } from "./scenario.ts";
+export { type AppendFlushOptions, appendFlushWorkload } from "./workloads.ts";

@@ -1,0 +1,286 @@
+/**
+ * One replayable scenario: run the workload on a fresh simulated machine,
+ * break it one way (crash at an operation, inject a fault, flip a bit),
+ * recover under a repair policy, and check the invariants. A failing
+ * scenario is printed as JSON; `runScenario(workload, thatJson)` replays it
+ * exactly (everything is deterministic from the seeds in it).
+ *
+ * @module
+ */
+
+import { type CrashOutcome, MemoryFileSystem, type OperationName } from "../adapters/memory.ts";
+import { type CorruptionKind, WalCorruptionError } from "../src/errors.ts";
+import { isTearable } from "../src/format.ts";
+import type { RepairPolicy } from "../src/writer.ts";
+import { WalWriter } from "../src/writer.ts";
+import { checkRecovered } from "./check.ts";
+import { causedByCrash, HarnessViolation, isTypedFailure, makeContext, readAll, type Workload } from "./context.ts";
+import { frameContaining } from "./frames.ts";
+import { History } from "./history.ts";
+
+/** Directory and file the workload's log lives at on the simulated machine. */
+export const LOG_DIRECTORY = "/wal";
+/** See {@link LOG_DIRECTORY}. */
+export const LOG_PATH = "/wal/log.wal";
+
+/**
+ * Faults the harness injects: the `nth` operation of kind `op` fails with
+ * `code` (a write after landing `bytesWritten` bytes); `then`, if given,
+ * also fails the next operation of that kind (a rollback's truncate or sync).
+ */
+export const FAULTS: readonly FaultKind[] = [
+  { name: "write EIO (short)", op: "write", code: "EIO", bytesWritten: 9 },
+  { name: "write ENOSPC (short)", op: "write", code: "ENOSPC", bytesWritten: 9 },
+  { name: "write EIO, rollback truncate EIO", op: "write", code: "EIO", bytesWritten: 40, then: "truncate" },
+  { name: "write EIO, rollback sync EIO", op: "write", code: "EIO", bytesWritten: 40, then: "sync" },
+  { name: "sync EIO", op: "sync", code: "EIO" },
+  { name: "syncDir EIO", op: "syncDir", code: "EIO" },
+  { name: "read EIO", op: "read", code: "EIO" },
+  { name: "rename EIO", op: "rename", code: "EIO" },
+  { name: "link EIO", op: "link", code: "EIO" },
+];
+
+/** One entry of {@link FAULTS}. */
+export interface FaultKind {
+  /** Label for reports. */
+  readonly name: string;
+  /** Operation that fails. */
+  readonly op: OperationName;
+  /** Its error code. */
+  readonly code: "EIO" | "ENOSPC";
+  /** For writes: bytes that land before the error. */
+  readonly bytesWritten?: number;
+  /** A second failure: the next operation of this kind after the first fault. */
+  readonly then?: OperationName;
+}
+
+/** Arms fault `fault` on the `nth` matching operation of `fs`. */
+export function armFault(fs: MemoryFileSystem, fault: FaultKind, nth: number): void {
+  fs.injectFault({ op: fault.op, nth, code: fault.code, ...(fault.bytesWritten === undefined ? {} : { bytesWritten: fault.bytesWritten }) });
+  if (fault.then !== undefined) fs.injectFault({ op: fault.then, code: "EIO", afterFault: true });
+}
+
+/** A replayable scenario. */
+export type Scenario =
+  | {
+      /** Crash before operation `crashAt` (1 = the workload's first), recover under `policy`. */
+      readonly kind: "crash";
+      readonly seed: number;
+      readonly crashAt: number;
+      readonly outcome: CrashOutcome;
+      readonly policy: RepairPolicy;
+      /** Also crash the recovery before its operation `repairCrashAt` (then recover again). */
+      readonly repairCrashAt?: number;
+    }
+  | {
+      /** The `nth` operation of kind `fault` fails; the workload goes on; then a crash with `outcome`. */
+      readonly kind: "fault";
+      readonly seed: number;
+      readonly fault: number;
+      readonly nth: number;
+      readonly outcome: CrashOutcome;
+    }
+  | {
+      /** After a clean run, flip `bit` of durable byte `byteOffset` (before the last commit). */
+      readonly kind: "bit-flip";
+      readonly seed: number;
+      readonly byteOffset: number;
+      readonly bit: number;
+    };
+
+/** What a scenario's recovery did, for the summary table. */
+export interface ScenarioResult {
+  /** Invariant violations; empty when the scenario passed. */
+  readonly problems: readonly string[];
+  /** Whether recovery cut a torn tail. */
+  readonly repaired: boolean;
+  /** Whether a strict open refused a torn tail (allowed). */
+  readonly strictRefused: boolean;
+  /** Kind of damage detected, if any. */
+  readonly detected: CorruptionKind | null;
+}
+
+/** A machine with the log directory made durable, before the workload's first operation. */
+export async function prepareMachine(seed: number): Promise<MemoryFileSystem> {
+  const fs = new MemoryFileSystem({ seed });
+  await fs.mkdir(LOG_DIRECTORY);
+  await fs.syncDir("/");
+  return fs;
+}
+
+/** Runs the workload to the end (or to a crash); returns its history. Crashes are swallowed. */
+export async function runWorkload(fs: MemoryFileSystem, workload: Workload): Promise<History> {
+  const history = new History();
+  const probe = (): Uint8Array | null => {
+    const bytes = fs.crashed ? undefined : fs.snapshot().get(LOG_PATH);
+    return bytes instanceof Uint8Array ? bytes.slice() : null;
+  };
+  try {
+    await workload(makeContext(fs, LOG_PATH, history, probe));
+  } catch (error) {
+    if (!(error instanceof HarnessViolation) && !causedByCrash(error) && !isTypedFailure(error)) throw error;
+  }
+  return history;
+}
+
+/** Runs one scenario from scratch. */
+export async function runScenario(workload: Workload, scenario: Scenario): Promise<ScenarioResult> {
+  const fs = await prepareMachine(scenario.seed);
+  switch (scenario.kind) {
+    case "crash": {
+      fs.crashAtOperation(fs.operationCount + scenario.crashAt);
+      const history = await runWorkload(fs, workload);
+      return recoverAndCheck(fs, history, scenario.outcome, scenario.policy, scenario.seed, scenario.repairCrashAt);
+    }
+    case "fault": {
+      const fault = FAULTS[scenario.fault];
+      if (fault === undefined) throw new RangeError(`no fault ${scenario.fault}`);
+      armFault(fs, fault, scenario.nth);
+      const history = await runWorkload(fs, workload);
+      return recoverAndCheck(fs, history, scenario.outcome, "truncate-partial", scenario.seed);
+    }
+    case "bit-flip": {
+      await runWorkload(fs, workload);
+      return checkBitFlip(fs, scenario.byteOffset, scenario.bit);
+    }
+  }
+}
+
+/**
+ * Crashes `fs` with `outcome`, recovers under `policy` and checks the
+ * invariants: every acknowledged record, nothing else but a prefix of the
+ * rest; a strict open either succeeds or refuses a torn tail without writing;
+ * a repair keeps the cut bytes; the repaired log accepts appends; and, with
+ * `repairCrashAt`, a crash during recovery is itself recovered from.
+ */
+export async function recoverAndCheck(
+  crashed: MemoryFileSystem,
+  history: History,
+  outcome: CrashOutcome,
+  policy: RepairPolicy,
+  seed: number,
+  repairCrashAt?: number,
+): Promise<ScenarioResult> {
+  let machine = crashed.crash(outcome, seed);
+  const original = machine.snapshot().get(LOG_PATH);
+  if (repairCrashAt !== undefined) {
+    machine.crashAtOperation(machine.operationCount + repairCrashAt);
+    await WalWriter.open(LOG_PATH, { fs: machine, repair: "truncate-partial" })
+      .then((w) => w.close())
+      .catch((error: unknown) => {
+        if (!causedByCrash(error)) throw error;
+      });
+    machine = machine.crash("lose-unsynced", seed + 1);
+  }
+  if ((await machine.stat(LOG_PATH)) === null) {
+    // The log was never created durably; only legal if nothing was acknowledged.
+    const problems = [...history.violations, ...(history.acknowledgedCount > 0 ? ["log file missing after crash"] : [])];
+    return { problems, repaired: false, strictRefused: false, detected: null };
+  }
+  const before = machine.snapshot().get(LOG_PATH);
+  if (!(before instanceof Uint8Array)) throw new Error("log is not a file");
+
+  let writer: WalWriter;
+  try {
+    writer = await WalWriter.open(LOG_PATH, { fs: machine, repair: policy });
+  } catch (error) {
+    if (!(error instanceof WalCorruptionError)) return fail(`open under ${policy} failed: ${String(error)}`, history);
+    const { kind, offset } = error.corruption;
+    const unchanged = sameBytes(machine.snapshot().get(LOG_PATH), before);
+    if (policy === "strict" && isTearable(kind) && unchanged) {
+      return { problems: [...history.violations], repaired: false, strictRefused: true, detected: kind };
+    }
+    return fail(`open under ${policy} refused: ${kind} at ${offset}${unchanged ? "" : " (and changed the file)"}`, history);
+  }
+
+  const problems: string[] = [...history.violations];
+  const repair = writer.repaired;
+  if (repair !== null) {
+    const saved = machine.snapshot().get(repair.savedTo);
+    if (!sameBytes(saved, before.subarray(repair.offset, repair.offset + repair.bytes))) {
+      problems.push(`repair did not keep the ${repair.bytes} cut bytes in ${repair.savedTo}`);
+    }
+  }
+  if (repairCrashAt !== undefined && original instanceof Uint8Array) problems.push(...cutBytesKept(machine, original));
+  const recovered = await readAll(machine, LOG_PATH);
+  problems.push(...checkRecovered(history, recovered));
+  const sentinel = { sentinel: seed };
+  const sequence = await writer.append(sentinel);
+  await writer.close();
+  const after = await readAll(machine.crash("lose-unsynced", seed), LOG_PATH);
+  if (after.length !== recovered.length + 1 || after.at(-1)?.sequence !== sequence) {
+    problems.push("the recovered log did not durably accept a new record");
+  }
+  return { problems, repaired: repair !== null, strictRefused: false, detected: repair?.kind ?? null };
+}
+
+/**
+ * After a clean run and a crash that keeps only synced data: flips one bit
+ * at or before the last acknowledged record; every open and read must refuse,
+ * at the right offset, without changing the file.
+ */
+async function checkBitFlip(fs: MemoryFileSystem, byteOffset: number, bit: number): Promise<ScenarioResult> {
+  const machine = fs.crash("lose-unsynced");
+  const bytes = machine.durableContents(LOG_PATH);
+  const frame = frameContaining(bytes, byteOffset);
+  machine.flipBit(LOG_PATH, byteOffset, bit);
+  const flipped = machine.durableContents(LOG_PATH).slice();
+  const problems: string[] = [];
+  let detected: CorruptionKind | null = null;
+  for (const policy of ["strict", "truncate-partial"] as const) {
+    const error = await WalWriter.open(LOG_PATH, { fs: machine, repair: policy }).then(
+      async (w) => {
+        await w.close();
+        return null;
+      },
+      (e: unknown) => e,
+    );
+    if (!(error instanceof WalCorruptionError)) {
+      problems.push(`${policy} open accepted a flipped bit at ${byteOffset}: ${String(error)}`);
+      continue;
+    }
+    detected = error.corruption.kind;
+    if (error.corruption.offset !== frame) {
+      problems.push(`${policy} open reported offset ${error.corruption.offset}; the flipped byte ${byteOffset} is in the frame at ${frame}`);
+    }
+    if (!sameBytes(machine.durableContents(LOG_PATH), flipped)) problems.push(`${policy} open changed the damaged file`);
+  }
+  const read = await readAll(machine, LOG_PATH).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(read instanceof WalCorruptionError)) problems.push(`a reader accepted a flipped bit at ${byteOffset}`);
+  return { problems, repaired: false, strictRefused: false, detected };
+}
+
+/**
+ * Whatever of `original` the log no longer holds must be in a `.torn` file:
+ * where the log first differs from `original` (at P), some `<log>.<X>.torn`
+ * with X ≤ P must hold exactly `original[X..]`. (After a repair the log may
+ * have grown again, e.g. by the commit a clean close writes.)
+ */
+function cutBytesKept(machine: MemoryFileSystem, original: Uint8Array): string[] {
+  const files = machine.snapshot();
+  const now = files.get(LOG_PATH);
+  if (!(now instanceof Uint8Array)) return ["log missing after a crash during repair"];
+  let common = 0;
+  while (common < original.length && common < now.length && original[common] === now[common]) common++;
+  if (common === original.length) return [];
+  for (const [name, bytes] of files) {
+    const cutAt = /\.(\d+)(?:\.\d+)?\.torn$/.exec(name.slice(LOG_PATH.length));
+    if (!name.startsWith(`${LOG_PATH}.`) || cutAt === null) continue;
+    const offset = Number(cutAt[1]);
+    if (offset <= common && sameBytes(bytes, original.subarray(offset))) return [];
+  }
+  return [`a crash during repair lost the ${original.length - common} bytes from offset ${common}: no .torn file holds them`];
+}
+
+function fail(problem: string, history: History): ScenarioResult {
+  return { problems: [...history.violations, problem], repaired: false, strictRefused: false, detected: null };
+}
+
+function sameBytes(a: Uint8Array | "directory" | undefined, b: Uint8Array): boolean {
+  if (!(a instanceof Uint8Array) || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
