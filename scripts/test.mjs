@@ -8,6 +8,9 @@
  *    with `WAL_EXPECT_RUNTIME` set so `test/runtime.test.ts` can check that
  *    the tests really ran there.
  *
+ * After each runtime's run it prints the figures the tests recorded (crash
+ * states explored, faults injected, kills survived, fuzz cases).
+ *
  * Ends with the line `N passed, N failed[, N skipped]` summed over the vitest
  * runs (a run that fails without a failing test, e.g. a file that does not
  * load, counts as one failure), and exits non-zero if any step failed.
@@ -67,10 +70,32 @@ function run(label, [command, ...args], env = process.env) {
   return result.status ?? 1;
 }
 
+/**
+ * Sums the figures tests recorded under `runtime` (`test/figures.ts` writes
+ * one `name<TAB>value` line each) and prints them.
+ */
+function printFigures(runtime) {
+  const path = join(REPORT_DIR, `figures-${runtime}.txt`);
+  let text = "";
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return;
+  }
+  const sums = new Map();
+  for (const line of text.split("\n")) {
+    const [name, value] = line.split("\t");
+    if (name && value) sums.set(name, (sums.get(name) ?? 0) + Number(value));
+  }
+  console.log(`\nfigures on ${runtime}:`);
+  for (const [name, value] of sums) console.log(`  ${name.padEnd(40)} ${value}`);
+}
+
 /** Runs vitest under `runtime`; returns its exit status and test counts from its JSON report. */
 function runVitest(runtime, vitestArgs) {
   const reportPath = join(REPORT_DIR, `vitest-${runtime}.json`);
   rmSync(reportPath, { force: true });
+  rmSync(join(REPORT_DIR, `figures-${runtime}.txt`), { force: true });
   const command = [
     ...VITEST_COMMANDS[runtime],
     "run",
@@ -80,6 +105,7 @@ function runVitest(runtime, vitestArgs) {
     ...vitestArgs,
   ];
   const status = run(`vitest on ${runtime}`, command, { ...process.env, WAL_EXPECT_RUNTIME: runtime });
+  printFigures(runtime);
   let report = { numPassedTests: 0, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0 };
   try {
     report = JSON.parse(readFileSync(reportPath, "utf8"));
