@@ -4,7 +4,7 @@
  * reopens with `truncate-partial`, and prints what was recovered and what was
  * cut (and where the cut bytes were kept).
  *
- * Runs on any runtime: `node dist/examples/torn-tail.js`, `deno run -A
+ * Runs on any runtime: `npm run example:torn-tail`, `deno run -A
  * examples/torn-tail.ts`, `bun examples/torn-tail.ts`.
  */
 

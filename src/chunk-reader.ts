@@ -41,15 +41,21 @@ export class ChunkReader {
 
   /**
    * Bytes `[offset, offset + lengthBytes)`, cut short at end of file. The view
-   * is valid until the next call.
+   * is valid until the next call. Returns the view itself (no promise) when
+   * the range is already buffered, so a scan over buffered records never
+   * waits on the event loop.
    */
-  async view(offset: number, lengthBytes: number): Promise<Uint8Array> {
+  view(offset: number, lengthBytes: number): Uint8Array | Promise<Uint8Array> {
     if (lengthBytes > this.#capacityMaxBytes) throw new RangeError(`range of ${lengthBytes} bytes exceeds reader capacity`);
     const wanted = Math.max(0, Math.min(lengthBytes, this.#fileBytes - offset));
     if (offset >= this.#start && offset + wanted <= this.#start + this.#length) {
       const from = offset - this.#start;
       return this.#buffer.subarray(from, from + wanted);
     }
+    return this.#refill(offset, wanted);
+  }
+
+  async #refill(offset: number, wanted: number): Promise<Uint8Array> {
     const fill = Math.min(Math.max(wanted, READ_AHEAD_BYTES), this.#capacityMaxBytes, this.#fileBytes - offset);
     if (fill > this.#buffer.length) this.#buffer = new Uint8Array(Math.min(this.#capacityMaxBytes, Math.max(fill, this.#buffer.length * 2)));
     let got = 0;

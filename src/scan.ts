@@ -111,7 +111,8 @@ export async function* scanLog(
   let tail: Corruption | null = null;
 
   while (offset < fileBytes) {
-    const read = await readFrame(reader, offset, sum, recordBytesMax);
+    const pending = readFrame(reader, offset, sum, recordBytesMax);
+    const read = pending instanceof Promise ? await pending : pending;
     if (isDamage(read)) {
       if (!isTearable(read.kind)) return fail(read.kind, offset, read.detail);
       const later = await findCommitAfter(reader, offset + 1, sum);
@@ -170,16 +171,35 @@ export async function* scanLog(
   };
 }
 
-/** Reads and checks the frame at `offset`: header, then payload and its CRC. */
-async function readFrame(
+/** A frame that passed every frame-level check. */
+interface FrameRead {
+  readonly frame: RecordHeader;
+  readonly payload: Uint8Array;
+}
+
+/**
+ * Reads and checks the frame at `offset`: header, then payload and its CRC.
+ * Synchronous when the bytes are buffered (the common case), so a scan pays
+ * for the event loop only once per refill, not once per record.
+ */
+function readFrame(
   reader: ChunkReader,
   offset: number,
   sum: Checksummer,
   recordBytesMax: number,
-): Promise<{ frame: RecordHeader; payload: Uint8Array } | FrameDamage> {
-  const frame = decodeRecordHeader(await reader.view(offset, RECORD_HEADER_BYTES), sum, recordBytesMax);
-  if (isDamage(frame)) return frame;
-  const payload = (await reader.view(offset, RECORD_HEADER_BYTES + frame.payloadBytes)).subarray(RECORD_HEADER_BYTES);
+): FrameRead | FrameDamage | Promise<FrameRead | FrameDamage> {
+  const afterHeader = (head: Uint8Array): FrameRead | FrameDamage | Promise<FrameRead | FrameDamage> => {
+    const frame = decodeRecordHeader(head, sum, recordBytesMax);
+    if (isDamage(frame)) return frame;
+    const whole = reader.view(offset, RECORD_HEADER_BYTES + frame.payloadBytes);
+    return whole instanceof Uint8Array ? checkPayload(frame, whole, sum) : whole.then((w) => checkPayload(frame, w, sum));
+  };
+  const head = reader.view(offset, RECORD_HEADER_BYTES);
+  return head instanceof Uint8Array ? afterHeader(head) : head.then(afterHeader);
+}
+
+function checkPayload(frame: RecordHeader, whole: Uint8Array, sum: Checksummer): FrameRead | FrameDamage {
+  const payload = whole.subarray(RECORD_HEADER_BYTES);
   if (payload.length < frame.payloadBytes) {
     return { kind: "partial-payload", detail: `${payload.length} of ${frame.payloadBytes} payload bytes` };
   }
