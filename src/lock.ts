@@ -85,7 +85,12 @@ export async function acquireLock(fs: FileSystem, lockPath: string): Promise<Wri
       if (current === "gone") continue;
       seen = current;
       if (current === null || !isStale(fs, current)) break;
-      if (!(await breakStale(fs, lockPath, current.token, token))) break;
+      if (!(await breakStale(fs, lockPath, current.token, token))) {
+        // Another contender is breaking it or has already won: name whoever holds it now.
+        const now = await readHolder(fs, lockPath);
+        if (now !== "gone") seen = now;
+        break;
+      }
     }
     throw new WalLockedError(lockPath, seen);
   } catch (error) {
