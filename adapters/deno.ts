@@ -24,10 +24,10 @@
  * @module
  */
 
-import process from "node:process";
 import * as zlib from "node:zlib";
 import type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity } from "../src/fs.ts";
-import { errorCode, noProgressError } from "./errors.ts";
+import { errorCode } from "../src/io.ts";
+import { isProcessAlive, noProgressError } from "./errors.ts";
 
 /** `Deno.open` options for each {@link OpenMode}: never append, never truncate. */
 const OPEN_OPTIONS: Readonly<Record<OpenMode, Deno.OpenOptions>> = {
@@ -225,17 +225,12 @@ export class DenoFileSystem implements FileSystem {
   }
 
   /**
-   * `kill(pid, 0)` through `node:process`, because `Deno.kill` accepts only
-   * named signals, not 0. `ESRCH` means gone; anything else, including a
-   * missing `--allow-run` permission, means alive.
+   * `kill(pid, 0)` through `node:process` (see `adapters/errors.ts`), because
+   * `Deno.kill` accepts only named signals, not 0. A missing `--allow-run`
+   * permission makes every pid look alive.
    */
   isProcessAlive(pid: number): boolean {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (error) {
-      return errorCode(error) !== "ESRCH";
-    }
+    return isProcessAlive(pid);
   }
 }
 

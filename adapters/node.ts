@@ -23,7 +23,8 @@ import * as os from "node:os";
 import process from "node:process";
 import * as zlib from "node:zlib";
 import type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity } from "../src/fs.ts";
-import { errorCode, noProgressError } from "./errors.ts";
+import { errorCode } from "../src/io.ts";
+import { isProcessAlive, noProgressError } from "./errors.ts";
 
 /** `fs.open` flags for each {@link OpenMode}: never `a` (append), never truncating. */
 const OPEN_FLAGS: Readonly<Record<OpenMode, string>> = {
@@ -173,14 +174,9 @@ export class NodeFileSystem implements FileSystem {
     return { pid: process.pid, hostname: os.hostname(), runtime: `node ${process.versions.node}` };
   }
 
-  /** `kill(pid, 0)`: `ESRCH` means gone; success, `EPERM` or anything else means alive. */
+  /** See {@link isProcessAlive} in `adapters/errors.ts`. */
   isProcessAlive(pid: number): boolean {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (error) {
-      return errorCode(error) !== "ESRCH";
-    }
+    return isProcessAlive(pid);
   }
 }
 

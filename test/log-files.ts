@@ -1,7 +1,8 @@
 /**
  * Test-side helpers for building logs and looking at their bytes. The frame
- * walker here is written from docs/FORMAT.md independently of `src/scan.ts`,
- * so tests do not check the scanner against itself.
+ * walker comes from the harness, which wrote it from docs/FORMAT.md
+ * independently of `src/scan.ts`, so tests do not check the scanner against
+ * itself.
  *
  * @module
  */
@@ -9,27 +10,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { WalReader, WalWriter, type WalWriterOptions } from "../mod.ts";
 
-/** Where one frame sits in a log file. */
-export interface FrameSpan {
-  /** Offset of the record header. */
-  readonly offset: number;
-  /** Offset just past the payload. */
-  readonly end: number;
-  /** 1 = data, 2 = commit. */
-  readonly kind: number;
-}
-
-/** Walks the frames of an undamaged log file's bytes. */
-export function frames(bytes: Uint8Array): FrameSpan[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: FrameSpan[] = [];
-  for (let offset = 40; offset < bytes.length; ) {
-    const end = offset + 32 + view.getUint32(offset + 4, true);
-    out.push({ offset, end, kind: bytes[offset + 3]! });
-    offset = end;
-  }
-  return out;
-}
+export { frames } from "../harness/frames.ts";
 
 /** Writes `values` to a fresh log at `path`, flushing after each, and closes it. */
 export async function writeLog(path: string, values: unknown[], options: WalWriterOptions<unknown> = {}): Promise<Uint8Array> {
