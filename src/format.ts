@@ -226,7 +226,7 @@ export function decodeRecordHeader(
   if (kind === RecordKind.commit && payloadBytes !== COMMIT_PAYLOAD_BYTES) {
     return { kind: "bad-header", detail: `commit payload is ${payloadBytes} bytes, not ${COMMIT_PAYLOAD_BYTES}` };
   }
-  if (payloadBytes > recordBytesMax) {
+  if (kind === RecordKind.data && payloadBytes > recordBytesMax) {
     return { kind: "oversized-length", detail: `payload of ${payloadBytes} bytes exceeds maxRecordBytes ${recordBytesMax}` };
   }
   return { kind, payloadBytes, sequence, timeMs, payloadCrc: view.getUint32(24, true) };

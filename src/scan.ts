@@ -116,8 +116,9 @@ export async function* scanLog(
     if (isDamage(read)) {
       if (!isTearable(read.kind)) return fail(read.kind, offset, read.detail);
       const later = await findCommitAfter(reader, offset + 1, sum);
-      if (later >= 0) {
-        return fail(read.kind, offset, `${read.detail}; a valid commit at ${later} follows, so this is damage to durable data`);
+      if (later !== null) {
+        const shifted = later.offset === later.commitOffset ? "" : ` (it names offset ${later.commitOffset}: durable data is shifted by ${later.offset - later.commitOffset} bytes)`;
+        return fail(read.kind, offset, `${read.detail}; a valid commit at ${later.offset} follows${shifted}, so this is damage to durable data`);
       }
       tail = (await isZeroFrom(reader, offset))
         ? { kind: "zeroed-tail", offset, path, detail: `${fileBytes - offset} zero bytes to end of file` }
@@ -208,11 +209,18 @@ function checkPayload(frame: RecordHeader, whole: Uint8Array, sum: Checksummer):
 }
 
 /**
- * Offset of the first valid commit record at or after `from`, or -1. A
- * candidate counts only if both its salted CRCs match and it names its own
- * offset, so payload bytes that copy a commit from elsewhere never count.
+ * The first valid commit record at or after `from` (where it is, and the
+ * offset it names for itself), or null. Valid means both salted CRCs match:
+ * only this file's writer produces that, and only after the bytes before it
+ * were durable. A commit found away from the offset it names means durable
+ * data was shifted (bytes inserted or removed): still durable data, still
+ * fatal, never a torn tail.
  */
-async function findCommitAfter(reader: ChunkReader, from: number, sum: Checksummer): Promise<number> {
+async function findCommitAfter(
+  reader: ChunkReader,
+  from: number,
+  sum: Checksummer,
+): Promise<{ offset: number; commitOffset: number } | null> {
   const end = reader.fileBytes;
   let base = from;
   while (base + COMMIT_RECORD_BYTES <= end) {
@@ -220,19 +228,21 @@ async function findCommitAfter(reader: ChunkReader, from: number, sum: Checksumm
     const last = window.length - COMMIT_RECORD_BYTES;
     for (let i = window.indexOf(RECORD_MAGIC_0); i >= 0 && i <= last; i = window.indexOf(RECORD_MAGIC_0, i + 1)) {
       if (window[i + 1] !== RECORD_MAGIC_1) continue;
-      if (isCommitAt(window.subarray(i, i + COMMIT_RECORD_BYTES), base + i, sum)) return base + i;
+      const commitOffset = commitAt(window.subarray(i, i + COMMIT_RECORD_BYTES), sum);
+      if (commitOffset !== null) return { offset: base + i, commitOffset };
     }
     base += last + 1;
   }
-  return -1;
+  return null;
 }
 
-function isCommitAt(bytes: Uint8Array, offset: number, sum: Checksummer): boolean {
+/** The offset a valid commit record in `bytes` names for itself, or null if `bytes` is not one. */
+function commitAt(bytes: Uint8Array, sum: Checksummer): number | null {
   const frame = decodeRecordHeader(bytes.subarray(0, RECORD_HEADER_BYTES), sum, COMMIT_PAYLOAD_BYTES);
-  if (isDamage(frame) || frame.kind !== RecordKind.commit) return false;
+  if (isDamage(frame) || frame.kind !== RecordKind.commit) return null;
   const payload = bytes.subarray(RECORD_HEADER_BYTES, COMMIT_RECORD_BYTES);
-  if (sum.of(payload) !== frame.payloadCrc) return false;
-  return decodeCommitPayload(payload)?.commitOffset === offset;
+  if (sum.of(payload) !== frame.payloadCrc) return null;
+  return decodeCommitPayload(payload)?.commitOffset ?? null;
 }
 
 async function isZeroFrom(reader: ChunkReader, from: number): Promise<boolean> {

@@ -229,12 +229,14 @@ describe("torn tails", () => {
     expect(await readValues(path)).toEqual([...FIVE, "after"]);
   });
 
-  test("garbage after the last commit, even holding a copy of a valid commit, is a torn tail", async () => {
-    const path = `${await useTempDir()}/garbage.wal`;
+  test("garbage after the last commit is a torn tail; a commit of another log inside it does not count", async () => {
+    const dir = await useTempDir();
+    const path = `${dir}/garbage.wal`;
     const full = await writeLog(path, FIVE);
-    const lastCommit = frames(full).at(-1)!;
+    const foreign = await writeLog(`${dir}/foreign.wal`, FIVE); // same records, another salt
+    const foreignCommit = frames(foreign).at(-1)!;
     const garbage = new Uint8Array(300).map((_, i) => (i * 97 + 13) & 0xff);
-    garbage.set(full.subarray(lastCommit.offset, lastCommit.end), 100); // a valid commit, but not at its own offset
+    garbage.set(foreign.subarray(foreignCommit.offset, foreignCommit.end), 100);
     const damaged = new Uint8Array(full.length + garbage.length);
     damaged.set(full);
     damaged.set(garbage, full.length);
@@ -244,6 +246,25 @@ describe("torn tails", () => {
     expect(writer.repaired).toMatchObject({ offset: full.length, bytes: 300 });
     await writer.close();
     expect(await readValues(path)).toEqual(FIVE);
+  });
+
+  test("bytes inserted or deleted mid-log shift later commits: fatal under every policy, never a torn tail", async () => {
+    const dir = await useTempDir();
+    const full = await writeLog(`${dir}/full.wal`, FIVE);
+    const second = frames(full)[2]!; // second data record
+    for (const [name, shifted] of [
+      ["inserted", new Uint8Array([...full.subarray(0, second.offset + 5), 0xaa, 0xbb, ...full.subarray(second.offset + 5)])],
+      ["deleted", new Uint8Array([...full.subarray(0, second.offset + 5), ...full.subarray(second.offset + 8)])],
+    ] as const) {
+      const path = `${dir}/${name}.wal`;
+      await overwrite(path, shifted);
+      for (const repair of ["strict", "truncate-partial"] as const) {
+        const found = await corruptionOf(path, repair);
+        expect(found.offset, `${name} under ${repair}`).toBe(second.offset);
+        expect(found.detail).toMatch(/shifted by -?\d+ bytes/);
+      }
+      expect(await contents(path)).toEqual(shifted);
+    }
   });
 
   test("intact unflushed records survive; a hole in them cuts from the hole (writes landed out of order)", async () => {
