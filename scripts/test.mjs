@@ -3,7 +3,8 @@
  * even if an earlier one failed:
  *
  * 1. `tsc --noEmit -p tsconfig.json` (the whole repo, Node and Bun types);
- * 2. `deno check mod.ts` (Deno's own types);
+ * 2. `deno check` of both entry points (Deno's own types), and
+ *    `deno publish --dry-run` (the package as JSR would take it);
  * 3. the vitest suite under Node, then `bun --bun`, then `deno run -A`, each
  *    with `WAL_EXPECT_RUNTIME` set so `test/runtime.test.ts` can check that
  *    the tests really ran there.
@@ -124,7 +125,9 @@ if (check) {
   if (run("typecheck", [process.execPath, "node_modules/typescript/bin/tsc", "--noEmit", "-p", "tsconfig.json"]) !== 0) {
     failedSteps.push("tsc");
   }
-  if (run("deno check", [join(BIN, "deno"), "check", "mod.ts"]) !== 0) failedSteps.push("deno check");
+  if (run("deno check", [join(BIN, "deno"), "check", "mod.ts", "harness/mod.ts"]) !== 0) failedSteps.push("deno check");
+  const publish = [join(BIN, "deno"), "publish", "--dry-run", "--allow-dirty", "--quiet"];
+  if (run("deno publish --dry-run", publish) !== 0) failedSteps.push("deno publish --dry-run");
 }
 const totals = { passed: 0, failed: 0, skipped: 0 };
 for (const runtime of runtimes) {
