@@ -3,6 +3,9 @@
  *
  * - {@link WalWriter}: append, flush (durable), close; strict or repairing open.
  * - {@link WalReader}: iterate records without the writer lock.
+ * - {@link Wal}: a log kept as a directory of segments, with rotation,
+ *   retention, truncation at both ends, and readers that follow the writer
+ *   (docs/SEGMENTS.md).
  * - Codecs: {@link jsonCodec} (default), {@link bytesCodec}, or your own {@link Codec}.
  * - Adapters: the runtime's own is picked automatically; pass `fs` to use another
  *   (see {@link FileSystem} for the contract).
@@ -30,3 +33,12 @@ export {
 export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity } from "./src/fs.ts";
 export { WalReader, type WalReaderOptions, type WalRecord } from "./src/reader.ts";
 export { type AppendOptions, type Repair, type RepairPolicy, WalWriter, type WalWriterOptions } from "./src/writer.ts";
+export {
+  type RetentionLimits,
+  Wal,
+  type WalDirectoryFollowOptions,
+  type WalFollowOptions,
+  type WalOptions,
+  type WalReadOptions,
+  type WalStats,
+} from "./src/wal.ts";

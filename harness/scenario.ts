@@ -170,7 +170,8 @@ export async function recoverAndCheck(
       .catch((error: unknown) => {
         if (!causedByCrash(error)) throw error;
       });
-    machine = machine.crash("lose-unsynced", seed + 1);
+    // the recovery's own unsynced writes meet the same fate as the workload's
+    machine = machine.crash(outcome, seed + 1);
   }
   if ((await machine.stat(LOG_PATH)) === null) {
     // The log was never created durably; only legal if nothing was acknowledged.

@@ -2,13 +2,14 @@
  * Ready-made workloads. Each is deterministic and copes with faults the way
  * an application should: a rolled-back append or commit (`WalIoError`) is
  * given up and the run goes on; a poisoned writer is closed and the log
- * reopened (with repair), which is the documented way back.
+ * reopened (with repair), which is the documented way back; an open that
+ * fails with a typed error is tried once more.
  *
  * @module
  */
 
-import { WalIoError, WalPoisonedError } from "../src/errors.ts";
-import type { TrackedWriter, Workload } from "./context.ts";
+import { WalError, WalIoError, WalPoisonedError } from "../src/errors.ts";
+import type { TrackedWriter, Workload, WorkloadContext } from "./context.ts";
 
 /** Options of {@link appendFlushWorkload}. */
 export interface AppendFlushOptions {
@@ -31,7 +32,7 @@ export function appendFlushWorkload(options: AppendFlushOptions = {}): Workload 
   const pad = "x".repeat(options.valueBytes ?? 40);
   const reopenEvery = options.reopenEveryBatches ?? 0;
   return async (ctx) => {
-    let writer = await ctx.open();
+    let writer = await openRetrying(ctx);
     let batches = 0;
     for (let first = 0; first < records; first += batchRecords) {
       const values = Array.from({ length: Math.min(batchRecords, records - first) }, (_, i) => ({ n: first + i, pad }));
@@ -44,7 +45,7 @@ export function appendFlushWorkload(options: AppendFlushOptions = {}): Workload 
           await writer.append({ afterPoison: first }).catch(() => undefined);
           await writer.flush().catch(() => undefined);
           await writer.close();
-          writer = await ctx.open();
+          writer = await openRetrying(ctx);
         } else if (!(error instanceof WalIoError)) {
           throw error;
         }
@@ -52,11 +53,21 @@ export function appendFlushWorkload(options: AppendFlushOptions = {}): Workload 
       batches++;
       if (reopenEvery > 0 && batches % reopenEvery === 0) {
         await writer.close();
-        writer = await ctx.open();
+        writer = await openRetrying(ctx);
       }
     }
     await writer.close();
   };
+}
+
+/** Opens the log; if that fails with a library error (an injected fault, say), tries once more. */
+async function openRetrying(ctx: WorkloadContext): Promise<TrackedWriter> {
+  try {
+    return await ctx.open();
+  } catch (error) {
+    if (!(error instanceof WalError)) throw error;
+    return ctx.open();
+  }
 }
 
 async function appendBatch(writer: TrackedWriter, values: unknown[], concurrent: boolean): Promise<void> {

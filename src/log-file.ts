@@ -25,7 +25,6 @@ import {
   encodeCommitPayload,
   encodeFileHeader,
   encodeRecord,
-  FILE_HEADER_BYTES,
   RECORD_HEADER_BYTES,
   RecordKind,
   SALT_BYTES,
@@ -34,7 +33,7 @@ import type { FileHandle, FileSystem } from "./fs.ts";
 import { unlinkIfPresent, writeNewFile } from "./io.ts";
 import { dirname } from "./path.ts";
 import { cutTornTail, type Repair } from "./repair.ts";
-import { type ScanEnd, scanLog } from "./scan.ts";
+import { type ScanEnd, type ScannedRecord, scanLog } from "./scan.ts";
 
 /**
  * What opening does with a torn tail (damage after the last durable commit).
@@ -59,7 +58,17 @@ export interface LogFileOptions {
   readonly now: () => number;
   /** Base sequence of the file if it has to be created. */
   readonly baseSequence: number;
+  /** Salt of the file if it has to be created (8 bytes); default random. */
+  readonly salt?: Uint8Array;
+  /**
+   * Called with every intact data record, in file order, while opening
+   * validates the file (the payload is a view valid only during the call).
+   */
+  readonly onRecord?: (record: ScannedRecord) => void;
 }
+
+/** What {@link validate} needs to know. */
+export type ValidateOptions = Pick<LogFileOptions, "codec" | "recordBytesMax" | "crc" | "onRecord">;
 
 /** An open log file, positioned at its end. */
 export class LogFile {
@@ -71,6 +80,8 @@ export class LogFile {
   readonly baseSequence: number;
   /** Time of the first record, or -1 if none yet. */
   firstTimeMs: number;
+  /** Time of the last record, or -1 if none yet. */
+  lastTimeMs: number;
   readonly #file: FileHandle;
   readonly #sum: Checksummer;
   readonly #now: () => number;
@@ -78,6 +89,8 @@ export class LogFile {
   #end: number;
   /** End of the last durable commit. */
   #committedEnd: number;
+  /** End of what the last successful fsync covered: nothing before it can be lost. */
+  #durableEnd: number;
   /** Data records written since the last commit. */
   #pendingRecords: number;
   #records: number;
@@ -93,11 +106,13 @@ export class LogFile {
     this.#sum = scan.checksummer;
     this.#end = scan.endOffset;
     this.#committedEnd = scan.committedEnd;
+    this.#durableEnd = scan.endOffset; // opening synced the file (see syncOnOpen)
     this.#pendingRecords = scan.pendingRecords;
     this.#records = scan.records;
     this.#sequence = scan.lastSequence;
     this.baseSequence = scan.header.baseSequence;
     this.firstTimeMs = scan.firstTimeMs;
+    this.lastTimeMs = scan.lastTimeMs;
     this.repaired = repaired;
   }
 
@@ -108,7 +123,7 @@ export class LogFile {
   static async open(fs: FileSystem, path: string, options: LogFileOptions): Promise<LogFile> {
     const stat = await io("stat", path, () => fs.stat(path));
     if (stat !== null && !stat.isFile) throw new WalIoError("open", path, new Error("not a regular file"));
-    if (stat === null) await io("create", path, () => createLogFile(fs, path, options.baseSequence, options.crc));
+    if (stat === null) await io("create", path, () => createLogFile(fs, path, options.baseSequence, options.crc, options.salt));
     const file = await io("open", path, () => fs.open(path, "write"));
     try {
       const fileBytes = await io("size", path, () => file.size());
@@ -119,7 +134,7 @@ export class LogFile {
         const tail = scan.tail;
         repaired = await io("repair", path, () => cutTornTail(fs, file, path, tail, fileBytes));
       }
-      await io("resync", path, () => reassertDurability(fs, file, path, scan));
+      await io("sync", path, () => syncOnOpen(fs, file, path));
       return new LogFile(path, file, scan, repaired, options.now);
     } catch (error) {
       await file.close().catch(() => undefined);
@@ -173,6 +188,7 @@ export class LogFile {
     this.#pendingRecords++;
     this.#records++;
     if (this.firstTimeMs < 0) this.firstTimeMs = timeMs;
+    this.lastTimeMs = timeMs;
     return sequence;
   }
 
@@ -207,71 +223,81 @@ export class LogFile {
     } catch (writeError) {
       try {
         await this.#file.truncate(start);
-        await this.#file.sync();
       } catch (rollbackError) {
         this.#poison = rollbackError;
         throw new WalPoisonedError(this.path, new AggregateError([writeError, rollbackError], "write and rollback failed"));
       }
+      await this.#sync();
       throw new WalIoError(operation, this.path, writeError);
     }
     this.#end = start + bytes.length;
   }
 
+  /**
+   * fsync, or poison. After a failed fsync the kernel may have dropped the
+   * dirty pages while still serving them from its cache: bytes that read back
+   * fine but will never reach the disk, which a later commit (of this or any
+   * later writer) would vouch for. So the file is first cut back (best effort)
+   * to the end of the last successful fsync; nothing cut was acknowledged.
+   */
   async #sync(): Promise<void> {
     try {
       await this.#file.sync();
     } catch (error) {
+      await this.#file.truncate(this.#durableEnd).catch(() => undefined);
+      this.#end = this.#durableEnd;
       this.#poison = error;
       throw new WalPoisonedError(this.path, error);
     }
+    this.#durableEnd = this.#end;
   }
 }
-
-/** Scans the whole file, decoding every payload so that undecodable ones are `decode-failure`. */
-async function validate(file: FileHandle, fileBytes: number, path: string, options: LogFileOptions): Promise<ScanEnd> {
-  const scan = scanLog(file, fileBytes, { path, recordBytesMax: options.recordBytesMax, crc: options.crc });
-  for (;;) {
-    const next = await io("read", path, () => scan.next());
-    if (next.done === true) return next.value;
-    try {
-      options.codec.decode(next.value.payload);
-    } catch (error) {
-      const kind: CorruptionKind = "decode-failure";
-      throw new WalCorruptionError({ kind, offset: next.value.offset, path, detail: String(error) }, { cause: error });
-    }
-  }
-}
-
-/** Rewrite buffer size. */
-const REWRITE_CHUNK_BYTES = 1024 * 1024;
 
 /**
- * Makes what the scan saw durable, whatever happened before this open. An
- * earlier writer may have been poisoned by a failed fsync, after which the
- * kernel keeps the unwritten pages in the cache marked clean: they read
- * back fine but no later fsync writes them. Only the last commit record and
- * the records after it can be in that state (every earlier byte was covered
- * by a successful fsync before the next commit was written), so those bytes
- * are written again, identical, then synced, and the directory entry too.
+ * Scans the whole file, decoding every payload so that undecodable ones are
+ * `decode-failure`, and passing each intact record to `options.onRecord`.
  */
-async function reassertDurability(fs: FileSystem, file: FileHandle, path: string, scan: ScanEnd): Promise<void> {
-  const from = Math.max(FILE_HEADER_BYTES, scan.committedEnd - COMMIT_RECORD_BYTES);
-  const buffer = new Uint8Array(Math.min(REWRITE_CHUNK_BYTES, Math.max(1, scan.endOffset - from)));
-  for (let at = from; at < scan.endOffset; ) {
-    const n = await file.read(buffer.subarray(0, Math.min(buffer.length, scan.endOffset - at)), at);
-    if (n === 0) throw new Error(`log shrank to ${at} bytes while being reopened`);
-    await file.write(buffer.subarray(0, n), at);
-    at += n;
-  }
+export async function validate(file: FileHandle, fileBytes: number, path: string, options: ValidateOptions): Promise<ScanEnd> {
+  const scan = scanLog(file, fileBytes, { path, recordBytesMax: options.recordBytesMax, crc: options.crc });
+  return io("read", path, async () => {
+    for (;;) {
+      const next = await scan.next();
+      if (next.done === true) return next.value;
+      try {
+        options.codec.decode(next.value.payload);
+      } catch (error) {
+        const kind: CorruptionKind = "decode-failure";
+        throw new WalCorruptionError({ kind, offset: next.value.offset, path, detail: String(error) }, { cause: error });
+      }
+      options.onRecord?.(next.value);
+    }
+  });
+}
+
+/**
+ * Makes what the scan saw durable before anything is appended after it. A
+ * writer that was killed leaves dirty pages in the cache (readable, maybe
+ * not on disk) that the next commit would vouch for; one fsync settles them,
+ * and a directory fsync settles the log's name (an earlier directory fsync
+ * may have failed). Pages that a failed fsync dropped are not a concern: the
+ * writer it poisoned cut them off first. Acknowledged bytes are never
+ * rewritten: a torn rewrite could destroy them.
+ */
+async function syncOnOpen(fs: FileSystem, file: FileHandle, path: string): Promise<void> {
   await file.sync();
   await fs.syncDir(dirname(path));
 }
 
 /** Creates a log file atomically: header to `<path>.creating`, sync, rename, sync the directory. */
-async function createLogFile(fs: FileSystem, path: string, baseSequence: number, crc: Crc32): Promise<void> {
+async function createLogFile(
+  fs: FileSystem,
+  path: string,
+  baseSequence: number,
+  crc: Crc32,
+  salt: Uint8Array = crypto.getRandomValues(new Uint8Array(SALT_BYTES)),
+): Promise<void> {
   const temporary = `${path}.creating`;
   await unlinkIfPresent(fs, temporary);
-  const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
   await writeNewFile(fs, temporary, encodeFileHeader({ salt, baseSequence }, crc));
   await fs.rename(temporary, path);
   await fs.syncDir(dirname(path));

@@ -10,6 +10,7 @@
 
 import type { Codec } from "./codec.ts";
 import { WalArgumentError, WalClosedError, WalIoError } from "./errors.ts";
+import { SALT_BYTES } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
 import { acquireLock, type WriterLock } from "./lock.ts";
 import { io, LogFile, type RepairPolicy } from "./log-file.ts";
@@ -41,6 +42,11 @@ export interface WalWriterOptions<T> {
   readonly now?: () => number;
   /** Records of a newly created file must have sequences above this; default 0. Ignored for an existing file. */
   readonly baseSequence?: number;
+  /**
+   * The 8-byte salt of a newly created file; default random. Fix it only to
+   * make files reproducible byte for byte (tests); ignored for an existing file.
+   */
+  readonly salt?: Uint8Array;
 }
 
 /** Options of {@link WalWriter.append}. */
@@ -83,6 +89,9 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
     const repair = checkRepairPolicy(options.repair);
     const recordBytesMax = checkRecordBytesMax(options.maxRecordBytes);
     const baseSequence = checkSafeInteger("baseSequence", options.baseSequence ?? 0, 0);
+    if (options.salt !== undefined && !(options.salt instanceof Uint8Array && options.salt.length === SALT_BYTES)) {
+      throw new WalArgumentError(`salt must be a Uint8Array of ${SALT_BYTES} bytes`);
+    }
     const codec = codecOrDefault(options.codec);
     const fs = await fileSystemOrDefault(options.fs);
     const lock = await io("lock", `${path}.lock`, () => acquireLock(fs, `${path}.lock`));
@@ -94,6 +103,7 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
         crc: crcOf(fs),
         now: options.now ?? Date.now,
         baseSequence,
+        ...(options.salt === undefined ? {} : { salt: options.salt }),
       });
       return new WalWriter<T>(log, lock, codec, recordBytesMax);
     } catch (error) {

@@ -1,0 +1,106 @@
+/**
+ * The bounds file of a segmented log (`wal.bounds`, docs/SEGMENTS.md): the
+ * front (no record below it is ever returned again) and, while a back
+ * truncation is in progress, the sequence it cuts after. Replacing this file
+ * is the commit point of every truncation and retention run, so it is only
+ * ever replaced whole: written to `wal.bounds.creating`, synced, renamed over
+ * `wal.bounds`, and the directory synced. A crash can therefore never tear
+ * it, and any damage to it is fatal.
+ *
+ * Layout (36 bytes, little-endian): magic `89 57 41 4C 42 4E 44 0A`
+ * (`\x89WALBND\n`), u16 version 1, u16 flags (bit 0: back cut pending), u32
+ * reserved 0, u64 front, u64 back (0 unless bit 0), u32 plain CRC-32 of
+ * bytes 0..32.
+ *
+ * @module
+ */
+
+import type { Crc32 } from "./crc32.ts";
+import { type CorruptionKind, WalCorruptionError } from "./errors.ts";
+import { getU64, setU64 } from "./format.ts";
+import type { FileSystem } from "./fs.ts";
+import { errorCode, unlinkIfPresent, writeNewFile } from "./io.ts";
+import { join } from "./path.ts";
+
+/** Name of the bounds file inside the log directory. */
+export const BOUNDS_FILE = "wal.bounds";
+/** Name it is written under before the rename that publishes it. */
+export const BOUNDS_TEMPORARY = `${BOUNDS_FILE}.creating`;
+
+const BOUNDS_BYTES = 36;
+const MAGIC: readonly number[] = [0x89, 0x57, 0x41, 0x4c, 0x42, 0x4e, 0x44, 0x0a];
+const VERSION = 1;
+const FLAG_BACK_PENDING = 1;
+
+/** Where the log's records start, and where a pending back truncation cuts. */
+export interface Bounds {
+  /** No record with a lower sequence is returned; 0 when nothing was ever truncated. */
+  readonly front: number;
+  /** A back truncation in progress removes every record above this; null when none is. */
+  readonly back: number | null;
+}
+
+/** The bounds of a log that was never truncated. */
+export const INITIAL_BOUNDS: Bounds = { front: 0, back: null };
+
+/** Encodes `bounds` into the 36-byte file. */
+function encodeBounds(bounds: Bounds, crc: Crc32): Uint8Array {
+  const bytes = new Uint8Array(BOUNDS_BYTES);
+  const view = new DataView(bytes.buffer);
+  bytes.set(MAGIC, 0);
+  view.setUint16(8, VERSION, true);
+  view.setUint16(10, bounds.back === null ? 0 : FLAG_BACK_PENDING, true);
+  setU64(view, 16, bounds.front);
+  setU64(view, 24, bounds.back ?? 0);
+  view.setUint32(32, crc(bytes.subarray(0, 32), 0), true);
+  return bytes;
+}
+
+/** Decodes the bounds file's bytes; anything but a well-formed file throws {@link WalCorruptionError}. */
+function decodeBounds(bytes: Uint8Array, crc: Crc32, path: string): Bounds {
+  const fail = (kind: CorruptionKind, detail: string): never => {
+    throw new WalCorruptionError({ kind, offset: 0, path, detail });
+  };
+  if (bytes.length !== BOUNDS_BYTES) fail("bad-header", `bounds file has ${bytes.length} bytes, not ${BOUNDS_BYTES}`);
+  if (MAGIC.some((byte, index) => bytes[index] !== byte)) fail("bad-magic", "not a bounds file (magic differs)");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(32, true) !== crc(bytes.subarray(0, 32), 0)) fail("checksum-mismatch", "bounds file CRC does not match");
+  const version = view.getUint16(8, true);
+  if (version !== VERSION) fail("unsupported-version", `bounds file version ${version}; this build reads ${VERSION}`);
+  const flags = view.getUint16(10, true);
+  const front = getU64(view, 16);
+  const back = getU64(view, 24);
+  const pending = flags === FLAG_BACK_PENDING;
+  if ((flags & ~FLAG_BACK_PENDING) !== 0 || view.getUint32(12, true) !== 0 || front < 0 || back < 0) {
+    fail("bad-header", `bounds file fields out of range (flags ${flags})`);
+  }
+  if (!pending && back !== 0) fail("bad-header", `bounds file names back ${back} without a pending cut`);
+  if (pending && front > back + 1) fail("bad-header", `bounds file front ${front} is above back ${back} + 1`);
+  return { front, back: pending ? back : null };
+}
+
+/** The bounds stored in `dir`, or null when the log was never truncated (no bounds file). */
+export async function readBounds(fs: FileSystem, dir: string, crc: Crc32): Promise<Bounds | null> {
+  const path = join(dir, BOUNDS_FILE);
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(path);
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return null;
+    throw error;
+  }
+  return decodeBounds(bytes, crc, path);
+}
+
+/**
+ * Replaces the bounds file of `dir` with `bounds`, durably: once this
+ * returns, a crash leaves the new bounds; if it throws, a crash leaves the
+ * old ones or the new ones.
+ */
+export async function writeBounds(fs: FileSystem, dir: string, bounds: Bounds, crc: Crc32): Promise<void> {
+  const temporary = join(dir, BOUNDS_TEMPORARY);
+  await unlinkIfPresent(fs, temporary);
+  await writeNewFile(fs, temporary, encodeBounds(bounds, crc));
+  await fs.rename(temporary, join(dir, BOUNDS_FILE));
+  await fs.syncDir(dir);
+}

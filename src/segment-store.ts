@@ -1,0 +1,526 @@
+/**
+ * The segmented log's state machine, without a lock or a queue (the public
+ * `Wal` adds those, as `WalWriter` does for one {@link LogFile}): a
+ * directory of segment files, the newest one open for appending, and the
+ * bounds file. It opens (recovering from any interrupted operation),
+ * appends, rotates, applies retention and truncates at either end.
+ *
+ * Crash safety. Every operation that changes which records the log holds
+ * has a single commit point: the durable replacement of the bounds file, or
+ * the durable creation of a segment. Before it, nothing a reader or a
+ * reopen can see has changed; after it, reopening finishes the operation
+ * from the bounds file and the segment names alone. docs/SEGMENTS.md gives
+ * the argument for each operation.
+ *
+ * Failure outcomes: a failed commit of the active segment throws what
+ * {@link LogFile.commit} throws and changes nothing. Any failure inside a
+ * rotation, retention run or truncation after that commit poisons the
+ * store: the memory view may no longer match the disk, so every later call
+ * throws `WalPoisonedError`; reopening recovers, as after a crash.
+ *
+ * @module
+ */
+
+import { assert } from "./assert.ts";
+import { type Bounds, BOUNDS_FILE, BOUNDS_TEMPORARY, INITIAL_BOUNDS, readBounds, writeBounds } from "./bounds.ts";
+import type { Codec } from "./codec.ts";
+import type { Crc32 } from "./crc32.ts";
+import { SequenceError, WalCorruptionError, WalPoisonedError } from "./errors.ts";
+import { COMMIT_RECORD_BYTES, RECORD_HEADER_BYTES } from "./format.ts";
+import type { FileSystem } from "./fs.ts";
+import { unlinkIfPresent } from "./io.ts";
+import { io, LogFile, type RepairPolicy } from "./log-file.ts";
+import { join } from "./path.ts";
+import type { Repair } from "./repair.ts";
+import { hasRetention, type RetentionLimits, retentionFront } from "./retention.ts";
+import { type CutOptions, cutSegment } from "./segment-cut.ts";
+import {
+  addRecord,
+  emptySummary,
+  isSegmentTemporary,
+  liveFirsts,
+  scanSegment,
+  type SegmentSummary,
+  segmentFirsts,
+  segmentPath,
+  summarizeSegment,
+  visibleRecords,
+} from "./segments.ts";
+
+/** How to open a {@link SegmentStore}; every value already checked. */
+export interface SegmentStoreOptions {
+  /** Torn-tail policy for the newest segment (older ones are always strict). */
+  readonly repair: RepairPolicy;
+  /** Decodes every payload during validation. */
+  readonly codec: Codec<unknown>;
+  /** Largest payload. */
+  readonly recordBytesMax: number;
+  /** CRC-32 implementation. */
+  readonly crc: Crc32;
+  /** Clock, milliseconds since the epoch. */
+  readonly now: () => number;
+  /** Base sequence of the first segment of a new log. */
+  readonly baseSequence: number;
+  /** Rotate before a record would take the active segment past this size. */
+  readonly segmentBytes: number;
+  /** Retention limits. */
+  readonly retention: RetentionLimits;
+  /** Apply retention after every rotation. */
+  readonly cleanupOnRotate: boolean;
+}
+
+/** Size and content of a segmented log. */
+export interface WalStats {
+  /** Segment files. */
+  readonly segments: number;
+  /** Their total size in bytes. */
+  readonly bytes: number;
+  /** Records a read from the start returns. */
+  readonly records: number;
+  /** When the oldest of those was appended (ms since the epoch), or null when there are none. */
+  readonly oldestTimeMs: number | null;
+}
+
+/** An open segmented log. Callers must not overlap calls (they queue them). */
+export class SegmentStore {
+  /** The log directory. */
+  readonly dir: string;
+  /** What opening cut off the newest segment as a torn tail, or null. */
+  readonly repaired: Repair | null;
+  readonly #fs: FileSystem;
+  readonly #options: SegmentStoreOptions;
+  /** Live segments, oldest first; the last is the active one. */
+  readonly #segments: SegmentSummary[];
+  readonly #clock: RecordClock;
+  #active: LogFile;
+  #bounds: Bounds;
+  #poison: unknown = null;
+
+  private constructor(
+    fs: FileSystem,
+    dir: string,
+    options: SegmentStoreOptions,
+    clock: RecordClock,
+    segments: SegmentSummary[],
+    active: LogFile,
+    bounds: Bounds,
+  ) {
+    this.#fs = fs;
+    this.dir = dir;
+    this.#options = options;
+    this.#clock = clock;
+    this.#segments = segments;
+    this.#active = active;
+    this.#bounds = bounds;
+    this.repaired = active.repaired;
+  }
+
+  /**
+   * Opens the log in `dir` (which exists; the caller holds its lock). Removes
+   * what interrupted operations left, finishes a pending back truncation,
+   * validates every segment (damage in any but the newest is fatal under
+   * every policy; the newest gets `options.repair`), and creates the first
+   * segment of a new log.
+   */
+  static async open(fs: FileSystem, dir: string, options: SegmentStoreOptions): Promise<SegmentStore> {
+    const names = await io("list", dir, () => fs.readdir(dir));
+    for (const name of names) {
+      if (isSegmentTemporary(name) || name === BOUNDS_TEMPORARY) await io("unlink", join(dir, name), () => unlinkIfPresent(fs, join(dir, name)));
+    }
+    const stored = await io("read", join(dir, BOUNDS_FILE), () => readBounds(fs, dir, options.crc));
+    const bounds = stored ?? INITIAL_BOUNDS;
+    const firsts = segmentFirsts(names);
+    const live = liveFirsts(firsts, bounds);
+    const dead = firsts.filter((first) => !live.includes(first));
+    await removeSegments(fs, dir, dead);
+
+    const segments: SegmentSummary[] = [];
+    for (const first of live.slice(0, -1)) segments.push(await openSealed(fs, segmentPath(dir, first), first, bounds.front, options));
+    // No segment: a new log (from `baseSequence`), or a back cut that removed every segment.
+    const newestFirst = live.at(-1) ?? (bounds.back ?? (stored === null ? options.baseSequence : Math.max(0, bounds.front - 1))) + 1;
+    const clock = new RecordClock(options.now);
+    const { log: active, summary: newest } = await openLog(fs, dir, newestFirst, bounds.front, options, options.repair, clock.now);
+    segments.push(newest);
+    for (const segment of segments) clock.observe(segment.lastTimeMs);
+    const store = new SegmentStore(fs, dir, options, clock, segments, active, bounds);
+    try {
+      checkOrder(segments);
+      if (bounds.back !== null) await store.#finishBackCut(bounds.back);
+      await store.#settle();
+    } catch (error) {
+      await store.#active.close().catch(() => undefined);
+      throw error;
+    }
+    return store;
+  }
+
+  /** Highest sequence in the log, or where it continues from when it holds none. */
+  get currentSequence(): number {
+    return this.#active.currentSequence;
+  }
+
+  /** Lowest sequence a read can return: the first record's, or `currentSequence + 1` when there is none. */
+  get firstSequence(): number {
+    const oldest = this.#segments.find((segment) => visibleRecords(segment) > 0);
+    return oldest === undefined ? this.currentSequence + 1 : oldest.firstVisibleSequence;
+  }
+
+  /** Sequence of the last record, or `currentSequence` when there is none. */
+  get lastSequence(): number {
+    for (let index = this.#segments.length - 1; index >= 0; index--) {
+      const segment = this.#segments[index]!;
+      if (visibleRecords(segment) > 0) return segment.lastSequence;
+    }
+    return this.currentSequence;
+  }
+
+  /** The bounds in force. */
+  get bounds(): Bounds {
+    return this.#bounds;
+  }
+
+  /** First sequences of the live segments, oldest first (a fresh array). */
+  get firsts(): number[] {
+    return this.#segments.map((segment) => segment.first);
+  }
+
+  /** True once a failure has made the store refuse every change. */
+  get poisoned(): boolean {
+    return this.#poison !== null || this.#active.poisoned;
+  }
+
+  /** Segments, bytes, records and the oldest record's time. */
+  stats(): WalStats {
+    const oldest = this.#segments.find((segment) => visibleRecords(segment) > 0);
+    return {
+      segments: this.#segments.length,
+      bytes: this.#segments.reduce((sum, segment) => sum + segment.bytes, 0),
+      records: this.#segments.reduce((sum, segment) => sum + visibleRecords(segment), 0),
+      oldestTimeMs: oldest === undefined ? null : oldest.firstVisibleTimeMs,
+    };
+  }
+
+  /** Throws `WalPoisonedError` if poisoned. */
+  checkNotPoisoned(): void {
+    if (this.#poison !== null) throw new WalPoisonedError(this.dir, this.#poison);
+    this.#active.checkNotPoisoned();
+  }
+
+  /**
+   * Appends one encoded record with `sequence` (default current + 1) and
+   * returns the sequence. First rotates (and applies retention, if so
+   * configured) when the record and its commit would take a non-empty
+   * active segment past `segmentBytes`.
+   */
+  async append(payload: Uint8Array, sequence: number = this.currentSequence + 1): Promise<number> {
+    this.checkNotPoisoned();
+    if (sequence <= this.currentSequence) throw new SequenceError(this.currentSequence + 1, sequence);
+    const recordBytes = RECORD_HEADER_BYTES + payload.length + COMMIT_RECORD_BYTES;
+    if (this.#active.records > 0 && this.#active.bytes + recordBytes > this.#options.segmentBytes) {
+      await this.rotate();
+      if (this.#options.cleanupOnRotate) await this.cleanup();
+    }
+    const appended = await this.#active.append(payload, sequence);
+    const summary = this.#activeSummary();
+    addRecord(summary, appended, this.#active.lastTimeMs);
+    summary.bytes = this.#active.bytes;
+    return appended;
+  }
+
+  /** Makes every appended record durable (see {@link LogFile.commit}). */
+  async commit(): Promise<void> {
+    this.checkNotPoisoned();
+    await this.#active.commit();
+    this.#activeSummary().bytes = this.#active.bytes;
+  }
+
+  /**
+   * Commits the active segment, seals it and starts the next one. Does
+   * nothing when the active segment holds no record.
+   */
+  async rotate(): Promise<void> {
+    await this.commit();
+    if (this.#active.records === 0) return;
+    await this.#guard(() => this.#startSegment(this.currentSequence));
+  }
+
+  /** Applies the retention limits now (after committing): see {@link retentionFront}. */
+  async cleanup(): Promise<void> {
+    await this.commit();
+    if (!hasRetention(this.#options.retention)) return;
+    const front = await retentionFront(this.#segments, this.#bounds.front, this.#options.retention, this.#options.now(), (segment, cutoffMs) =>
+      this.#firstYoung(segment, cutoffMs),
+    );
+    await this.truncateFront(front);
+  }
+
+  /**
+   * After committing, makes `front` the lowest sequence ever returned again,
+   * if it is above the current front. Segments wholly below it are deleted;
+   * when it is above every record, the log continues from `front - 1` in a
+   * fresh segment and every older one is deleted.
+   */
+  async truncateFront(front: number): Promise<void> {
+    await this.commit();
+    if (front <= this.#bounds.front) return;
+    await this.#guard(async () => {
+      await this.#writeBounds({ front, back: null });
+      await this.#settle();
+    });
+  }
+
+  /**
+   * After committing, removes every record above `sequence`, if
+   * `sequence` is below `currentSequence`, and makes `sequence` the current
+   * one: the next append gets `sequence + 1`. A front above `sequence + 1`
+   * comes down to it (the log is then empty).
+   */
+  async truncateBack(sequence: number): Promise<void> {
+    await this.commit();
+    if (sequence >= this.currentSequence) return;
+    await this.#guard(async () => {
+      await this.#writeBounds({ front: Math.min(this.#bounds.front, sequence + 1), back: sequence });
+      await this.#finishBackCut(sequence);
+      await this.#settle();
+    });
+  }
+
+  /** Commits (unless poisoned) and releases the active segment. */
+  async close(): Promise<void> {
+    let failure: unknown = null;
+    if (!this.poisoned) await this.commit().catch((error: unknown) => (failure = error));
+    await this.#active.close().catch((error: unknown) => (failure ??= error));
+    if (failure !== null) throw failure;
+  }
+
+  /**
+   * With the bounds saying "cut after `back`" durably: deletes the segments
+   * above it, cuts the straddling one, makes sure the log continues from
+   * `back`, and clears the pending cut. Idempotent: reopening runs it again
+   * after a crash anywhere in it.
+   */
+  async #finishBackCut(back: number): Promise<void> {
+    assert(this.#bounds.back === back, "the bounds record the pending cut");
+    const keep = this.#segments.filter(
+      (segment) => segment.first <= back || (segment.first === back + 1 && segment.records === 0),
+    ).length;
+    const victims = this.#segments.splice(keep);
+    await removeSegments(this.#fs, this.dir, victims.map((victim) => victim.first));
+    const newest = this.#segments.at(-1);
+    const cut = newest !== undefined && newest.lastSequence > back && (await cutSegment(this.#fs, newest.path, back, this.#cutOptions()));
+    if (victims.length > 0 || cut) {
+      const first = newest?.first ?? back + 1;
+      const { log, summary } = await openLog(this.#fs, this.dir, first, this.#bounds.front, this.#options, "strict", this.#clock.now);
+      if (newest === undefined) this.#segments.push(summary);
+      else this.#segments[this.#segments.length - 1] = summary;
+      const replaced = this.#active;
+      this.#active = log;
+      await replaced.close();
+    }
+    assert(this.#activeSummary().lastSequence <= back, "nothing above the cut remains");
+    await this.commit();
+    if (this.currentSequence < back) await this.#startSegment(back);
+    await this.#writeBounds({ front: this.#bounds.front, back: null });
+  }
+
+  /**
+   * Makes the segments match the front: starts a fresh segment from
+   * `front - 1` when every record lies below the front, deletes the
+   * segments wholly below it, and recounts the hidden records of the
+   * oldest remaining one. Idempotent.
+   */
+  async #settle(): Promise<void> {
+    assert(this.#bounds.back === null, "no back cut is pending");
+    const front = this.#bounds.front;
+    const active = this.#active;
+    if (front > active.currentSequence && !(active.records === 0 && active.baseSequence === front - 1)) {
+      await this.#startSegment(front - 1);
+    }
+    const live = liveFirsts(this.firsts, this.#bounds);
+    const victims = this.#segments.splice(0, this.#segments.length - live.length);
+    assert(victims.every((victim) => !live.includes(victim.first)), "dead segments are a prefix");
+    await removeSegments(this.#fs, this.dir, victims.map((victim) => victim.first));
+    const oldest = this.#segments[0]!;
+    if (oldest.first < front && oldest.records > 0 && oldest.front !== front) {
+      const { summary } = await summarizeSegment(this.#fs, oldest.path, oldest.first, front, this.#validateOptions());
+      this.#segments[0] = summary;
+    }
+    this.#checkInvariants();
+  }
+
+  /** Seals the active segment (committed) and starts one with base sequence `base`. */
+  async #startSegment(base: number): Promise<void> {
+    assert(base >= this.currentSequence, `new segment base ${base} below current sequence ${this.currentSequence}`);
+    assert(base + 1 > this.#activeSummary().first, "segment names increase");
+    await this.commit();
+    const { log, summary } = await openLog(this.#fs, this.dir, base + 1, this.#bounds.front, this.#options, "strict", this.#clock.now);
+    assert(log.records === 0 && log.baseSequence === base, `${summary.path} is new`);
+    const sealed = this.#active;
+    this.#segments.push(summary);
+    this.#active = log;
+    await sealed.close();
+  }
+
+  /** Sequence of the first record at or above the front in `segment` appended at or after `cutoffMs`. */
+  async #firstYoung(segment: SegmentSummary, cutoffMs: number): Promise<number> {
+    let found = -1;
+    await scanSegment(this.#fs, segment.path, {
+      ...this.#validateOptions(),
+      onRecord: (record) => {
+        if (found < 0 && record.sequence >= this.#bounds.front && record.timeMs >= cutoffMs) found = record.sequence;
+      },
+    });
+    assert(found >= 0, `${segment.path} holds a record appended at or after ${cutoffMs}`);
+    return found;
+  }
+
+  async #writeBounds(bounds: Bounds): Promise<void> {
+    await io("write", join(this.dir, BOUNDS_FILE), () => writeBounds(this.#fs, this.dir, bounds, this.#options.crc));
+    this.#bounds = bounds;
+  }
+
+  /** Runs a step that changes the directory; any failure poisons the store. */
+  async #guard(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      this.#poison ??= error;
+      throw error instanceof WalPoisonedError ? error : new WalPoisonedError(this.dir, error);
+    }
+  }
+
+  #activeSummary(): SegmentSummary {
+    return this.#segments.at(-1)!;
+  }
+
+  #validateOptions(): { codec: Codec<unknown>; recordBytesMax: number; crc: Crc32 } {
+    return { codec: this.#options.codec, recordBytesMax: this.#options.recordBytesMax, crc: this.#options.crc };
+  }
+
+  #cutOptions(): CutOptions {
+    return { ...this.#validateOptions(), now: this.#clock.now };
+  }
+
+  #checkInvariants(): void {
+    const segments = this.#segments;
+    assert(segments.length > 0, "there is an active segment");
+    assert(this.#activeSummary().path === this.#active.path, "the last segment is the active one");
+    assert(this.#activeSummary().first === this.#active.baseSequence + 1, "the active segment is named after its base");
+    for (let index = 1; index < segments.length; index++) {
+      assert(segments[index]!.first > segments[index - 1]!.lastSequence, "each segment starts above the one before");
+    }
+    assert(liveFirsts(this.firsts, this.#bounds).length === segments.length, "every segment is live");
+    assert(this.#bounds.back !== null || this.#bounds.front <= this.currentSequence + 1, "the front is at most one past the end");
+  }
+}
+
+/**
+ * Opens the segment of `dir` whose first possible sequence is `first` as a
+ * {@link LogFile}, creating it if absent, checking its name, and
+ * summarizing it under `front`.
+ */
+async function openLog(
+  fs: FileSystem,
+  dir: string,
+  first: number,
+  front: number,
+  options: SegmentStoreOptions,
+  repair: RepairPolicy,
+  now: () => number,
+): Promise<{ log: LogFile; summary: SegmentSummary }> {
+  const summary = emptySummary(first, segmentPath(dir, first), front);
+  const log = await LogFile.open(fs, summary.path, {
+    repair,
+    codec: options.codec,
+    recordBytesMax: options.recordBytesMax,
+    crc: options.crc,
+    now,
+    baseSequence: first - 1,
+    onRecord: (record) => addRecord(summary, record.sequence, record.timeMs),
+  });
+  if (log.baseSequence !== first - 1) {
+    await log.close().catch(() => undefined);
+    throw nameMismatch(summary.path, log.baseSequence, first);
+  }
+  summary.bytes = log.bytes;
+  return { log, summary };
+}
+
+/**
+ * Validates a sealed segment read-only and summarizes it. A sealed segment
+ * was committed before the next one was created, so a torn tail or
+ * uncommitted records in it are damage to durable data.
+ */
+async function openSealed(fs: FileSystem, path: string, first: number, front: number, options: SegmentStoreOptions): Promise<SegmentSummary> {
+  const { summary, end } = await summarizeSegment(fs, path, first, front, options);
+  if (end.header.baseSequence !== first - 1) throw nameMismatch(path, end.header.baseSequence, first);
+  if (end.tail !== null) {
+    throw new WalCorruptionError({ ...end.tail, detail: `${end.tail.detail}; the segment is sealed (a newer one exists), so this is damage to durable data` });
+  }
+  if (end.pendingRecords > 0) {
+    throw new WalCorruptionError({
+      kind: "sequence-violation",
+      offset: end.committedEnd,
+      path,
+      detail: `sealed segment ends with ${end.pendingRecords} uncommitted records`,
+    });
+  }
+  return summary;
+}
+
+/** Throws unless each segment's base sequence is at or above the last sequence of the one before. */
+function checkOrder(segments: readonly SegmentSummary[]): void {
+  for (let index = 1; index < segments.length; index++) {
+    const before = segments[index - 1]!;
+    const segment = segments[index]!;
+    if (segment.first - 1 < before.lastSequence) {
+      throw new WalCorruptionError({
+        kind: "sequence-violation",
+        offset: 0,
+        path: segment.path,
+        detail: `base sequence ${segment.first - 1} is below ${before.lastSequence}, the last sequence of ${before.path}`,
+      });
+    }
+  }
+}
+
+function nameMismatch(path: string, base: number, first: number): WalCorruptionError {
+  return new WalCorruptionError({ kind: "sequence-violation", offset: 0, path, detail: `base sequence ${base}, but the name says ${first - 1}` });
+}
+
+/**
+ * Deletes the segments of `dir` with these first sequences (already gone is
+ * fine), then syncs the directory: a segment above a back cut must be gone
+ * for good before the cut is cleared (below the front, a segment that came
+ * back would be dead by its name anyway).
+ */
+async function removeSegments(fs: FileSystem, dir: string, firsts: readonly number[]): Promise<void> {
+  if (firsts.length === 0) return;
+  for (const first of firsts) await io("unlink", segmentPath(dir, first), () => unlinkIfPresent(fs, segmentPath(dir, first)));
+  await io("sync", dir, () => fs.syncDir(dir));
+}
+
+/**
+ * Record times: the clock, raised to the last record's time so that times
+ * never decrease along the log (a clock stepping back cannot make a young
+ * record look older than the ones before it).
+ */
+class RecordClock {
+  readonly #source: () => number;
+  #lastMs = -1;
+
+  constructor(source: () => number) {
+    this.#source = source;
+  }
+
+  /** The time for the next record. */
+  readonly now = (): number => {
+    this.#lastMs = Math.max(this.#source(), this.#lastMs);
+    return this.#lastMs;
+  };
+
+  /** Notes a record time already in the log. */
+  observe(timeMs: number): void {
+    this.#lastMs = Math.max(this.#lastMs, timeMs);
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Segment files of a segmented log (docs/SEGMENTS.md): their names, which of
+ * them are live under the log's bounds, and what the log knows about each
+ * one without reading it again.
+ *
+ * A segment is a valid single-file log (docs/FORMAT.md) named after the
+ * first sequence it can hold, its base sequence + 1, as 20 zero-padded
+ * digits: `00000000000000000001.wal`. Lexical order is sequence order, and
+ * every record of a segment lies below the next segment's first sequence.
+ *
+ * @module
+ */
+
+import { assert } from "./assert.ts";
+import type { Bounds } from "./bounds.ts";
+import type { FileSystem } from "./fs.ts";
+import { io, type ValidateOptions, validate } from "./log-file.ts";
+import { join } from "./path.ts";
+import type { ScanEnd } from "./scan.ts";
+
+/** Digits of a segment name: enough for any u64. */
+const NAME_DIGITS = 20;
+const SEGMENT_NAME = /^(\d{20})\.wal$/;
+const SEGMENT_TEMPORARY_NAME = /^\d{20}\.wal\.creating$/;
+
+/** File name of the segment whose first possible sequence is `first`. */
+export function segmentName(first: number): string {
+  assert(Number.isSafeInteger(first) && first >= 1, `segment first sequence ${first}`);
+  return `${String(first).padStart(NAME_DIGITS, "0")}.wal`;
+}
+
+/** Path of the segment of `dir` whose first possible sequence is `first`. */
+export function segmentPath(dir: string, first: number): string {
+  return join(dir, segmentName(first));
+}
+
+/** First sequences of the segments among directory entry `names`, ascending. */
+export function segmentFirsts(names: readonly string[]): number[] {
+  const firsts: number[] = [];
+  for (const name of names) {
+    const match = SEGMENT_NAME.exec(name);
+    if (match === null) continue;
+    const first = Number(match[1]);
+    if (Number.isSafeInteger(first) && first >= 1) firsts.push(first);
+  }
+  return firsts.sort((a, b) => a - b);
+}
+
+/** True for what an interrupted segment creation leaves behind (`<segment>.creating`). */
+export function isSegmentTemporary(name: string): boolean {
+  return SEGMENT_TEMPORARY_NAME.test(name);
+}
+
+/**
+ * The segments (by first sequence, ascending) that hold records the log may
+ * still return under `bounds`. Dropped: a segment followed by one whose
+ * first sequence is at or below the front (each of its records lies below
+ * the next segment's first, so below the front), and, while a back cut is
+ * pending, every segment whose first sequence is above it. The writer
+ * deletes the dropped ones; readers skip them.
+ */
+export function liveFirsts(firsts: readonly number[], bounds: Bounds): number[] {
+  return firsts.filter((first, index) => {
+    const next = firsts[index + 1];
+    if (next !== undefined && next <= bounds.front) return false;
+    return bounds.back === null || first <= bounds.back;
+  });
+}
+
+/**
+ * What the log knows about one segment. Records below the front are
+ * counted apart ("hidden"): only the oldest segment can hold any.
+ */
+export interface SegmentSummary {
+  /** First possible sequence: the name; the base sequence + 1. */
+  readonly first: number;
+  /** The file. */
+  readonly path: string;
+  /** The front `hiddenRecords` was counted for. */
+  readonly front: number;
+  /** Sequence of the last record, or the base sequence when there is none. */
+  lastSequence: number;
+  /** Data records in the file, hidden ones included. */
+  records: number;
+  /** Records below the front. */
+  hiddenRecords: number;
+  /** Sequence of the first record at or above the front, or -1. */
+  firstVisibleSequence: number;
+  /** Time of the first record at or above the front, or -1. */
+  firstVisibleTimeMs: number;
+  /** Time of the last record, or -1. */
+  lastTimeMs: number;
+  /** Size of the file. */
+  bytes: number;
+}
+
+/** An empty summary of the segment at `path` whose first possible sequence is `first`, for the log's `front`. */
+export function emptySummary(first: number, path: string, front: number): SegmentSummary {
+  return {
+    first,
+    path,
+    front,
+    lastSequence: first - 1,
+    records: 0,
+    hiddenRecords: 0,
+    firstVisibleSequence: -1,
+    firstVisibleTimeMs: -1,
+    lastTimeMs: -1,
+    bytes: 0,
+  };
+}
+
+/** Adds one record to `summary`: the next in file order (the scan checked that sequences increase). */
+export function addRecord(summary: SegmentSummary, sequence: number, timeMs: number): void {
+  summary.lastSequence = sequence;
+  summary.records++;
+  summary.lastTimeMs = timeMs;
+  if (sequence < summary.front) {
+    summary.hiddenRecords++;
+  } else if (summary.firstVisibleSequence < 0) {
+    summary.firstVisibleSequence = sequence;
+    summary.firstVisibleTimeMs = timeMs;
+  }
+}
+
+/** Records of the segment at or above the front. */
+export function visibleRecords(summary: SegmentSummary): number {
+  return summary.records - summary.hiddenRecords;
+}
+
+/**
+ * Validates the segment file at `path` read-only, as opening a log would
+ * (every frame, every payload decoded), passing each intact record to
+ * `options.onRecord`. Returns the scan's end, whose `tail` and
+ * `pendingRecords` the caller judges.
+ */
+export async function scanSegment(fs: FileSystem, path: string, options: ValidateOptions): Promise<ScanEnd> {
+  const file = await io("open", path, () => fs.open(path, "read"));
+  try {
+    const fileBytes = await io("size", path, () => file.size());
+    return await validate(file, fileBytes, path, options);
+  } finally {
+    await io("close", path, () => file.close());
+  }
+}
+
+/** Validates the segment at `path` read-only and summarizes it under `front`; also returns the scan's end. */
+export async function summarizeSegment(
+  fs: FileSystem,
+  path: string,
+  first: number,
+  front: number,
+  options: ValidateOptions,
+): Promise<{ summary: SegmentSummary; end: ScanEnd }> {
+  const summary = emptySummary(first, path, front);
+  const end = await scanSegment(fs, path, {
+    ...options,
+    onRecord: (record) => addRecord(summary, record.sequence, record.timeMs),
+  });
+  summary.bytes = end.endOffset;
+  return { summary, end };
+}

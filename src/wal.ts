@@ -1,0 +1,464 @@
+/**
+ * The public segmented log: a {@link SegmentStore} (a directory of segment
+ * files) behind the directory's exclusive writer lock (`wal.lock`) and a
+ * serial queue, exactly as `WalWriter` wraps one log file. Appends,
+ * flushes, rotation, retention and both truncations all run on that one
+ * queue in the one process that holds the lock, so no append can race a
+ * rotation, a retention run or a truncation. Readers (`read`, `follow`,
+ * `Wal.follow` from another process) take no lock and never wait for the
+ * writer. docs/SEGMENTS.md describes the layout and the crash-safety
+ * argument.
+ *
+ * @module
+ */
+
+import type { Codec } from "./codec.ts";
+import { WalArgumentError, WalClosedError, WalIoError } from "./errors.ts";
+import { ChangeNotifier, directorySource, type LogSource, readRecords } from "./follow.ts";
+import type { FileSystem } from "./fs.ts";
+import { errorCode } from "./io.ts";
+import { acquireLock, type WriterLock } from "./lock.ts";
+import { io, type RepairPolicy } from "./log-file.ts";
+import {
+  checkRecordBytesMax,
+  checkRepairPolicy,
+  checkSafeInteger,
+  codecOrDefault,
+  crcOf,
+  fileSystemOrDefault,
+  SerialQueue,
+} from "./options.ts";
+import { dirname, join } from "./path.ts";
+import type { WalRecord } from "./reader.ts";
+import type { Repair } from "./repair.ts";
+import { checkRetentionLimits, type RetentionLimits } from "./retention.ts";
+import { SegmentStore, type WalStats } from "./segment-store.ts";
+import { type AppendOptions, encodeValue } from "./writer.ts";
+
+export type { RetentionLimits } from "./retention.ts";
+export type { WalStats } from "./segment-store.ts";
+
+/** Default `segmentBytes`: 16 MiB (docs/SEGMENTS.md says why). */
+const SEGMENT_BYTES_DEFAULT = 16 * 1024 * 1024;
+/** Default `pollMs`: 100 ms. */
+const POLL_MS_DEFAULT = 100;
+/** Largest poll interval: what a timer can wait, 2^31 − 1 ms (about 24.8 days). */
+const POLL_MS_MAX = 0x7fff_ffff;
+/** Name of the writer lock inside the log directory. */
+const LOCK_FILE = "wal.lock";
+
+/** Options of {@link Wal.open}. */
+export interface WalOptions<T> extends RetentionLimits {
+  /** Torn-tail policy for the newest segment; default `strict`. Damage in an older segment fails under every policy. */
+  readonly repair?: RepairPolicy;
+  /** Value encoding; default JSON. */
+  readonly codec?: Codec<T>;
+  /** Filesystem adapter; default: the running runtime's. */
+  readonly fs?: FileSystem;
+  /** Largest payload in bytes, 1 … 2^32 − 1; default 16 MiB. Also bounds what opening reads. */
+  readonly maxRecordBytes?: number;
+  /** Clock for record times and retention by age, milliseconds since the epoch; default `Date.now`. */
+  readonly now?: () => number;
+  /** Records of a newly created log must have sequences above this; default 0. Ignored for an existing log. */
+  readonly baseSequence?: number;
+  /**
+   * Rotate to a new segment before a record (with its commit) would take the
+   * active segment past this many bytes, 1 … 2^53 − 1; default 16 MiB. A
+   * segment always takes at least one record, however large.
+   */
+  readonly segmentBytes?: number;
+  /** Apply the retention limits after every rotation; default true. {@link Wal.cleanup} applies them on demand. */
+  readonly cleanupOnRotate?: boolean;
+  /** How often an in-process follower looks for changes it was not told about, ms, 1 … 2^31 − 1; default 100. */
+  readonly pollMs?: number;
+}
+
+/** Options of {@link Wal.read}. */
+export interface WalReadOptions {
+  /** Lowest sequence to return; default 0 (from the start). */
+  readonly from?: number;
+  /** Highest sequence to return; default: to the end. */
+  readonly to?: number;
+}
+
+/** Options of {@link Wal.follow} (the instance method). */
+export interface WalFollowOptions {
+  /** Lowest sequence to return; default 0 (from the start). */
+  readonly from?: number;
+  /** Following ends, quietly, when this aborts. Without one it ends only when the log is closed. */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of the static {@link Wal.follow}, for a reader without the writer's lock (another process). */
+export interface WalDirectoryFollowOptions<T> extends WalFollowOptions {
+  /** Value decoding; default JSON. */
+  readonly codec?: Codec<T>;
+  /** Filesystem adapter; default: the running runtime's. */
+  readonly fs?: FileSystem;
+  /** Largest payload accepted, as for the writer; default 16 MiB. */
+  readonly maxRecordBytes?: number;
+  /** How often to look for new records, ms, 1 … 2^31 − 1; default 100. */
+  readonly pollMs?: number;
+}
+
+/** A segmented write-ahead log. Obtain with {@link Wal.open}. */
+export class Wal<T = unknown> implements AsyncDisposable {
+  /** The log directory. */
+  readonly dir: string;
+  readonly #store: SegmentStore;
+  readonly #lock: WriterLock;
+  readonly #fs: FileSystem;
+  readonly #codec: Codec<T>;
+  readonly #recordBytesMax: number;
+  readonly #pollMs: number;
+  readonly #queue = new SerialQueue();
+  readonly #changes = new ChangeNotifier();
+  #closeRequested = false;
+  /** Set once closing released everything; in-process followers then read what is left and end. */
+  #closed = false;
+  #closing: Promise<void> | null = null;
+
+  private constructor(store: SegmentStore, lock: WriterLock, fs: FileSystem, codec: Codec<T>, recordBytesMax: number, pollMs: number) {
+    this.dir = store.dir;
+    this.#store = store;
+    this.#lock = lock;
+    this.#fs = fs;
+    this.#codec = codec;
+    this.#recordBytesMax = recordBytesMax;
+    this.#pollMs = pollMs;
+  }
+
+  /**
+   * Opens the log in directory `dir` for appending, creating it if absent
+   * (with its parents, durably). Takes the exclusive writer lock, finishes
+   * any rotation, retention or truncation a crash interrupted, and validates
+   * every segment: damage in the newest one's tail gets `options.repair`,
+   * damage anywhere else fails under every policy. Apart from finishing
+   * interrupted operations, a failed open writes nothing to the log.
+   *
+   * @throws {WalLockedError} another writer holds the log
+   * @throws {WalCorruptionError} the log is damaged (beyond what the policy repairs)
+   * @throws {WalIoError} the filesystem failed
+   * @throws {WalArgumentError} an option is invalid
+   */
+  static async open<T = unknown>(dir: string, options: WalOptions<T> = {}): Promise<Wal<T>> {
+    const repair = checkRepairPolicy(options.repair);
+    const recordBytesMax = checkRecordBytesMax(options.maxRecordBytes);
+    const baseSequence = checkSafeInteger("baseSequence", options.baseSequence ?? 0, 0);
+    const segmentBytes = checkSafeInteger("segmentBytes", options.segmentBytes ?? SEGMENT_BYTES_DEFAULT, 1);
+    const retention = checkRetentionLimits(options);
+    const cleanupOnRotate = options.cleanupOnRotate ?? true;
+    if (typeof cleanupOnRotate !== "boolean") throw new WalArgumentError(`cleanupOnRotate must be a boolean, not ${typeof cleanupOnRotate}`);
+    const pollMs = checkPollMs(options.pollMs);
+    const codec = codecOrDefault(options.codec);
+    const fs = await fileSystemOrDefault(options.fs);
+    await io("mkdir", dir, () => makeDirectory(fs, dir));
+    const lockPath = join(dir, LOCK_FILE);
+    const lock = await io("lock", lockPath, () => acquireLock(fs, lockPath));
+    try {
+      const store = await SegmentStore.open(fs, dir, {
+        repair,
+        codec: codec as Codec<unknown>,
+        recordBytesMax,
+        crc: crcOf(fs),
+        now: options.now ?? Date.now,
+        baseSequence,
+        segmentBytes,
+        retention,
+        cleanupOnRotate,
+      });
+      return new Wal<T>(store, lock, fs, codec, recordBytesMax, pollMs);
+    } catch (error) {
+      await lock.release().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Follows the log in `dir` from anywhere, another process or runtime
+   * included: yields its records in order from `options.from`, then each new
+   * one as the writer appends it (polling every `pollMs`), until
+   * `options.signal` aborts. Takes no lock. Survives rotation, retention and
+   * truncation underneath it: records removed before it reached them are
+   * skipped, and it never returns a sequence lower than one it returned.
+   * Waits quietly at a torn tail (a record being written) and while the
+   * directory does not exist yet.
+   *
+   * @throws {WalArgumentError} an option is invalid (when iteration starts)
+   * @throws {WalCorruptionError} a segment or the bounds file is damaged
+   * @throws {WalIoError} the filesystem failed
+   */
+  static async *follow<T = unknown>(dir: string, options: WalDirectoryFollowOptions<T> = {}): AsyncGenerator<WalRecord<T>, void, undefined> {
+    const from = checkSafeInteger("from", options.from ?? 0, 0);
+    const recordBytesMax = checkRecordBytesMax(options.maxRecordBytes);
+    const pollMs = checkPollMs(options.pollMs);
+    const fs = await fileSystemOrDefault(options.fs);
+    const source = directorySource(fs, dir, crcOf(fs), pollMs);
+    yield* readRecords(source, {
+      from,
+      to: Number.MAX_SAFE_INTEGER,
+      follow: true,
+      signal: options.signal,
+      codec: codecOrDefault(options.codec),
+      fs,
+      recordBytesMax,
+    });
+  }
+
+  /** Highest sequence in the log (durable or not yet flushed), or the one it continues from when empty. */
+  get currentSequence(): number {
+    return this.#store.currentSequence;
+  }
+
+  /** Lowest sequence a read returns: the first record's, or `currentSequence + 1` when the log is empty. */
+  get firstSequence(): number {
+    return this.#store.firstSequence;
+  }
+
+  /** The last record's sequence, or `currentSequence` when the log is empty. */
+  get lastSequence(): number {
+    return this.#store.lastSequence;
+  }
+
+  /** True once a failed fsync, rollback or directory operation has made the log refuse all writes. */
+  get poisoned(): boolean {
+    return this.#store.poisoned;
+  }
+
+  /** What opening cut off the newest segment as a torn tail, or null. */
+  get repaired(): Repair | null {
+    return this.#store.repaired;
+  }
+
+  /** Segments, bytes, records, and when the oldest record was appended. */
+  stats(): WalStats {
+    return this.#store.stats();
+  }
+
+  /**
+   * Appends `value` as one record and resolves with its sequence once the
+   * bytes are written (not yet durable: call {@link flush}). Rotates first
+   * when the active segment is full (which commits it).
+   *
+   * @throws {SequenceError} `options.sequence` does not exceed `currentSequence`
+   * @throws {WalArgumentError} the value cannot be encoded or is too large
+   * @throws {WalIoError} a write failed and was rolled back; the log is still usable
+   * @throws {WalPoisonedError} the log is poisoned (possibly by this call)
+   * @throws {WalClosedError} the log is closed
+   */
+  append(value: T, options?: AppendOptions): Promise<number> {
+    let payload: Uint8Array;
+    try {
+      this.#checkWritable();
+      if (options?.sequence !== undefined) checkSafeInteger("sequence", options.sequence, 1);
+      payload = encodeValue(this.#codec, value, this.#recordBytesMax);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#run(() => this.#store.append(payload, options?.sequence));
+  }
+
+  /**
+   * Makes every record appended before this call durable. Concurrent
+   * flushes share one commit. Resolves at once if nothing is pending.
+   *
+   * @throws {WalPoisonedError} an fsync or rollback failed (now or earlier)
+   * @throws {WalIoError} the commit write failed and was rolled back
+   * @throws {WalClosedError} the log is closed
+   */
+  flush(): Promise<void> {
+    return this.#run(() => this.#store.commit());
+  }
+
+  /**
+   * Flushes, seals the active segment and starts a new one. Does nothing
+   * more than flush when the active segment holds no record.
+   *
+   * @throws {WalPoisonedError} the rotation failed part-way (reopen to recover), or the log was poisoned
+   * @throws {WalIoError} the flush failed and was rolled back
+   * @throws {WalClosedError} the log is closed
+   */
+  rotate(): Promise<void> {
+    return this.#run(() => this.#store.rotate());
+  }
+
+  /**
+   * Flushes, then applies the retention limits (`maxAgeMs`,
+   * `maxTotalBytes`, `maxSegments`) now: whole segments go where they can,
+   * and records an age limit lets go inside a segment are never returned
+   * again. When every record has expired the log is left empty, continuing
+   * from its current sequence.
+   *
+   * @throws {WalPoisonedError} the cleanup failed part-way (reopen to recover), or the log was poisoned
+   * @throws {WalIoError} the flush failed, or reading a segment failed before anything changed
+   * @throws {WalClosedError} the log is closed
+   */
+  cleanup(): Promise<void> {
+    return this.#run(() => this.#store.cleanup());
+  }
+
+  /**
+   * Flushes, then makes every record below `sequence` unreachable (say,
+   * after a checkpoint), deleting the segments that hold only such records.
+   * `sequence` above `currentSequence + 1` empties the log and restarts it
+   * there: the next append gets `sequence`. A `sequence` at or below the
+   * current front does nothing.
+   *
+   * @throws {WalArgumentError} `sequence` is not a safe integer of at least 0
+   * @throws {WalPoisonedError} the truncation failed part-way (reopen to recover), or the log was poisoned
+   * @throws {WalIoError} the flush failed
+   * @throws {WalClosedError} the log is closed
+   */
+  truncateFront(sequence: number): Promise<void> {
+    return this.#run(() => this.#store.truncateFront(sequence), sequence);
+  }
+
+  /**
+   * Flushes, then removes every record above `sequence` (say, a Raft log
+   * conflict), deleting whole segments where it can, and makes `sequence`
+   * the current sequence: the next append gets `sequence + 1`. `0` empties
+   * the log. A `sequence` at or above `currentSequence` does nothing.
+   *
+   * @throws {WalArgumentError} `sequence` is not a safe integer of at least 0
+   * @throws {WalPoisonedError} the truncation failed part-way (reopen to recover), or the log was poisoned
+   * @throws {WalIoError} the flush failed
+   * @throws {WalClosedError} the log is closed
+   */
+  truncateBack(sequence: number): Promise<void> {
+    return this.#run(() => this.#store.truncateBack(sequence), sequence);
+  }
+
+  /**
+   * Yields the records with sequences from `options.from` to `options.to`,
+   * in order, as the log holds them while it reads (appended records need
+   * not be flushed). Takes no lock and never delays the writer.
+   *
+   * @throws {WalArgumentError} an option is invalid (at the call)
+   * @throws {WalClosedError} the log is closed (at the call)
+   * @throws {WalCorruptionError} a payload cannot be decoded
+   * @throws {WalIoError} the filesystem failed
+   */
+  read(options: WalReadOptions = {}): AsyncGenerator<WalRecord<T>, void, undefined> {
+    const from = checkSafeInteger("from", options.from ?? 0, 0);
+    const to = checkSafeInteger("to", options.to ?? Number.MAX_SAFE_INTEGER, 0);
+    if (this.#closeRequested) throw new WalClosedError(this.dir);
+    return readRecords(this.#source(), { ...this.#readOptions(), from, to, follow: false, signal: undefined });
+  }
+
+  /**
+   * Yields the records from `options.from` on, in order, then each new one
+   * as it is appended (the writer wakes followers; they also look every
+   * `pollMs`), until `options.signal` aborts or the log is closed. Never
+   * delays the writer. Retention and truncation underneath a follower are
+   * handled as for the static {@link Wal.follow}.
+   *
+   * @throws {WalArgumentError} an option is invalid (at the call)
+   * @throws {WalClosedError} the log is closed (at the call)
+   * @throws {WalCorruptionError} a payload cannot be decoded
+   * @throws {WalIoError} the filesystem failed
+   */
+  follow(options: WalFollowOptions = {}): AsyncGenerator<WalRecord<T>, void, undefined> {
+    const from = checkSafeInteger("from", options.from ?? 0, 0);
+    if (this.#closeRequested) throw new WalClosedError(this.dir);
+    return readRecords(this.#source(), {
+      ...this.#readOptions(),
+      from,
+      to: Number.MAX_SAFE_INTEGER,
+      follow: true,
+      signal: options.signal,
+    });
+  }
+
+  /**
+   * Flushes, then releases the active segment and the lock. In-process
+   * followers then return what is left to read, and end. Later calls of the writing methods reject with
+   * `WalClosedError`; a second `close` returns the first one's result. A
+   * poisoned log is released without writing.
+   */
+  close(): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    this.#closeRequested = true;
+    this.#closing = this.#queue.run(async () => {
+      let failure: unknown = null;
+      await this.#store.close().catch((error: unknown) => (failure = error));
+      await this.#lock.release().catch((error: unknown) => (failure ??= new WalIoError("unlock", this.#lock.path, error)));
+      this.#closed = true;
+      this.#changes.notify();
+      if (failure !== null) throw failure;
+    });
+    return this.#closing;
+  }
+
+  /** Same as {@link close}; for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Queues `operation` after checking that the log is writable (and that
+   * `sequence`, if given, is a valid sequence argument), then wakes the
+   * followers: whatever it did, the log may have changed.
+   */
+  #run<R>(operation: () => Promise<R>, sequence?: number): Promise<R> {
+    try {
+      this.#checkWritable();
+      if (sequence !== undefined) checkSafeInteger("sequence", sequence, 0);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#queue.run(async () => {
+      this.#checkWritable();
+      try {
+        return await operation();
+      } finally {
+        this.#changes.notify();
+      }
+    });
+  }
+
+  #checkWritable(): void {
+    this.#store.checkNotPoisoned();
+    if (this.#closeRequested) throw new WalClosedError(this.dir);
+  }
+
+  /** In-process readers see the writer's own view and are woken by it. */
+  #source(): LogSource {
+    return {
+      dir: this.dir,
+      view: async () => ({ firsts: this.#store.firsts, bounds: this.#store.bounds, stamp: this.#changes.version }),
+      waitForChange: async (signal) => {
+        if (this.#closed) return false;
+        await this.#changes.wait(this.#pollMs, signal);
+        return signal?.aborted !== true;
+      },
+    };
+  }
+
+  #readOptions(): { codec: Codec<T>; fs: FileSystem; recordBytesMax: number } {
+    return { codec: this.#codec, fs: this.#fs, recordBytesMax: this.#recordBytesMax };
+  }
+}
+
+function checkPollMs(value: number | undefined): number {
+  const pollMs = checkSafeInteger("pollMs", value ?? POLL_MS_DEFAULT, 1);
+  if (pollMs > POLL_MS_MAX) throw new WalArgumentError(`pollMs must be at most ${POLL_MS_MAX}, not ${pollMs}`);
+  return pollMs;
+}
+
+/** Creates `dir` and any missing parents, and makes each new directory entry durable. */
+async function makeDirectory(fs: FileSystem, dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let path = dir; !(await exists(fs, path)); path = dirname(path)) missing.push(path);
+  await fs.mkdir(dir);
+  for (const path of missing.reverse()) await fs.syncDir(dirname(path));
+}
+
+/** Whether something is at `path` (an adapter may report a missing parent as `ENOENT`). */
+async function exists(fs: FileSystem, path: string): Promise<boolean> {
+  try {
+    return (await fs.stat(path)) !== null;
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return false;
+    throw error;
+  }
+}
