@@ -4,7 +4,10 @@
  * @module
  */
 
-import type { FileSystem } from "./fs.ts";
+import type { FileHandle, FileSystem } from "./fs.ts";
+
+/** Copy buffer size. */
+const COPY_CHUNK_BYTES = 1024 * 1024;
 
 /** The POSIX `code` of a thrown value, or `undefined`. */
 export function errorCode(error: unknown): string | undefined {
@@ -32,5 +35,25 @@ export async function unlinkIfPresent(fs: FileSystem, path: string): Promise<voi
     await fs.unlink(path);
   } catch (error) {
     if (errorCode(error) !== "ENOENT") throw error;
+  }
+}
+
+/**
+ * Copies bytes `[from, to)` of `source` into the new file `target` (which
+ * must not exist), syncs and closes it. The directory entry is not synced.
+ */
+export async function copyToNewFile(fs: FileSystem, source: FileHandle, from: number, to: number, target: string): Promise<void> {
+  const copy = await fs.open(target, "create");
+  try {
+    const buffer = new Uint8Array(Math.min(COPY_CHUNK_BYTES, Math.max(1, to - from)));
+    for (let at = from; at < to; ) {
+      const n = await source.read(buffer.subarray(0, Math.min(buffer.length, to - at)), at);
+      if (n === 0) throw new Error(`source shrank to ${at} bytes while being copied to ${target}`);
+      await copy.write(buffer.subarray(0, n), at - from);
+      at += n;
+    }
+    await copy.sync();
+  } finally {
+    await copy.close();
   }
 }

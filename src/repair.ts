@@ -10,7 +10,7 @@
 
 import type { Corruption, CorruptionKind } from "./errors.ts";
 import type { FileHandle, FileSystem } from "./fs.ts";
-import { unlinkIfPresent } from "./io.ts";
+import { copyToNewFile, unlinkIfPresent } from "./io.ts";
 import { dirname } from "./path.ts";
 
 /** What a repair cut, and where the cut bytes are. */
@@ -25,8 +25,6 @@ export interface Repair {
   readonly savedTo: string;
 }
 
-/** Copy buffer size. */
-const COPY_CHUNK_BYTES = 1024 * 1024;
 /** Distinct names tried for the saved bytes before giving up. */
 const SAVE_NAMES_MAX = 1000;
 
@@ -45,19 +43,7 @@ export async function cutTornTail(
   const savedTo = await freeName(fs, path, tail.offset);
   const partial = `${savedTo}.partial`;
   await unlinkIfPresent(fs, partial);
-  const copy = await fs.open(partial, "create");
-  try {
-    const buffer = new Uint8Array(Math.min(COPY_CHUNK_BYTES, Math.max(1, fileBytes - tail.offset)));
-    for (let at = tail.offset; at < fileBytes; ) {
-      const n = await file.read(buffer.subarray(0, Math.min(buffer.length, fileBytes - at)), at);
-      if (n === 0) throw new Error(`log shrank to ${at} bytes while saving its tail`);
-      await copy.write(buffer.subarray(0, n), at - tail.offset);
-      at += n;
-    }
-    await copy.sync();
-  } finally {
-    await copy.close();
-  }
+  await copyToNewFile(fs, file, tail.offset, fileBytes, partial);
   await fs.rename(partial, savedTo);
   await fs.syncDir(dirname(path));
   await file.truncate(tail.offset);

@@ -18,13 +18,11 @@
  */
 
 import type { FileSystem } from "./fs.ts";
-import { unlinkIfPresent } from "./io.ts";
+import { copyToNewFile, unlinkIfPresent } from "./io.ts";
 import { io, LogFile, type ValidateOptions } from "./log-file.ts";
 import { dirname } from "./path.ts";
 import { scanSegment } from "./segments.ts";
 
-/** Copy buffer size. */
-const COPY_CHUNK_BYTES = 1024 * 1024;
 
 /** What {@link cutSegment} needs. */
 export interface CutOptions extends ValidateOptions {
@@ -66,19 +64,7 @@ export async function cutSegment(fs: FileSystem, path: string, sequence: number,
 async function copyPrefix(fs: FileSystem, from: string, to: string, bytes: number): Promise<void> {
   const source = await fs.open(from, "read");
   try {
-    const target = await fs.open(to, "create");
-    try {
-      const buffer = new Uint8Array(Math.min(COPY_CHUNK_BYTES, bytes));
-      for (let at = 0; at < bytes; ) {
-        const n = await source.read(buffer.subarray(0, Math.min(buffer.length, bytes - at)), at);
-        if (n === 0) throw new Error(`${from} shrank to ${at} bytes while being copied`);
-        await target.write(buffer.subarray(0, n), at);
-        at += n;
-      }
-      await target.sync();
-    } finally {
-      await target.close();
-    }
+    await copyToNewFile(fs, source, 0, bytes, to);
   } finally {
     await source.close();
   }

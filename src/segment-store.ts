@@ -29,7 +29,7 @@ import { SequenceError, WalCorruptionError, WalPoisonedError } from "./errors.ts
 import { COMMIT_RECORD_BYTES, RECORD_HEADER_BYTES } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
 import { unlinkIfPresent } from "./io.ts";
-import { io, LogFile, type RepairPolicy } from "./log-file.ts";
+import { io, LogFile, type LogFileOptions, type RepairPolicy } from "./log-file.ts";
 import { join } from "./path.ts";
 import type { Repair } from "./repair.ts";
 import { hasRetention, type RetentionLimits, retentionFront } from "./retention.ts";
@@ -48,19 +48,7 @@ import {
 } from "./segments.ts";
 
 /** How to open a {@link SegmentStore}; every value already checked. */
-export interface SegmentStoreOptions {
-  /** Torn-tail policy for the newest segment (older ones are always strict). */
-  readonly repair: RepairPolicy;
-  /** Decodes every payload during validation. */
-  readonly codec: Codec<unknown>;
-  /** Largest payload. */
-  readonly recordBytesMax: number;
-  /** CRC-32 implementation. */
-  readonly crc: Crc32;
-  /** Clock, milliseconds since the epoch. */
-  readonly now: () => number;
-  /** Base sequence of the first segment of a new log. */
-  readonly baseSequence: number;
+export interface SegmentStoreOptions extends Omit<LogFileOptions, "salt" | "onRecord"> {
   /** Rotate before a record would take the active segment past this size. */
   readonly segmentBytes: number;
   /** Retention limits. */
