@@ -39,6 +39,12 @@ export class ChunkReader {
     return this.#fileBytes;
   }
 
+  /** Whether {@link view} of this range would be served from the buffer without reading. */
+  isBuffered(offset: number, lengthBytes: number): boolean {
+    const wanted = Math.max(0, Math.min(lengthBytes, this.#fileBytes - offset));
+    return offset >= this.#start && offset + wanted <= this.#start + this.#length;
+  }
+
   /**
    * Bytes `[offset, offset + lengthBytes)`, cut short at end of file. The view
    * is valid until the next call. Returns the view itself (no promise) when
@@ -48,7 +54,7 @@ export class ChunkReader {
   view(offset: number, lengthBytes: number): Uint8Array | Promise<Uint8Array> {
     if (lengthBytes > this.#capacityMaxBytes) throw new RangeError(`range of ${lengthBytes} bytes exceeds reader capacity`);
     const wanted = Math.max(0, Math.min(lengthBytes, this.#fileBytes - offset));
-    if (offset >= this.#start && offset + wanted <= this.#start + this.#length) {
+    if (this.isBuffered(offset, lengthBytes)) {
       const from = offset - this.#start;
       return this.#buffer.subarray(from, from + wanted);
     }

@@ -263,13 +263,15 @@ export async function validate(file: FileHandle, fileBytes: number, path: string
     for (;;) {
       const next = await scan.next();
       if (next.done === true) return next.value;
-      try {
-        options.codec.decode(next.value.payload);
-      } catch (error) {
-        const kind: CorruptionKind = "decode-failure";
-        throw new WalCorruptionError({ kind, offset: next.value.offset, path, detail: String(error) }, { cause: error });
+      for (const record of next.value) {
+        try {
+          options.codec.decode(record.payload);
+        } catch (error) {
+          const kind: CorruptionKind = "decode-failure";
+          throw new WalCorruptionError({ kind, offset: record.offset, path, detail: String(error) }, { cause: error });
+        }
+        options.onRecord?.(record);
       }
-      options.onRecord?.(next.value);
     }
   });
 }

@@ -76,18 +76,23 @@ export class WalReader<T = unknown> implements AsyncIterable<WalRecord<T>> {
       for (;;) {
         const next = await io("read", path, () => scan.next());
         if (next.done === true) return;
-        const record = next.value;
-        if (record.sequence < this.#from) continue;
-        let value: T;
-        try {
-          value = this.#codec.decode(record.payload);
-        } catch (error) {
-          throw new WalCorruptionError(
-            { kind: "decode-failure", offset: record.offset, path, detail: String(error) },
-            { cause: error },
-          );
+        // Decode the whole batch before yielding: its payload views die when the scan resumes.
+        const decoded: WalRecord<T>[] = [];
+        let failure: WalCorruptionError | null = null;
+        for (const record of next.value) {
+          if (record.sequence < this.#from) continue;
+          try {
+            decoded.push({ sequence: record.sequence, value: this.#codec.decode(record.payload), timeMs: record.timeMs });
+          } catch (error) {
+            failure = new WalCorruptionError(
+              { kind: "decode-failure", offset: record.offset, path, detail: String(error) },
+              { cause: error },
+            );
+            break;
+          }
         }
-        yield { sequence: record.sequence, value, timeMs: record.timeMs };
+        yield* decoded;
+        if (failure !== null) throw failure;
       }
     } finally {
       await file.close();

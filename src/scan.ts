@@ -81,15 +81,19 @@ export interface ScanOptions {
 }
 
 /**
- * Scans `file` (of `fileBytes` bytes), yielding each intact data record in
- * order and returning what it found. Throws {@link WalCorruptionError} on
- * damage that is not a torn tail, and on a damaged file header.
+ * Scans `file` (of `fileBytes` bytes), yielding its intact data records in
+ * order, in batches, and returning what it found. A batch holds the records
+ * read from the buffer between two refills, so the event loop is paid once
+ * per refill, not once per record; its payload views are valid until the
+ * scan is resumed. Every record before any damage is yielded before the scan
+ * throws {@link WalCorruptionError} (damage that is not a torn tail, or a
+ * damaged file header) or returns the torn tail.
  */
 export async function* scanLog(
   file: FileHandle,
   fileBytes: number,
   options: ScanOptions,
-): AsyncGenerator<ScannedRecord, ScanEnd, void> {
+): AsyncGenerator<readonly ScannedRecord[], ScanEnd, void> {
   const { path, recordBytesMax } = options;
   const reader = new ChunkReader(file, fileBytes, RECORD_HEADER_BYTES + recordBytesMax);
   const fail = (kind: CorruptionKind, offset: number, detail: string): never => {
@@ -109,11 +113,21 @@ export async function* scanLog(
   let firstTimeMs = -1;
   let lastTimeMs = -1;
   let tail: Corruption | null = null;
+  let batch: ScannedRecord[] = [];
 
   while (offset < fileBytes) {
+    // A refill invalidates the batch's payload views: hand the batch over first.
+    if (batch.length > 0 && !reader.isBuffered(offset, frameBytesHint(reader, offset, recordBytesMax))) {
+      yield batch;
+      batch = [];
+    }
     const pending = readFrame(reader, offset, sum, recordBytesMax);
     const read = pending instanceof Promise ? await pending : pending;
     if (isDamage(read)) {
+      if (batch.length > 0) {
+        yield batch;
+        batch = [];
+      }
       if (!isTearable(read.kind)) return fail(read.kind, offset, read.detail);
       const later = await findCommitAfter(reader, offset + 1, sum);
       if (later !== null) {
@@ -129,6 +143,7 @@ export async function* scanLog(
     const { frame, payload } = read;
     if (frame.kind === RecordKind.data) {
       if (frame.sequence <= lastSequence) {
+        if (batch.length > 0) yield batch;
         return fail("sequence-violation", offset, `sequence ${frame.sequence} after ${lastSequence}`);
       }
       lastSequence = frame.sequence;
@@ -136,7 +151,7 @@ export async function* scanLog(
       records++;
       if (firstTimeMs < 0) firstTimeMs = frame.timeMs;
       lastTimeMs = frame.timeMs;
-      yield { offset, sequence: frame.sequence, timeMs: frame.timeMs, payload };
+      batch.push({ offset, sequence: frame.sequence, timeMs: frame.timeMs, payload });
     } else {
       const commit = decodeCommitPayload(payload);
       const expected = `batch start ${committedEnd}, offset ${offset}, ${pendingRecords} records, sequence ${lastSequence}`;
@@ -149,6 +164,7 @@ export async function* scanLog(
         frame.sequence !== lastSequence
       ) {
         const got = commit === null ? "malformed payload" : `batch start ${commit.batchStart}, offset ${commit.commitOffset}, ${commit.recordCount} records, sequence ${frame.sequence}`;
+        if (batch.length > 0) yield batch;
         return fail("sequence-violation", offset, `commit does not match its batch: expected ${expected}; found ${got}`);
       }
       committedEnd = offset + COMMIT_RECORD_BYTES;
@@ -156,6 +172,7 @@ export async function* scanLog(
     }
     offset += RECORD_HEADER_BYTES + frame.payloadBytes;
   }
+  if (batch.length > 0) yield batch;
 
   return {
     header,
@@ -170,6 +187,19 @@ export async function* scanLog(
     lastTimeMs,
     tail,
   };
+}
+
+/**
+ * How many bytes the frame at `offset` probably spans, from its (unchecked)
+ * length field when the header is buffered: only used to decide whether
+ * reading it will refill the buffer.
+ */
+function frameBytesHint(reader: ChunkReader, offset: number, recordBytesMax: number): number {
+  if (!reader.isBuffered(offset, RECORD_HEADER_BYTES)) return RECORD_HEADER_BYTES;
+  const head = reader.view(offset, RECORD_HEADER_BYTES) as Uint8Array;
+  if (head.length < RECORD_HEADER_BYTES) return RECORD_HEADER_BYTES;
+  const length = (head[4]! | (head[5]! << 8) | (head[6]! << 16) | (head[7]! << 24)) >>> 0;
+  return RECORD_HEADER_BYTES + Math.min(length, recordBytesMax);
 }
 
 /** A frame that passed every frame-level check. */
