@@ -18,7 +18,15 @@
 
 import type { Codec } from "./codec.ts";
 import type { Crc32 } from "./crc32.ts";
-import { type CorruptionKind, SequenceError, WalCorruptionError, WalError, WalIoError, WalPoisonedError } from "./errors.ts";
+import {
+  type CorruptionKind,
+  SequenceError,
+  WalArgumentError,
+  WalCorruptionError,
+  WalError,
+  WalIoError,
+  WalPoisonedError,
+} from "./errors.ts";
 import {
   type Checksummer,
   COMMIT_RECORD_BYTES,
@@ -179,6 +187,9 @@ export class LogFile {
   async append(payload: Uint8Array, sequence: number = this.#sequence + 1): Promise<number> {
     this.checkNotPoisoned();
     if (sequence <= this.#sequence) throw new SequenceError(this.#sequence + 1, sequence);
+    if (!Number.isSafeInteger(sequence)) {
+      throw new WalArgumentError(`sequence ${sequence} is past 2^53 - 1, the largest this log can store`);
+    }
     const recordBytes = RECORD_HEADER_BYTES + payload.length;
     if (this.#scratch.length < recordBytes) this.#scratch = new Uint8Array(Math.max(recordBytes, this.#scratch.length * 2));
     const timeMs = this.#now();

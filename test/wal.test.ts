@@ -476,3 +476,15 @@ describe("options, lock and closing", () => {
     expect(await entries(reopened)).toEqual([[1, "pending"]]);
   });
 });
+
+describe("limits", () => {
+  test("a sequence past 2^53 - 1 is refused cleanly, before any write", async () => {
+    const dir = await useTempDir();
+    await using wal = await Wal.open(dir);
+    expect(await wal.append("last", { sequence: Number.MAX_SAFE_INTEGER })).toBe(Number.MAX_SAFE_INTEGER);
+    await expect(wal.append("one too many")).rejects.toBeInstanceOf(WalArgumentError);
+    expect(wal.poisoned).toBe(false);
+    await wal.flush();
+    expect(wal.lastSequence).toBe(Number.MAX_SAFE_INTEGER);
+  });
+});

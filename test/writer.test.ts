@@ -121,10 +121,14 @@ describe("sequences", () => {
     await expect(writer.append("c", { sequence: 1.5 })).rejects.toBeInstanceOf(WalArgumentError);
     expect(await contents(path)).toEqual(before);
     expect(await writer.append("d")).toBe(11);
+    expect(await writer.append("max", { sequence: Number.MAX_SAFE_INTEGER })).toBe(Number.MAX_SAFE_INTEGER);
+    const full = await contents(path);
+    await expect(writer.append("past the largest sequence")).rejects.toBeInstanceOf(WalArgumentError);
+    expect(await contents(path)).toEqual(full);
     await writer.close();
     const sequences: number[] = [];
     for await (const r of WalReader.open(path)) sequences.push(r.sequence);
-    expect(sequences).toEqual([1, 10, 11]);
+    expect(sequences).toEqual([1, 10, 11, Number.MAX_SAFE_INTEGER]);
   });
 
   test("a sequence regression on disk is a sequence-violation", async () => {
