@@ -24,12 +24,15 @@ import {
   runWorkload,
   type Scenario,
   type ScenarioResult,
+  type Checker,
 } from "./scenario.ts";
 
 /** Options of {@link explore}. */
 export interface ExploreOptions {
   /** The workload to torture. */
   readonly workload: Workload;
+  /** Your own invariant over every recovered log, checked after the harness's own (pass it to `runScenario` too when replaying). */
+  readonly check?: Checker;
   /** Seed for every random choice; the same seed explores the same scenarios. Default 1. */
   readonly seed?: number;
   /** Crash outcomes to apply at each crash point; default all of `CRASH_OUTCOMES`. */
@@ -108,7 +111,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
   const outcomes = options.outcomes ?? CRASH_OUTCOMES;
   const policies = options.policies ?? (["strict", "truncate-partial"] as const);
   const failuresMax = options.failuresMax ?? 10;
-  const workload = options.workload;
+  const { workload, check } = options;
 
   const dry = await prepareMachine(seed);
   const start = dry.operationCount;
@@ -146,7 +149,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
     for (const outcome of outcomes) {
       for (const policy of policies) {
         const scenario: Scenario = { kind: "crash", seed: pointSeed, crashAt, outcome, policy };
-        record(outcomeName(outcome), scenario, await recoverAndCheck(fs, history, outcome, policy, pointSeed));
+        record(outcomeName(outcome), scenario, await recoverAndCheck(fs, history, { outcome, policy, seed: pointSeed, check }));
         report.crashStates++;
       }
     }
@@ -155,7 +158,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
       const recoveryOperations = await countRecoveryOperations(fs, outcome, pointSeed);
       for (let repairCrashAt = 1; repairCrashAt <= recoveryOperations; repairCrashAt++) {
         const scenario: Scenario = { kind: "crash", seed: pointSeed, crashAt, outcome, policy: "truncate-partial", repairCrashAt };
-        const result = await recoverAndCheck(fs, history, outcome, "truncate-partial", pointSeed, repairCrashAt);
+        const result = await recoverAndCheck(fs, history, { outcome, policy: "truncate-partial", seed: pointSeed, repairCrashAt, check });
         record("crash during repair", scenario, result);
         report.repairCrashes++;
         report.crashStates++;
@@ -181,7 +184,8 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
     armFault(fs, kind, nth);
     const history = await runWorkload(fs, workload);
     report.faultsInjected += fs.faultsInjected;
-    record(`fault: ${kind.name}`, scenario, await recoverAndCheck(fs, history, outcome, "truncate-partial", scenario.seed));
+    const recovery = { outcome, policy: "truncate-partial", seed: scenario.seed, check } as const;
+    record(`fault: ${kind.name}`, scenario, await recoverAndCheck(fs, history, recovery));
     report.faultScenarios++;
     options.onProgress?.({ phase: "fault", done: index + 1, total: faultPlan.length });
   }
@@ -192,7 +196,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
   const offsets = sample(flippable, flips, mix(seed, 31337));
   for (const [index, byteOffset] of offsets.entries()) {
     const scenario: Scenario = { kind: "bit-flip", seed, byteOffset, bit: (byteOffset * 5 + index) % 8 };
-    record("bit flip in acknowledged data", scenario, await runScenario(workload, scenario));
+    record("bit flip in acknowledged data", scenario, await runScenario(workload, scenario, check));
     report.bitFlips++;
     options.onProgress?.({ phase: "bit-flip", done: index + 1, total: offsets.length });
   }

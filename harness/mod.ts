@@ -20,5 +20,5 @@ export { checkRecovered, sameValue } from "./check.ts";
 export { HarnessViolation, readAll, TrackedWriter, type Workload, type WorkloadContext } from "./context.ts";
 export { explore, type ExploreOptions, type ExploreReport, type Failure, type OutcomeRow, type Progress } from "./explore.ts";
 export { History, type RecoveredRecord } from "./history.ts";
-export { FAULTS, LOG_PATH, runScenario, type Scenario, type ScenarioResult } from "./scenario.ts";
+export { type Checker, FAULTS, LOG_PATH, runScenario, type Scenario, type ScenarioResult } from "./scenario.ts";
 export { type AppendFlushOptions, appendFlushWorkload } from "./workloads.ts";

@@ -16,7 +16,7 @@ import { WalWriter } from "../src/writer.ts";
 import { checkRecovered } from "./check.ts";
 import { causedByCrash, HarnessViolation, isTypedFailure, makeContext, readAll, type Workload } from "./context.ts";
 import { frameContaining } from "./frames.ts";
-import { History } from "./history.ts";
+import { History, type RecoveredRecord } from "./history.ts";
 
 /** Directory and file the workload's log lives at on the simulated machine. */
 export const LOG_DIRECTORY = "/wal";
@@ -123,21 +123,48 @@ export async function runWorkload(fs: MemoryFileSystem, workload: Workload): Pro
   return history;
 }
 
-/** Runs one scenario from scratch. */
-export async function runScenario(workload: Workload, scenario: Scenario): Promise<ScenarioResult> {
+/**
+ * An application's own invariant over a recovered log, run after the
+ * harness's: return the problems found (empty when it holds). `fs` is the
+ * recovered machine, opened and checked; do not keep it.
+ */
+export type Checker = (recovered: {
+  readonly fs: MemoryFileSystem;
+  readonly path: string;
+  readonly history: History;
+  readonly recovered: readonly RecoveredRecord[];
+}) => readonly string[] | Promise<readonly string[]>;
+
+/** How {@link recoverAndCheck} crashes and recovers. */
+export interface Recovery {
+  /** What the crash does to unsynced state. */
+  readonly outcome: CrashOutcome;
+  /** Repair policy to open with. */
+  readonly policy: RepairPolicy;
+  /** Seed of the crash's random choices. */
+  readonly seed: number;
+  /** Crash the recovery too, before its operation number `repairCrashAt`, then recover again. */
+  readonly repairCrashAt?: number | undefined;
+  /** The caller's own invariant. */
+  readonly check?: Checker | undefined;
+}
+
+/** Runs one scenario from scratch, with the same `check` the exploration used, if any. */
+export async function runScenario(workload: Workload, scenario: Scenario, check?: Checker): Promise<ScenarioResult> {
   const fs = await prepareMachine(scenario.seed);
   switch (scenario.kind) {
     case "crash": {
       fs.crashAtOperation(fs.operationCount + scenario.crashAt);
       const history = await runWorkload(fs, workload);
-      return recoverAndCheck(fs, history, scenario.outcome, scenario.policy, scenario.seed, scenario.repairCrashAt);
+      const { outcome, policy, seed, repairCrashAt } = scenario;
+      return recoverAndCheck(fs, history, { outcome, policy, seed, repairCrashAt, check });
     }
     case "fault": {
       const fault = FAULTS[scenario.fault];
       if (fault === undefined) throw new RangeError(`no fault ${scenario.fault}`);
       armFault(fs, fault, scenario.nth);
       const history = await runWorkload(fs, workload);
-      return recoverAndCheck(fs, history, scenario.outcome, "truncate-partial", scenario.seed);
+      return recoverAndCheck(fs, history, { outcome: scenario.outcome, policy: "truncate-partial", seed: scenario.seed, check });
     }
     case "bit-flip": {
       await runWorkload(fs, workload);
@@ -151,16 +178,11 @@ export async function runScenario(workload: Workload, scenario: Scenario): Promi
  * invariants: every acknowledged record, nothing else but a prefix of the
  * rest; a strict open either succeeds or refuses a torn tail without writing;
  * a repair keeps the cut bytes; the repaired log accepts appends; and, with
- * `repairCrashAt`, a crash during recovery is itself recovered from.
+ * `repairCrashAt`, a crash during recovery is itself recovered from; then
+ * the caller's own `check`, if any.
  */
-export async function recoverAndCheck(
-  crashed: MemoryFileSystem,
-  history: History,
-  outcome: CrashOutcome,
-  policy: RepairPolicy,
-  seed: number,
-  repairCrashAt?: number,
-): Promise<ScenarioResult> {
+export async function recoverAndCheck(crashed: MemoryFileSystem, history: History, recovery: Recovery): Promise<ScenarioResult> {
+  const { outcome, policy, seed, repairCrashAt } = recovery;
   let machine = crashed.crash(outcome, seed);
   const original = machine.snapshot().get(LOG_PATH);
   if (repairCrashAt !== undefined) {
@@ -205,6 +227,7 @@ export async function recoverAndCheck(
   if (repairCrashAt !== undefined && original instanceof Uint8Array) problems.push(...cutBytesKept(machine, original));
   const recovered = await readAll(machine, LOG_PATH);
   problems.push(...checkRecovered(history, recovered));
+  if (recovery.check !== undefined) problems.push(...(await recovery.check({ fs: machine, path: LOG_PATH, history, recovered })));
   const sentinel = { sentinel: seed };
   const sequence = await writer.append(sentinel);
   await writer.close();

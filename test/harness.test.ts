@@ -7,7 +7,7 @@
  */
 
 import { describe, expect, test } from "vitest";
-import { appendFlushWorkload, type ExploreReport, explore, runScenario, type Workload } from "../harness/mod.ts";
+import { appendFlushWorkload, type Checker, type ExploreReport, explore, runScenario, type Workload } from "../harness/mod.ts";
 import { recordFigure } from "./figures.ts";
 
 function recordReport(report: ExploreReport): void {
@@ -62,5 +62,49 @@ describe("the harness can fail", () => {
     expect(first!.problems.join(" ")).toMatch(/lost acknowledged records/);
     const replayed = await runScenario(lying, JSON.parse(JSON.stringify(first!.scenario)));
     expect(replayed.problems).toEqual(first!.problems);
+  });
+});
+
+describe("your own checker", () => {
+  test("runs on every recovered log, alongside the harness's invariants", async () => {
+    let calls = 0;
+    const report = await explore({
+      workload: appendFlushWorkload({ records: 5, batchRecords: 2 }),
+      seed: 4,
+      faultPointsMax: 4,
+      bitFlips: 0,
+      check: ({ recovered }) => {
+        calls++;
+        const gaps = recovered.filter((record, i) => record.sequence !== i + 1);
+        return gaps.length === 0 ? [] : [`sequences are not 1..${recovered.length}`];
+      },
+    });
+    expect(report.failures).toEqual([]);
+    expect(calls).toBeGreaterThan(report.crashPoints);
+  });
+
+  test("finds an application invariant the log does not promise: a batch is not atomic", async () => {
+    // Transfers are appended as debit + credit and flushed together; a crash may keep the debit only.
+    const transfers: Workload = async (ctx) => {
+      const writer = await ctx.open();
+      for (let id = 0; id < 3; id++) {
+        await writer.append({ id, leg: "debit" });
+        await writer.append({ id, leg: "credit" });
+        await writer.flush();
+      }
+      await writer.close();
+    };
+    const balanced: Checker = ({ recovered }) => {
+      const legs = recovered.map((r) => r.value as { id: number; leg: string });
+      const debits = legs.filter((l) => l.leg === "debit").length;
+      const credits = legs.filter((l) => l.leg === "credit").length;
+      return debits === credits ? [] : [`${debits} debits but ${credits} credits`];
+    };
+    const report = await explore({ workload: transfers, seed: 9, check: balanced, faultPointsMax: 0, bitFlips: 0, repairCrashes: false });
+    expect(report.failures.length).toBeGreaterThan(0);
+    const [first] = report.failures;
+    expect(first!.problems).toEqual([expect.stringMatching(/debits but .* credits/)]);
+    expect((await runScenario(transfers, first!.scenario, balanced)).problems).toEqual(first!.problems);
+    expect((await runScenario(transfers, first!.scenario)).problems).toEqual([]);
   });
 });
