@@ -13,11 +13,11 @@
  */
 
 import type { Codec } from "./codec.ts";
-import { WalArgumentError, WalClosedError, WalIoError } from "./errors.ts";
+import { WalArgumentError, WalClosedError } from "./errors.ts";
 import { ChangeNotifier, directorySource, type LogSource, readRecords } from "./follow.ts";
 import type { FileSystem } from "./fs.ts";
 import { errorCode } from "./io.ts";
-import { acquireLock, type WriterLock } from "./lock.ts";
+import type { WriterLock } from "./lock.ts";
 import { io, type RepairPolicy } from "./log-file.ts";
 import {
   checkRecordBytesMax,
@@ -26,14 +26,14 @@ import {
   codecOrDefault,
   crcOf,
   fileSystemOrDefault,
-  SerialQueue,
 } from "./options.ts";
+import { LogOwner, noArguments, openLocked } from "./owner.ts";
 import { dirname, join } from "./path.ts";
 import type { WalRecord } from "./reader.ts";
 import type { Repair } from "./repair.ts";
 import { checkRetentionLimits, type RetentionLimits } from "./retention.ts";
 import { SegmentStore, type WalStats } from "./segment-store.ts";
-import { type AppendOptions, encodeValue } from "./writer.ts";
+import { type AppendOptions, prepareAppend } from "./writer.ts";
 
 export type { RetentionLimits } from "./retention.ts";
 export type { WalStats } from "./segment-store.ts";
@@ -106,22 +106,19 @@ export class Wal<T = unknown> implements AsyncDisposable {
   /** The log directory. */
   readonly dir: string;
   readonly #store: SegmentStore;
-  readonly #lock: WriterLock;
+  readonly #owner: LogOwner;
   readonly #fs: FileSystem;
   readonly #codec: Codec<T>;
   readonly #recordBytesMax: number;
   readonly #pollMs: number;
-  readonly #queue = new SerialQueue();
   readonly #changes = new ChangeNotifier();
-  #closeRequested = false;
   /** Set once closing released everything; in-process followers then read what is left and end. */
   #closed = false;
-  #closing: Promise<void> | null = null;
 
   private constructor(store: SegmentStore, lock: WriterLock, fs: FileSystem, codec: Codec<T>, recordBytesMax: number, pollMs: number) {
     this.dir = store.dir;
     this.#store = store;
-    this.#lock = lock;
+    this.#owner = new LogOwner(lock, store.dir, () => store.checkNotPoisoned());
     this.#fs = fs;
     this.#codec = codec;
     this.#recordBytesMax = recordBytesMax;
@@ -154,8 +151,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
     const fs = await fileSystemOrDefault(options.fs);
     await io("mkdir", dir, () => makeDirectory(fs, dir));
     const lockPath = join(dir, LOCK_FILE);
-    const lock = await io("lock", lockPath, () => acquireLock(fs, lockPath));
-    try {
+    return openLocked(fs, lockPath, async (lock) => {
       const store = await SegmentStore.open(fs, dir, {
         repair,
         codec: codec as Codec<unknown>,
@@ -168,10 +164,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
         cleanupOnRotate,
       });
       return new Wal<T>(store, lock, fs, codec, recordBytesMax, pollMs);
-    } catch (error) {
-      await lock.release().catch(() => undefined);
-      throw error;
-    }
+    });
   }
 
   /**
@@ -247,15 +240,10 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the log is closed
    */
   append(value: T, options?: AppendOptions): Promise<number> {
-    let payload: Uint8Array;
-    try {
-      this.#checkWritable();
-      if (options?.sequence !== undefined) checkSafeInteger("sequence", options.sequence, 1);
-      payload = encodeValue(this.#codec, value, this.#recordBytesMax);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#run(() => this.#store.append(payload, options?.sequence));
+    return this.#run(
+      () => prepareAppend(this.#codec, value, options, this.#recordBytesMax),
+      (payload) => this.#store.append(payload, options?.sequence),
+    );
   }
 
   /**
@@ -267,7 +255,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the log is closed
    */
   flush(): Promise<void> {
-    return this.#run(() => this.#store.commit());
+    return this.#run(noArguments, () => this.#store.commit());
   }
 
   /**
@@ -279,7 +267,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the log is closed
    */
   rotate(): Promise<void> {
-    return this.#run(() => this.#store.rotate());
+    return this.#run(noArguments, () => this.#store.rotate());
   }
 
   /**
@@ -294,7 +282,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the log is closed
    */
   cleanup(): Promise<void> {
-    return this.#run(() => this.#store.cleanup());
+    return this.#run(noArguments, () => this.#store.cleanup());
   }
 
   /**
@@ -310,7 +298,10 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the log is closed
    */
   truncateFront(sequence: number): Promise<void> {
-    return this.#run(() => this.#store.truncateFront(sequence), sequence);
+    return this.#run(
+      () => checkSafeInteger("sequence", sequence, 0),
+      () => this.#store.truncateFront(sequence),
+    );
   }
 
   /**
@@ -325,7 +316,10 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the log is closed
    */
   truncateBack(sequence: number): Promise<void> {
-    return this.#run(() => this.#store.truncateBack(sequence), sequence);
+    return this.#run(
+      () => checkSafeInteger("sequence", sequence, 0),
+      () => this.#store.truncateBack(sequence),
+    );
   }
 
   /**
@@ -341,7 +335,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
   read(options: WalReadOptions = {}): AsyncGenerator<WalRecord<T>, void, undefined> {
     const from = checkSafeInteger("from", options.from ?? 0, 0);
     const to = checkSafeInteger("to", options.to ?? Number.MAX_SAFE_INTEGER, 0);
-    if (this.#closeRequested) throw new WalClosedError(this.dir);
+    if (this.#owner.closeRequested) throw new WalClosedError(this.dir);
     return readRecords(this.#source(), { ...this.#readOptions(), from, to, follow: false, signal: undefined });
   }
 
@@ -359,7 +353,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
    */
   follow(options: WalFollowOptions = {}): AsyncGenerator<WalRecord<T>, void, undefined> {
     const from = checkSafeInteger("from", options.from ?? 0, 0);
-    if (this.#closeRequested) throw new WalClosedError(this.dir);
+    if (this.#owner.closeRequested) throw new WalClosedError(this.dir);
     return readRecords(this.#source(), {
       ...this.#readOptions(),
       from,
@@ -376,17 +370,13 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * poisoned log is released without writing.
    */
   close(): Promise<void> {
-    if (this.#closing !== null) return this.#closing;
-    this.#closeRequested = true;
-    this.#closing = this.#queue.run(async () => {
-      let failure: unknown = null;
-      await this.#store.close().catch((error: unknown) => (failure = error));
-      await this.#lock.release().catch((error: unknown) => (failure ??= new WalIoError("unlock", this.#lock.path, error)));
-      this.#closed = true;
-      this.#changes.notify();
-      if (failure !== null) throw failure;
-    });
-    return this.#closing;
+    return this.#owner.close([
+      () => this.#store.close(),
+      async () => {
+        this.#closed = true;
+        this.#changes.notify();
+      },
+    ]);
   }
 
   /** Same as {@link close}; for `await using`. */
@@ -394,31 +384,15 @@ export class Wal<T = unknown> implements AsyncDisposable {
     return this.close();
   }
 
-  /**
-   * Queues `operation` after checking that the log is writable (and that
-   * `sequence`, if given, is a valid sequence argument), then wakes the
-   * followers: whatever it did, the log may have changed.
-   */
-  #run<R>(operation: () => Promise<R>, sequence?: number): Promise<R> {
-    try {
-      this.#checkWritable();
-      if (sequence !== undefined) checkSafeInteger("sequence", sequence, 0);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#queue.run(async () => {
-      this.#checkWritable();
+  /** Runs an operation through the owner, then wakes the followers: whatever it did, the log may have changed. */
+  #run<V, R>(prepare: () => V, operation: (prepared: V) => Promise<R>): Promise<R> {
+    return this.#owner.run(prepare, async (prepared) => {
       try {
-        return await operation();
+        return await operation(prepared);
       } finally {
         this.#changes.notify();
       }
     });
-  }
-
-  #checkWritable(): void {
-    this.#store.checkNotPoisoned();
-    if (this.#closeRequested) throw new WalClosedError(this.dir);
   }
 
   /** In-process readers see the writer's own view and are woken by it. */

@@ -1,7 +1,7 @@
 /**
- * The public single-file writer: one {@link LogFile} behind the exclusive
- * writer lock (`<path>.lock`) and a serial queue, so concurrent callers never
- * interleave bytes. Concurrent `flush` calls share one commit (group
+ * The public single-file writer: one {@link LogFile} owned through a
+ * {@link LogOwner} (the exclusive writer lock `<path>.lock` and a serial
+ * queue), so concurrent callers never interleave bytes. Concurrent `flush` calls share one commit (group
  * commit): whatever was appended before a flush runs is covered by it, and a
  * flush that finds nothing pending returns at once.
  *
@@ -9,11 +9,11 @@
  */
 
 import type { Codec } from "./codec.ts";
-import { WalArgumentError, WalClosedError, WalIoError } from "./errors.ts";
+import { WalArgumentError } from "./errors.ts";
 import { SALT_BYTES } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
-import { acquireLock, type WriterLock } from "./lock.ts";
-import { io, LogFile, type RepairPolicy } from "./log-file.ts";
+import type { WriterLock } from "./lock.ts";
+import { LogFile, type RepairPolicy } from "./log-file.ts";
 import {
   checkRecordBytesMax,
   checkRepairPolicy,
@@ -21,8 +21,8 @@ import {
   codecOrDefault,
   crcOf,
   fileSystemOrDefault,
-  SerialQueue,
 } from "./options.ts";
+import { LogOwner, noArguments, openLocked } from "./owner.ts";
 import type { Repair } from "./repair.ts";
 
 export type { RepairPolicy } from "./log-file.ts";
@@ -60,17 +60,14 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
   /** The log file. */
   readonly path: string;
   readonly #log: LogFile;
-  readonly #lock: WriterLock;
+  readonly #owner: LogOwner;
   readonly #codec: Codec<T>;
   readonly #recordBytesMax: number;
-  readonly #queue = new SerialQueue();
-  #closeRequested = false;
-  #closing: Promise<void> | null = null;
 
   private constructor(log: LogFile, lock: WriterLock, codec: Codec<T>, recordBytesMax: number) {
     this.path = log.path;
     this.#log = log;
-    this.#lock = lock;
+    this.#owner = new LogOwner(lock, log.path, () => log.checkNotPoisoned());
     this.#codec = codec;
     this.#recordBytesMax = recordBytesMax;
   }
@@ -94,8 +91,7 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
     }
     const codec = codecOrDefault(options.codec);
     const fs = await fileSystemOrDefault(options.fs);
-    const lock = await io("lock", `${path}.lock`, () => acquireLock(fs, `${path}.lock`));
-    try {
+    return openLocked(fs, `${path}.lock`, async (lock) => {
       const log = await LogFile.open(fs, path, {
         repair,
         codec: codec as Codec<unknown>,
@@ -106,10 +102,7 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
         ...(options.salt === undefined ? {} : { salt: options.salt }),
       });
       return new WalWriter<T>(log, lock, codec, recordBytesMax);
-    } catch (error) {
-      await lock.release().catch(() => undefined);
-      throw error;
-    }
+    });
   }
 
   /** Highest sequence in the log (durable or not yet flushed); the base sequence (0) when empty. */
@@ -138,18 +131,10 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the writer is closed
    */
   append(value: T, options?: AppendOptions): Promise<number> {
-    let payload: Uint8Array;
-    try {
-      this.#checkWritable();
-      if (options?.sequence !== undefined) checkSafeInteger("sequence", options.sequence, 1);
-      payload = encodeValue(this.#codec, value, this.#recordBytesMax);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#queue.run(() => {
-      this.#checkWritable();
-      return this.#log.append(payload, options?.sequence);
-    });
+    return this.#owner.run(
+      () => prepareAppend(this.#codec, value, options, this.#recordBytesMax),
+      (payload) => this.#log.append(payload, options?.sequence),
+    );
   }
 
   /**
@@ -161,15 +146,7 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the writer is closed
    */
   flush(): Promise<void> {
-    try {
-      this.#checkWritable();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#queue.run(() => {
-      this.#checkWritable();
-      return this.#log.commit();
-    });
+    return this.#owner.run(noArguments, () => this.#log.commit());
   }
 
   /**
@@ -178,27 +155,19 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
    * first one's result. A poisoned writer is released without writing.
    */
   close(): Promise<void> {
-    if (this.#closing !== null) return this.#closing;
-    this.#closeRequested = true;
-    this.#closing = this.#queue.run(async () => {
-      let failure: unknown = null;
-      if (!this.#log.poisoned) await this.#log.commit().catch((error: unknown) => (failure = error));
-      await this.#log.close().catch((error: unknown) => (failure ??= error));
-      await this.#lock.release().catch((error: unknown) => (failure ??= new WalIoError("unlock", this.#lock.path, error)));
-      if (failure !== null) throw failure;
-    });
-    return this.#closing;
+    return this.#owner.close([async () => (this.#log.poisoned ? undefined : this.#log.commit()), () => this.#log.close()]);
   }
 
   /** Same as {@link close}; for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
 
-  #checkWritable(): void {
-    this.#log.checkNotPoisoned();
-    if (this.#closeRequested) throw new WalClosedError(this.path);
-  }
+/** Checks an append's explicit sequence, if any, and encodes its value: everything an append can refuse before I/O. */
+export function prepareAppend<T>(codec: Codec<T>, value: T, options: AppendOptions | undefined, recordBytesMax: number): Uint8Array {
+  if (options?.sequence !== undefined) checkSafeInteger("sequence", options.sequence, 1);
+  return encodeValue(codec, value, recordBytesMax);
 }
 
 /** Encodes a value, rejecting what the codec refuses and what exceeds the limit. */

@@ -1,0 +1,101 @@
+/**
+ * Owning a log for writing, the same way for the single-file `WalWriter` and
+ * the segmented `Wal`: the exclusive lock, one serial queue for every
+ * operation, and the closed state. Keeping it in one place keeps the two
+ * writers' promises identical: an operation is refused at once when the log
+ * is poisoned or closing, and checked again when its turn comes; close runs
+ * once, runs every closing step even when one fails, releases the lock last,
+ * and reports the first failure.
+ *
+ * @module
+ */
+
+import { WalClosedError, WalIoError } from "./errors.ts";
+import type { FileSystem } from "./fs.ts";
+import { acquireLock, type WriterLock } from "./lock.ts";
+import { io } from "./log-file.ts";
+import { SerialQueue } from "./options.ts";
+
+/** The lock, queue and closed state of one open log. */
+export class LogOwner {
+  readonly #lock: WriterLock;
+  /** The log's path or directory, for `WalClosedError`. */
+  readonly #name: string;
+  /** Throws `WalPoisonedError` when the log refuses writes. */
+  readonly #checkNotPoisoned: () => void;
+  readonly #queue = new SerialQueue();
+  #closeRequested = false;
+  #closing: Promise<void> | null = null;
+
+  /**
+   * @param lock the held writer lock, released by {@link close}
+   * @param name the log's path or directory, for error messages
+   * @param checkNotPoisoned throws `WalPoisonedError` when the log refuses writes
+   */
+  constructor(lock: WriterLock, name: string, checkNotPoisoned: () => void) {
+    this.#lock = lock;
+    this.#name = name;
+    this.#checkNotPoisoned = checkNotPoisoned;
+  }
+
+  /** True once `close` was called. */
+  get closeRequested(): boolean {
+    return this.#closeRequested;
+  }
+
+  /** Throws `WalPoisonedError` or `WalClosedError` if the log takes no more writes. */
+  checkWritable(): void {
+    this.#checkNotPoisoned();
+    if (this.#closeRequested) throw new WalClosedError(this.#name);
+  }
+
+  /**
+   * Checks the log is writable and runs `prepare` now (argument checks,
+   * encoding: a failure rejects before anything is queued), then runs
+   * `operation` with its result on the queue, after checking again.
+   */
+  run<V, R>(prepare: () => V, operation: (prepared: V) => Promise<R>): Promise<R> {
+    let prepared: V;
+    try {
+      this.checkWritable();
+      prepared = prepare();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#queue.run(() => {
+      this.checkWritable();
+      return operation(prepared);
+    });
+  }
+
+  /**
+   * Closes once: after every queued operation, runs `steps` in order (all of
+   * them, even after a failure), then releases the lock. Later calls return
+   * the first call's promise, which rejects with the first failure.
+   */
+  close(steps: readonly (() => Promise<void>)[]): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    this.#closeRequested = true;
+    this.#closing = this.#queue.run(async () => {
+      let failure: unknown = null;
+      for (const step of steps) await step().catch((error: unknown) => (failure ??= error));
+      await this.#lock.release().catch((error: unknown) => (failure ??= new WalIoError("unlock", this.#lock.path, error)));
+      if (failure !== null) throw failure;
+    });
+    return this.#closing;
+  }
+}
+
+/** The `prepare` step of an operation that takes no arguments. */
+export function noArguments(): void {}
+
+/** Takes the writer lock at `lockPath`, then `open`s with it; releases the lock if opening fails. */
+export async function openLocked<R>(fs: FileSystem, lockPath: string, open: (lock: WriterLock) => Promise<R>): Promise<R> {
+  const lock = await io("lock", lockPath, () => acquireLock(fs, lockPath));
+  try {
+    return await open(lock);
+  } catch (error) {
+    await lock.release().catch(() => undefined);
+    throw error;
+  }
+}
