@@ -25,6 +25,7 @@ export {
   WalArgumentError,
   WalClosedError,
   WalCorruptionError,
+  WalDecodeError,
   WalError,
   WalIoError,
   WalLockedError,
@@ -32,7 +33,7 @@ export {
 } from "./src/errors.ts";
 export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity } from "./src/fs.ts";
 export { WalReader, type WalReaderOptions, type WalRecord } from "./src/reader.ts";
-export { type AppendOptions, type Repair, type RepairPolicy, WalWriter, type WalWriterOptions } from "./src/writer.ts";
+export { type AppendOptions, type Repair, type RepairPolicy, type SyncMode, WalWriter, type WalWriterOptions } from "./src/writer.ts";
 export {
   type RetentionLimits,
   Wal,

@@ -88,10 +88,30 @@ export class TrackedWriter {
     });
   }
 
-  /** See {@link WalWriter.flush}. */
+  /** See {@link WalWriter.appendBatch}. */
+  async appendBatch(values: readonly unknown[], options?: AppendOptions): Promise<number> {
+    const entries = values.map((value, index) => this.#history.begin(value, options?.sequence === undefined ? null : options.sequence + index));
+    return this.#guarded("appendBatch", async () => {
+      try {
+        const last = await this.#writer.appendBatch(values, options);
+        entries.forEach((entry, index) => this.#history.resolve(entry, last - entries.length + 1 + index));
+        return last;
+      } catch (error) {
+        if (isCleanRefusal(error)) for (const entry of entries) this.#history.refuse(entry);
+        throw error;
+      }
+    });
+  }
+
+  /** See {@link WalWriter.flush}; a batch write that failed cleanly discarded the records after `currentSequence`. */
   async flush(): Promise<void> {
     const mark = this.#history.flushMark();
-    await this.#guarded("flush", () => this.#writer.flush());
+    try {
+      await this.#guarded("flush", () => this.#writer.flush());
+    } catch (error) {
+      if (isCleanRefusal(error)) this.#history.discardAbove(this.#writer.currentSequence);
+      throw error;
+    }
     this.#history.acknowledge(mark);
   }
 

@@ -7,7 +7,7 @@
  */
 
 /** File header size (docs/FORMAT.md). */
-const FILE_HEADER_BYTES = 40;
+export const FILE_HEADER_BYTES = 40;
 /** Record header size (docs/FORMAT.md). */
 const RECORD_HEADER_BYTES = 32;
 

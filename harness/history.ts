@@ -58,6 +58,15 @@ export class History {
     if (index >= 0) this.#entries.splice(index, 1);
   }
 
+  /**
+   * Records that a failed batch write discarded every accepted record above
+   * `sequence`: those entries were cleanly refused after all.
+   */
+  discardAbove(sequence: number): void {
+    const kept = this.#entries.filter((entry) => !(entry.resolved && entry.sequence !== null && entry.sequence > sequence));
+    this.#entries.splice(0, this.#entries.length, ...kept);
+  }
+
   /** Called when a flush starts: returns the mark it acknowledges on success. */
   flushMark(): number {
     return this.#nextId - 1;

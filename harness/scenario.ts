@@ -15,7 +15,7 @@ import type { RepairPolicy } from "../src/writer.ts";
 import { WalWriter } from "../src/writer.ts";
 import { checkRecovered } from "./check.ts";
 import { causedByCrash, HarnessViolation, isTypedFailure, makeContext, readAll, type Workload } from "./context.ts";
-import { frameContaining } from "./frames.ts";
+import { FILE_HEADER_BYTES, frameContaining, frames } from "./frames.ts";
 import { History, type RecoveredRecord } from "./history.ts";
 
 /** Directory and file the workload's log lives at on the simulated machine. */
@@ -240,18 +240,24 @@ export async function recoverAndCheck(crashed: MemoryFileSystem, history: Histor
 
 /**
  * After a clean run and a crash that keeps only synced data: flips one bit
- * at or before the last acknowledged record; every open and read must refuse,
- * at the right offset, without changing the file.
+ * of the acknowledged data. Before the final batch (a later commit vouches
+ * for it), every open and read must refuse, at the right offset, without
+ * changing the file. Inside the final batch the flip looks exactly like a
+ * torn write (docs/FORMAT.md): strict must refuse it at the batch's start
+ * without changing the file, and truncate-partial must cut that batch and
+ * keep its bytes aside.
  */
 async function checkBitFlip(fs: MemoryFileSystem, byteOffset: number, bit: number): Promise<ScenarioResult> {
   const machine = fs.crash("lose-unsynced");
-  const bytes = machine.durableContents(LOG_PATH);
-  const frame = frameContaining(bytes, byteOffset);
+  const bytes = machine.durableContents(LOG_PATH).slice();
+  const finalBatch = finalBatchStart(bytes);
+  const inFinalBatch = byteOffset >= finalBatch;
+  const frame = inFinalBatch ? finalBatch : frameContaining(bytes, byteOffset);
   machine.flipBit(LOG_PATH, byteOffset, bit);
   const flipped = machine.durableContents(LOG_PATH).slice();
   const problems: string[] = [];
   let detected: CorruptionKind | null = null;
-  for (const policy of ["strict", "truncate-partial"] as const) {
+  for (const policy of inFinalBatch ? (["strict"] as const) : (["strict", "truncate-partial"] as const)) {
     const error = await WalWriter.open(LOG_PATH, { fs: machine, repair: policy }).then(
       async (w) => {
         await w.close();
@@ -267,14 +273,33 @@ async function checkBitFlip(fs: MemoryFileSystem, byteOffset: number, bit: numbe
     if (error.corruption.offset !== frame) {
       problems.push(`${policy} open reported offset ${error.corruption.offset}; the flipped byte ${byteOffset} is in the frame at ${frame}`);
     }
+    if (inFinalBatch && !isTearable(detected)) problems.push(`a flip in the final batch was reported as ${detected}, not as a torn tail`);
     if (!sameBytes(machine.durableContents(LOG_PATH), flipped)) problems.push(`${policy} open changed the damaged file`);
   }
   const read = await readAll(machine, LOG_PATH).then(
-    () => null,
+    (records) => records,
     (e: unknown) => e,
   );
-  if (!(read instanceof WalCorruptionError)) problems.push(`a reader accepted a flipped bit at ${byteOffset}`);
-  return { problems, repaired: false, strictRefused: false, detected };
+  if (!inFinalBatch && !(read instanceof WalCorruptionError)) problems.push(`a reader accepted a flipped bit at ${byteOffset}`);
+  if (inFinalBatch) problems.push(...(await checkFinalBatchCut(machine, flipped, finalBatch)));
+  return { problems, repaired: inFinalBatch, strictRefused: inFinalBatch, detected };
+}
+
+/** Offset of the last batch of an undamaged log: the end of its second-to-last commit record, or of the file header. */
+function finalBatchStart(bytes: Uint8Array): number {
+  const commits = frames(bytes).filter((frame) => frame.kind === 2);
+  return commits.at(-2)?.end ?? FILE_HEADER_BYTES;
+}
+
+/** Opens with truncate-partial: it must cut exactly the final batch and keep its bytes in a `.torn` file. */
+async function checkFinalBatchCut(machine: MemoryFileSystem, flipped: Uint8Array, finalBatch: number): Promise<string[]> {
+  const writer = await WalWriter.open(LOG_PATH, { fs: machine, repair: "truncate-partial" }).catch((error: unknown) => error);
+  if (!(writer instanceof WalWriter)) return [`truncate-partial refused a flip in the final batch: ${String(writer)}`];
+  const repaired = writer.repaired;
+  await writer.close();
+  if (repaired === null || repaired.offset !== finalBatch) return [`truncate-partial cut ${JSON.stringify(repaired)}, not the final batch at ${finalBatch}`];
+  const saved = machine.snapshot().get(repaired.savedTo);
+  return saved instanceof Uint8Array && sameBytes(saved, flipped.subarray(finalBatch)) ? [] : ["the cut final batch was not kept byte for byte"];
 }
 
 /**

@@ -17,6 +17,7 @@ export class ChunkReader {
   readonly #fileBytes: number;
   readonly #capacityMaxBytes: number;
   #buffer: Uint8Array;
+  #dataView: DataView;
   /** File offset of `#buffer[0]`. */
   #start = 0;
   /** Valid bytes in `#buffer`. */
@@ -32,6 +33,26 @@ export class ChunkReader {
     this.#fileBytes = fileBytes;
     this.#capacityMaxBytes = Math.max(capacityMaxBytes, READ_AHEAD_BYTES);
     this.#buffer = new Uint8Array(Math.min(READ_AHEAD_BYTES, Math.max(fileBytes, 64)));
+    this.#dataView = new DataView(this.#buffer.buffer);
+  }
+
+  /**
+   * The buffer itself, for loops that read many frames without a view
+   * object per frame: file offset `o` is at index `o - bufferStart`, valid
+   * while {@link isBuffered} says so, until the next refill.
+   */
+  get buffer(): Uint8Array {
+    return this.#buffer;
+  }
+
+  /** A `DataView` over {@link buffer}. */
+  get dataView(): DataView {
+    return this.#dataView;
+  }
+
+  /** File offset of `buffer[0]`. */
+  get bufferStart(): number {
+    return this.#start;
   }
 
   /** The file size this reader was made for. */
@@ -63,7 +84,10 @@ export class ChunkReader {
 
   async #refill(offset: number, wanted: number): Promise<Uint8Array> {
     const fill = Math.min(Math.max(wanted, READ_AHEAD_BYTES), this.#capacityMaxBytes, this.#fileBytes - offset);
-    if (fill > this.#buffer.length) this.#buffer = new Uint8Array(Math.min(this.#capacityMaxBytes, Math.max(fill, this.#buffer.length * 2)));
+    if (fill > this.#buffer.length) {
+      this.#buffer = new Uint8Array(Math.min(this.#capacityMaxBytes, Math.max(fill, this.#buffer.length * 2)));
+      this.#dataView = new DataView(this.#buffer.buffer);
+    }
     let got = 0;
     while (got < fill) {
       const n = await this.#file.read(this.#buffer.subarray(got, fill), offset + got);

@@ -36,8 +36,11 @@ export type CorruptionKind =
   | "bad-header"
   /** Header or payload checksum does not match. */
   | "checksum-mismatch"
-  /** Payload intact but the codec could not decode it. */
-  | "decode-failure"
+  /**
+   * The last batch is incomplete: its records are whole but its commit record
+   * is missing, or the commit does not match them (its batch checksum fails).
+   */
+  | "torn-batch"
   /** A record's sequence does not increase, or a commit does not match its batch. */
   | "sequence-violation"
   /** Header intact but declares a payload larger than `maxRecordBytes`. */
@@ -66,6 +69,27 @@ export class WalCorruptionError extends WalError {
       options,
     );
     this.corruption = corruption;
+  }
+}
+
+/**
+ * A record's payload is intact (its checksums match) but the codec could not
+ * decode it: the reader's codec is not the writer's, or the writer's codec
+ * wrote what it cannot read back. The log itself is sound; `cause` is the
+ * codec's error.
+ */
+export class WalDecodeError extends WalError {
+  /** The record's sequence. */
+  readonly sequence: number;
+  /** The file holding it. */
+  readonly path: string;
+  /** Offset of the record's header in `path`. */
+  readonly offset: number;
+  constructor(sequence: number, path: string, offset: number, codecName: string, cause: unknown) {
+    super("WAL_DECODE", `the ${codecName} codec cannot decode record ${sequence} (offset ${offset} of ${path}): ${describe(cause)}`, { cause });
+    this.sequence = sequence;
+    this.path = path;
+    this.offset = offset;
   }
 }
 

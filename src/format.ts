@@ -19,7 +19,7 @@ export const COMMIT_PAYLOAD_BYTES = 24;
 /** Size of a whole commit record. */
 export const COMMIT_RECORD_BYTES = RECORD_HEADER_BYTES + COMMIT_PAYLOAD_BYTES;
 /** The only format version this build reads and writes (file and record). */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 /** Default and largest allowed `maxRecordBytes`. */
 export const RECORD_BYTES_MAX_DEFAULT = 16 * 1024 * 1024;
 /** The payload length field is a u32. */
@@ -139,7 +139,17 @@ export class Checksummer {
    * the same value.
    */
   of(bytes: Uint8Array): number {
-    return bytes.length < NATIVE_CRC_MIN_BYTES ? crc32Portable(bytes, this.#seed) : this.#crc(bytes, this.#seed);
+    return this.extend(this.#seed, bytes);
+  }
+
+  /** The salted CRC-32 of nothing: the state {@link extend} starts a running checksum from. */
+  get seed(): number {
+    return this.#seed;
+  }
+
+  /** Continues the running salted checksum `state` over `bytes` (`extend(extend(seed, a), b)` = CRC of a ++ b). */
+  extend(state: number, bytes: Uint8Array): number {
+    return bytes.length < NATIVE_CRC_MIN_BYTES ? crc32Portable(bytes, state) : this.#crc(bytes, state);
   }
 }
 
@@ -161,11 +171,13 @@ export interface RecordHeader {
 }
 
 /**
- * Writes a complete record (header then payload) into `target` at `at` and
- * returns its length. `target` must have room for 32 + payload bytes.
+ * Writes a complete record (header then payload) into `target` at `at`
+ * (`view` is a DataView over all of `target`'s bytes) and returns its length.
+ * `target` must have room for 32 + payload bytes.
  */
 export function encodeRecord(
   target: Uint8Array,
+  view: DataView,
   at: number,
   kind: RecordKind,
   sequence: number,
@@ -173,17 +185,15 @@ export function encodeRecord(
   payload: Uint8Array,
   sum: Checksummer,
 ): number {
-  const header = target.subarray(at, at + RECORD_HEADER_BYTES);
-  const view = viewOf(header);
-  header[0] = RECORD_MAGIC_0;
-  header[1] = RECORD_MAGIC_1;
-  header[2] = FORMAT_VERSION;
-  header[3] = kind;
-  view.setUint32(4, payload.length, true);
-  setU64(view, 8, sequence);
-  setU64(view, 16, timeMs);
-  view.setUint32(24, sum.of(payload), true);
-  view.setUint32(28, sum.of(header.subarray(0, 28)), true);
+  target[at] = RECORD_MAGIC_0;
+  target[at + 1] = RECORD_MAGIC_1;
+  target[at + 2] = FORMAT_VERSION;
+  target[at + 3] = kind;
+  view.setUint32(at + 4, payload.length, true);
+  setU64(view, at + 8, sequence);
+  setU64(view, at + 16, timeMs);
+  view.setUint32(at + 24, sum.of(payload), true);
+  view.setUint32(at + 28, sum.of(target.subarray(at, at + 28)), true);
   target.set(payload, at + RECORD_HEADER_BYTES);
   return RECORD_HEADER_BYTES + payload.length;
 }
@@ -240,6 +250,8 @@ export interface CommitPayload {
   readonly commitOffset: number;
   /** Data records in the batch. */
   readonly recordCount: number;
+  /** Salted CRC-32 of every byte from `batchStart` to `commitOffset`. */
+  readonly batchCrc: number;
 }
 
 /** Encodes a commit payload into a fresh 24-byte array. */
@@ -249,6 +261,7 @@ export function encodeCommitPayload(commit: CommitPayload): Uint8Array {
   setU64(view, 0, commit.batchStart);
   setU64(view, 8, commit.commitOffset);
   view.setUint32(16, commit.recordCount, true);
+  view.setUint32(20, commit.batchCrc, true);
   return bytes;
 }
 
@@ -257,8 +270,8 @@ export function decodeCommitPayload(bytes: Uint8Array): CommitPayload | null {
   const view = viewOf(bytes);
   const batchStart = getU64(view, 0);
   const commitOffset = getU64(view, 8);
-  if (batchStart < 0 || commitOffset < 0 || view.getUint32(20, true) !== 0) return null;
-  return { batchStart, commitOffset, recordCount: view.getUint32(16, true) };
+  if (batchStart < 0 || commitOffset < 0) return null;
+  return { batchStart, commitOffset, recordCount: view.getUint32(16, true), batchCrc: view.getUint32(20, true) };
 }
 
 /** True when `value` is a frame problem rather than a decoded header. */
@@ -269,6 +282,7 @@ export function isDamage(value: object): value is FrameDamage {
 /** Kinds a crash can leave behind; every other kind is fatal wherever it is. */
 export function isTearable(kind: CorruptionKind): boolean {
   return (
+    kind === "torn-batch" ||
     kind === "partial-header" ||
     kind === "partial-payload" ||
     kind === "zeroed-tail" ||

@@ -1,25 +1,40 @@
 /**
  * One log file's state machine, without a lock or a queue: open (create,
- * validate, repair), append an encoded record, commit a batch, close. The
- * public {@link WalWriter} wraps one of these; the segmented `Wal` wraps one
- * per active segment. Callers must not overlap calls (they queue them).
+ * validate, repair), accept records into the batch being filled, commit
+ * batches, close. The public {@link WalWriter} wraps one of these; the
+ * segmented `Wal` wraps one per active segment. Callers must not overlap
+ * `open`, `append` and `close` (they queue them); `commit` may be called at
+ * any time and shares work.
+ *
+ * The write path (docs/FORMAT.md): `append` encodes a record into the batch
+ * being filled, in memory, and returns at once. A commit seals that batch
+ * (appends its commit record), writes it with one write at the end of the
+ * file and makes it durable with one fsync. While that write and fsync are
+ * in flight, new records fill the other batch buffer; every commit asked for
+ * meanwhile is served by the next single write (group commit). A batch is
+ * never written before the fsync of the one before it returned, which is
+ * what lets a valid commit prove every byte before its batch durable.
  *
  * Failure outcomes, all defined:
- * - a write fails (even after a prefix landed): the file is truncated back to
- *   where the write started and synced; the call throws `WalIoError` and the
+ * - a batch's write fails (even after a prefix landed): the file is
+ *   truncated back to where the batch started and synced; that batch and
+ *   every record accepted after it are discarded (the sequence returns to
+ *   the last written record); every commit waiting for them rejects with
+ *   `WalIoError`, and so does the next `commit` if no one was waiting; the
  *   file stays usable;
  * - that rollback fails, or any fsync fails: the file is poisoned; this and
  *   every later append or commit throws `WalPoisonedError` and no further
  *   byte is written (after a failed fsync the kernel may have dropped the
- *   dirty pages, so a retried fsync could falsely succeed: there is no retry).
+ *   dirty pages, so a retried fsync could falsely succeed: there is no
+ *   retry).
  *
  * @module
  */
 
-import type { Codec } from "./codec.ts";
+import { assert } from "./assert.ts";
+import { BatchBuffer } from "./batch-buffer.ts";
 import type { Crc32 } from "./crc32.ts";
 import {
-  type CorruptionKind,
   SequenceError,
   WalArgumentError,
   WalCorruptionError,
@@ -27,28 +42,19 @@ import {
   WalIoError,
   WalPoisonedError,
 } from "./errors.ts";
-import {
-  type Checksummer,
-  COMMIT_RECORD_BYTES,
-  encodeCommitPayload,
-  encodeFileHeader,
-  encodeRecord,
-  RECORD_HEADER_BYTES,
-  RecordKind,
-  SALT_BYTES,
-} from "./format.ts";
+import { type Checksummer, COMMIT_RECORD_BYTES, encodeFileHeader, SALT_BYTES } from "./format.ts";
 import type { FileHandle, FileSystem } from "./fs.ts";
 import { unlinkIfPresent, writeNewFile } from "./io.ts";
 import { dirname } from "./path.ts";
 import { cutTornTail, type Repair } from "./repair.ts";
-import { type ScanEnd, type ScannedRecord, scanLog } from "./scan.ts";
+import { type RecordVisitor, type ScanEnd, scanLog } from "./scan.ts";
 
 /**
- * What opening does with a torn tail (damage after the last durable commit).
- * Damage anywhere before a durable commit fails under every policy.
+ * What opening does with a torn tail (a final batch a crash cut short).
+ * Damage anywhere before a later batch's commit fails under every policy.
  * - `strict`: fail with `WalCorruptionError`; write nothing.
  * - `truncate-partial`: save the tail's bytes to `<path>.<offset>.torn`, cut
- *   the log back to its last intact record, and open.
+ *   the log back to the end of its last intact batch, and open.
  */
 export type RepairPolicy = "strict" | "truncate-partial";
 
@@ -56,10 +62,10 @@ export type RepairPolicy = "strict" | "truncate-partial";
 export interface LogFileOptions {
   /** Torn-tail policy. */
   readonly repair: RepairPolicy;
-  /** Decodes every payload during validation, so undecodable ones fail as `decode-failure`. */
-  readonly codec: Codec<unknown>;
   /** Largest payload. */
   readonly recordBytesMax: number;
+  /** A batch takes no more records once it holds this many bytes (it always takes one). */
+  readonly batchBytesMax: number;
   /** CRC-32 implementation. */
   readonly crc: Crc32;
   /** Record clock, milliseconds since the epoch. */
@@ -68,15 +74,21 @@ export interface LogFileOptions {
   readonly baseSequence: number;
   /** Salt of the file if it has to be created (8 bytes); default random. */
   readonly salt?: Uint8Array;
-  /**
-   * Called with every intact data record, in file order, while opening
-   * validates the file (the payload is a view valid only during the call).
-   */
-  readonly onRecord?: (record: ScannedRecord) => void;
+  /** Called with every record of every intact batch while opening validates the file. */
+  readonly onRecord?: RecordVisitor;
 }
 
 /** What {@link validate} needs to know. */
-export type ValidateOptions = Pick<LogFileOptions, "codec" | "recordBytesMax" | "crc" | "onRecord">;
+export type ValidateOptions = Pick<LogFileOptions, "recordBytesMax" | "crc" | "onRecord">;
+
+/** What the written (not buffered) part of the file holds. */
+interface Written {
+  readonly sequence: number;
+  readonly records: number;
+  readonly lastTimeMs: number;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** An open log file, positioned at its end. */
 export class LogFile {
@@ -86,47 +98,52 @@ export class LogFile {
   readonly repaired: Repair | null;
   /** The file header's base sequence. */
   readonly baseSequence: number;
-  /** Time of the first record, or -1 if none yet. */
-  firstTimeMs: number;
-  /** Time of the last record, or -1 if none yet. */
-  lastTimeMs: number;
   readonly #file: FileHandle;
   readonly #sum: Checksummer;
   readonly #now: () => number;
-  /** Offset where the next record goes. */
+  readonly #batchBytesMax: number;
+  /** Offset where the next batch goes: the end of every batch sealed so far. */
   #end: number;
-  /** End of the last durable commit. */
-  #committedEnd: number;
   /** End of what the last successful fsync covered: nothing before it can be lost. */
   #durableEnd: number;
-  /** Data records written since the last commit. */
-  #pendingRecords: number;
-  #records: number;
+  /** What the batches written so far hold; the accepted state returns to it when buffered records are discarded. */
+  #written: Written;
+  /** Highest sequence accepted (written or buffered). */
   #sequence: number;
+  /** Records accepted (written or buffered). */
+  #records: number;
+  #lastTimeMs: number;
+  /** The batch accepting records. */
+  #filling = new BatchBuffer();
+  /** The batch being written, or the empty spare. */
+  #spare = new BatchBuffer();
+  /** The write and fsync of the sealed batch, while under way. */
+  #inFlight: Promise<void> | null = null;
+  /** The commit that runs once {@link #inFlight} settles, shared by every caller that asked meanwhile. */
+  #queued: Promise<void> | null = null;
+  /** Why records were discarded with no commit waiting for them; the next commit reports it. */
+  #discarded: WalError | null = null;
   #poison: unknown = null;
-  /** Reused encoding buffer; grows to the largest record. */
-  #scratch = new Uint8Array(4096);
 
-  private constructor(path: string, file: FileHandle, scan: ScanEnd, repaired: Repair | null, now: () => number) {
+  private constructor(path: string, file: FileHandle, scan: ScanEnd, repaired: Repair | null, options: LogFileOptions) {
     this.path = path;
     this.#file = file;
-    this.#now = now;
+    this.#now = options.now;
+    this.#batchBytesMax = options.batchBytesMax;
     this.#sum = scan.checksummer;
     this.#end = scan.endOffset;
-    this.#committedEnd = scan.committedEnd;
     this.#durableEnd = scan.endOffset; // opening synced the file (see syncOnOpen)
-    this.#pendingRecords = scan.pendingRecords;
-    this.#records = scan.records;
+    this.#written = { sequence: scan.lastSequence, records: scan.records, lastTimeMs: scan.lastTimeMs };
     this.#sequence = scan.lastSequence;
+    this.#records = scan.records;
+    this.#lastTimeMs = scan.lastTimeMs;
     this.baseSequence = scan.header.baseSequence;
-    this.firstTimeMs = scan.firstTimeMs;
-    this.lastTimeMs = scan.lastTimeMs;
     this.repaired = repaired;
   }
 
   /**
    * Opens `path`, creating it (atomically, with `options.baseSequence`) if
-   * absent, validating every record, and applying the repair policy.
+   * absent, validating every batch, and applying the repair policy.
    */
   static async open(fs: FileSystem, path: string, options: LogFileOptions): Promise<LogFile> {
     const stat = await io("stat", path, () => fs.stat(path));
@@ -143,14 +160,14 @@ export class LogFile {
         repaired = await io("repair", path, () => cutTornTail(fs, file, path, tail, fileBytes));
       }
       await io("sync", path, () => syncOnOpen(fs, file, path));
-      return new LogFile(path, file, scan, repaired, options.now);
+      return new LogFile(path, file, scan, repaired, options);
     } catch (error) {
       await file.close().catch(() => undefined);
       throw error;
     }
   }
 
-  /** Highest sequence written (durable or not); the base sequence when empty. */
+  /** Highest sequence accepted (durable or not); the base sequence when empty. */
   get currentSequence(): number {
     return this.#sequence;
   }
@@ -160,19 +177,19 @@ export class LogFile {
     return this.#poison !== null;
   }
 
-  /** Data records in the file. */
+  /** Data records accepted (written or buffered). */
   get records(): number {
     return this.#records;
   }
 
-  /** Size of the file in bytes (where the next record goes). */
-  get bytes(): number {
-    return this.#end;
+  /** Time of the last record accepted, or -1 if none. */
+  get lastTimeMs(): number {
+    return this.#lastTimeMs;
   }
 
-  /** Records written since the last commit. */
-  get pendingRecords(): number {
-    return this.#pendingRecords;
+  /** Size the file will have once everything accepted is committed. */
+  get bytes(): number {
+    return this.#end + (this.#filling.records === 0 ? 0 : this.#filling.length + COMMIT_RECORD_BYTES);
   }
 
   /** Throws `WalPoisonedError` if poisoned. */
@@ -181,57 +198,160 @@ export class LogFile {
   }
 
   /**
-   * Writes one data record with `sequence` (default current + 1) and returns
-   * the sequence. The payload must already respect the size limit.
+   * Whether the batch being filled takes `recordBytes` more bytes of records
+   * (frames, headers included) without passing `batchBytesMax`. An empty
+   * batch takes anything; otherwise call {@link whenRoom} first.
    */
-  async append(payload: Uint8Array, sequence: number = this.#sequence + 1): Promise<number> {
+  hasRoom(recordBytes: number): boolean {
+    return this.#filling.records === 0 || this.#filling.length + recordBytes + COMMIT_RECORD_BYTES <= this.#batchBytesMax;
+  }
+
+  /**
+   * Resolves once the batch being filled has room for `recordBytes` (by
+   * sealing it and starting its write, after the write in flight).
+   */
+  async whenRoom(recordBytes: number): Promise<void> {
+    while (!this.hasRoom(recordBytes)) {
+      this.checkNotPoisoned();
+      if (this.#inFlight === null) this.#startBatch().catch(() => undefined);
+      else await this.#inFlight.catch(() => undefined);
+    }
+  }
+
+  /**
+   * Accepts one record with `sequence` (default current + 1) into the batch
+   * being filled and returns the sequence. Synchronous: nothing is written
+   * until a commit. The payload must already respect the size limit.
+   * `timeMs` (default: the clock's) is for copying records between files.
+   */
+  append(payload: Uint8Array, sequence: number = this.#sequence + 1, timeMs: number = this.#recordTime()): number {
+    this.#checkSequence(sequence);
+    this.#accept(payload, sequence, timeMs);
+    return sequence;
+  }
+
+  /**
+   * Accepts `payloads` as records with consecutive sequences from `first`
+   * (default current + 1), all in the batch being filled, so that they reach
+   * the disk in one write under one commit: all or none. Returns the last
+   * sequence.
+   */
+  appendAll(payloads: readonly Uint8Array[], first: number = this.#sequence + 1): number {
+    this.#checkSequence(first);
+    this.#checkSequence(first + payloads.length - 1);
+    const timeMs = this.#recordTime();
+    for (let index = 0; index < payloads.length; index++) this.#accept(payloads[index]!, first + index, timeMs);
+    return this.#sequence;
+  }
+
+  /**
+   * Makes every record accepted before this call durable: seals the batch
+   * being filled and writes it with its commit, then one fsync; joins the
+   * write in flight, or the one queued behind it. Resolves at once if
+   * nothing is pending.
+   */
+  commit(): Promise<void> {
+    if (this.#poison !== null) return Promise.reject(new WalPoisonedError(this.path, this.#poison));
+    const discarded = this.#discarded;
+    if (discarded !== null) {
+      this.#discarded = null;
+      return Promise.reject(discarded);
+    }
+    return this.#whenAllDurable().catch((error: unknown) => {
+      if (error === this.#discarded) this.#discarded = null;
+      throw error;
+    });
+  }
+
+  /** Poisons the file with `cause`: nothing more is written. */
+  poison(cause: unknown): void {
+    this.#poison ??= cause;
+  }
+
+  /** Releases the handle without writing (after the write in flight, if any). */
+  async close(): Promise<void> {
+    await this.#inFlight?.catch(() => undefined);
+    await io("close", this.path, () => this.#file.close());
+  }
+
+  #accept(payload: Uint8Array, sequence: number, timeMs: number): void {
+    this.#filling.add(sequence, timeMs, payload, this.#sum);
+    this.#sequence = sequence;
+    this.#records++;
+    this.#lastTimeMs = timeMs;
+  }
+
+  #checkSequence(sequence: number): void {
     this.checkNotPoisoned();
     if (sequence <= this.#sequence) throw new SequenceError(this.#sequence + 1, sequence);
     if (!Number.isSafeInteger(sequence)) {
       throw new WalArgumentError(`sequence ${sequence} is past 2^53 - 1, the largest this log can store`);
     }
-    const recordBytes = RECORD_HEADER_BYTES + payload.length;
-    if (this.#scratch.length < recordBytes) this.#scratch = new Uint8Array(Math.max(recordBytes, this.#scratch.length * 2));
+  }
+
+  /** The clock's time for a record, checked: a time the format cannot store is refused before anything is accepted. */
+  #recordTime(): number {
     const timeMs = this.#now();
-    encodeRecord(this.#scratch, 0, RecordKind.data, sequence, timeMs, payload, this.#sum);
-    await this.#write(this.#scratch.subarray(0, recordBytes), "append");
-    this.#sequence = sequence;
-    this.#pendingRecords++;
-    this.#records++;
-    if (this.firstTimeMs < 0) this.firstTimeMs = timeMs;
-    this.lastTimeMs = timeMs;
-    return sequence;
+    if (typeof timeMs !== "number" || !(timeMs >= 0) || timeMs > Number.MAX_SAFE_INTEGER) {
+      throw new WalArgumentError(`the clock returned ${String(timeMs)}; record times must be milliseconds from 0 to 2^53 - 1`);
+    }
+    return Math.floor(timeMs);
   }
 
-  /**
-   * Makes every written record durable: fsync, write a commit record, fsync.
-   * Does nothing if nothing is pending.
-   */
-  async commit(): Promise<void> {
-    this.checkNotPoisoned();
-    if (this.#pendingRecords === 0) return;
-    await this.#sync();
-    const commitOffset = this.#end;
-    const payload = encodeCommitPayload({ batchStart: this.#committedEnd, commitOffset, recordCount: this.#pendingRecords });
-    const record = new Uint8Array(COMMIT_RECORD_BYTES);
-    encodeRecord(record, 0, RecordKind.commit, this.#sequence, this.#now(), payload, this.#sum);
-    await this.#write(record, "commit");
-    await this.#sync();
-    this.#committedEnd = this.#end;
-    this.#pendingRecords = 0;
+  /** Settles once everything accepted so far is durable (or was discarded by a failure). */
+  #whenAllDurable(): Promise<void> {
+    if (this.#filling.records === 0) return this.#inFlight ?? RESOLVED;
+    if (this.#inFlight === null) return this.#startBatch();
+    this.#queued ??= this.#inFlight.then(
+      () => {
+        this.#queued = null;
+        return this.#whenAllDurable();
+      },
+      (error: unknown) => {
+        this.#queued = null;
+        throw error;
+      },
+    );
+    return this.#queued;
   }
 
-  /** Releases the handle without writing. */
-  async close(): Promise<void> {
-    await io("close", this.path, () => this.#file.close());
-  }
-
-  /** Writes at the end; on failure truncates back, or poisons if that fails. */
-  async #write(bytes: Uint8Array, operation: string): Promise<void> {
+  /** Seals the batch being filled and starts its write and fsync; the next batch fills the spare buffer meanwhile. */
+  #startBatch(): Promise<void> {
+    assert(this.#inFlight === null && this.#filling.records > 0, "one batch in flight at a time, never an empty one");
+    assert(this.#durableEnd === this.#end, "a batch is written only after the fsync of every earlier one");
+    const batch = this.#filling;
+    this.#filling = this.#spare;
+    this.#spare = batch;
     const start = this.#end;
+    const bytes = batch.seal(start, this.#recordTime(), this.#sum);
+    this.#end = start + bytes.length;
+    const written: Written = { sequence: batch.lastSequence, records: this.#written.records + batch.records, lastTimeMs: batch.lastTimeMs };
+    const inFlight = this.#writeBatch(bytes, start, written).finally(() => {
+      batch.reset();
+      this.#inFlight = null;
+    });
+    this.#inFlight = inFlight;
+    return inFlight;
+  }
+
+  /** Writes a sealed batch at `start` and syncs it; on failure rolls back (or poisons) and discards what is buffered. */
+  async #writeBatch(bytes: Uint8Array, start: number, written: Written): Promise<void> {
+    try {
+      await this.#writeOrRollBack(bytes, start);
+      await this.#sync();
+    } catch (error) {
+      this.#discardBuffered(error instanceof WalError ? error : new WalIoError("write", this.path, error));
+      throw error;
+    }
+    this.#written = written;
+  }
+
+  /** Writes at `start`; on failure truncates back and syncs, or poisons if that fails. */
+  async #writeOrRollBack(bytes: Uint8Array, start: number): Promise<void> {
     try {
       await this.#file.write(bytes, start);
     } catch (writeError) {
+      this.#end = start;
       try {
         await this.#file.truncate(start);
       } catch (rollbackError) {
@@ -239,9 +359,18 @@ export class LogFile {
         throw new WalPoisonedError(this.path, new AggregateError([writeError, rollbackError], "write and rollback failed"));
       }
       await this.#sync();
-      throw new WalIoError(operation, this.path, writeError);
+      throw new WalIoError("write", this.path, writeError);
     }
-    this.#end = start + bytes.length;
+  }
+
+  /** After a failed batch: forgets every record not yet written, back to what the file holds. */
+  #discardBuffered(error: WalError): void {
+    this.#filling.reset();
+    this.#sequence = this.#written.sequence;
+    this.#records = this.#written.records;
+    this.#lastTimeMs = this.#written.lastTimeMs;
+    this.#discarded = error;
+    assert(this.#end === this.#durableEnd, "a failed batch leaves the file at its last durable end");
   }
 
   /**
@@ -264,25 +393,18 @@ export class LogFile {
   }
 }
 
-/**
- * Scans the whole file, decoding every payload so that undecodable ones are
- * `decode-failure`, and passing each intact record to `options.onRecord`.
- */
-export async function validate(file: FileHandle, fileBytes: number, path: string, options: ValidateOptions): Promise<ScanEnd> {
-  const scan = scanLog(file, fileBytes, { path, recordBytesMax: options.recordBytesMax, crc: options.crc });
+/** Scans the whole file, passing each record of each intact batch to `options.onRecord`. Decodes nothing. */
+export function validate(file: FileHandle, fileBytes: number, path: string, options: ValidateOptions): Promise<ScanEnd> {
   return io("read", path, async () => {
+    const scan = scanLog(file, fileBytes, {
+      path,
+      recordBytesMax: options.recordBytesMax,
+      crc: options.crc,
+      ...(options.onRecord === undefined ? {} : { visit: options.onRecord }),
+    });
     for (;;) {
       const next = await scan.next();
       if (next.done === true) return next.value;
-      for (const record of next.value) {
-        try {
-          options.codec.decode(record.payload);
-        } catch (error) {
-          const kind: CorruptionKind = "decode-failure";
-          throw new WalCorruptionError({ kind, offset: record.offset, path, detail: String(error) }, { cause: error });
-        }
-        options.onRecord?.(record);
-      }
     }
   });
 }

@@ -12,6 +12,18 @@ import { RECORD_BYTES_MAX_DEFAULT, RECORD_BYTES_MAX_LIMIT } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
 import type { RepairPolicy } from "./log-file.ts";
 
+/** Default `maxBatchBytes`: 4 MiB. */
+export const BATCH_BYTES_MAX_DEFAULT = 4 * 1024 * 1024;
+
+/** Checks `maxBatchBytes` and returns it or the default. */
+export function checkBatchBytesMax(value: number | undefined): number {
+  const max = value ?? BATCH_BYTES_MAX_DEFAULT;
+  if (!Number.isSafeInteger(max) || max < 1024 || max > RECORD_BYTES_MAX_LIMIT) {
+    throw new WalArgumentError(`maxBatchBytes must be an integer from 1024 to ${RECORD_BYTES_MAX_LIMIT}, not ${max}`);
+  }
+  return max;
+}
+
 /** Checks `maxRecordBytes` and returns it or the default. */
 export function checkRecordBytesMax(value: number | undefined): number {
   const max = value ?? RECORD_BYTES_MAX_DEFAULT;
@@ -59,11 +71,22 @@ export function crcOf(fs: FileSystem): Crc32 {
  */
 export class SerialQueue {
   #tail: Promise<unknown> = Promise.resolve();
+  /** Operations queued and not yet settled. */
+  #pending = 0;
+
+  /** True when no operation is queued or running. */
+  get idle(): boolean {
+    return this.#pending === 0;
+  }
 
   /** Runs `operation` after every previously queued one has settled. */
   run<R>(operation: () => Promise<R>): Promise<R> {
+    this.#pending++;
     const result = this.#tail.then(operation);
-    this.#tail = result.catch(() => undefined);
+    this.#tail = result.then(
+      () => this.#pending--,
+      () => this.#pending--,
+    );
     return result;
   }
 }

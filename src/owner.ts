@@ -38,6 +38,11 @@ export class LogOwner {
     this.#checkNotPoisoned = checkNotPoisoned;
   }
 
+  /** True when no queued operation is waiting or running: a call may then act at once and keep its place in line. */
+  get idle(): boolean {
+    return this.#queue.idle;
+  }
+
   /** True once `close` was called. */
   get closeRequested(): boolean {
     return this.#closeRequested;

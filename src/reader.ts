@@ -1,22 +1,23 @@
 /**
  * The reader: iterates a log file's records in order without taking the
  * writer lock, so it can run beside a live writer (in this or another
- * process). It reads the file as it was when iteration started.
+ * process). It reads the file as it was when iteration started, and sees
+ * only whole batches: a batch is on disk only with its commit.
  *
- * It stops quietly at a torn tail (a live writer may be mid-append; a crashed
+ * It stops quietly at a torn tail (a live writer may be mid-write; a crashed
  * one leaves what `truncate-partial` would cut) and throws
  * `WalCorruptionError` on damage to durable data, exactly as opening a writer
- * would.
+ * would. A payload the codec cannot decode throws `WalDecodeError`.
  *
  * @module
  */
 
 import type { Codec } from "./codec.ts";
-import { WalCorruptionError } from "./errors.ts";
+import { WalDecodeError } from "./errors.ts";
 import type { FileSystem } from "./fs.ts";
 import { io } from "./log-file.ts";
 import { checkRecordBytesMax, checkSafeInteger, codecOrDefault, crcOf, fileSystemOrDefault } from "./options.ts";
-import { scanLog } from "./scan.ts";
+import { type RecordVisitor, type ScanPosition, scanLog } from "./scan.ts";
 
 /** One record as read back. */
 export interface WalRecord<T> {
@@ -67,35 +68,66 @@ export class WalReader<T = unknown> implements AsyncIterable<WalRecord<T>> {
 
   /** Yields every intact record with `sequence >= from`, in order. */
   async *[Symbol.asyncIterator](): AsyncIterator<WalRecord<T>> {
-    const path = this.path;
     const fs = await fileSystemOrDefault(this.#fs);
-    const file = await io("open", path, () => fs.open(path, "read"));
+    const windows = readFileRecords(fs, this.path, null, this.#recordBytesMax, decodingFrom(this.#codec, this.#from, this.path));
+    for await (const records of windows) yield* records;
+  }
+}
+
+/**
+ * Turns a record into what a reader returns, or undefined to skip it. Gets
+ * the scan's buffer and the payload's range in it, valid during the call.
+ */
+export type RecordMapper<R> = (sequence: number, timeMs: number, bytes: Uint8Array, payloadStart: number, payloadEnd: number, offset: number) => R | undefined;
+
+/** A mapper that decodes records from sequence `from` on with `codec`, throwing `WalDecodeError` for a payload it cannot decode. */
+export function decodingFrom<T>(codec: Codec<T>, from: number, path: string): RecordMapper<WalRecord<T>> {
+  return (sequence, timeMs, bytes, payloadStart, payloadEnd, offset) => {
+    if (sequence < from) return undefined;
     try {
-      const fileBytes = await io("size", path, () => file.size());
-      const scan = scanLog(file, fileBytes, { path, recordBytesMax: this.#recordBytesMax, crc: crcOf(fs) });
-      for (;;) {
-        const next = await io("read", path, () => scan.next());
-        if (next.done === true) return;
-        // Decode the whole batch before yielding: its payload views die when the scan resumes.
-        const decoded: WalRecord<T>[] = [];
-        let failure: WalCorruptionError | null = null;
-        for (const record of next.value) {
-          if (record.sequence < this.#from) continue;
-          try {
-            decoded.push({ sequence: record.sequence, value: this.#codec.decode(record.payload), timeMs: record.timeMs });
-          } catch (error) {
-            failure = new WalCorruptionError(
-              { kind: "decode-failure", offset: record.offset, path, detail: String(error) },
-              { cause: error },
-            );
-            break;
-          }
-        }
-        yield* decoded;
-        if (failure !== null) throw failure;
-      }
-    } finally {
-      await file.close();
+      return { sequence, value: codec.decode(bytes.subarray(payloadStart, payloadEnd)), timeMs };
+    } catch (error) {
+      throw new WalDecodeError(sequence, path, offset, codec.name, error);
     }
+  };
+}
+
+/**
+ * Reads the log file at `path` from `resume` (a position an earlier read of
+ * this file returned; null for the start), mapping each record with `map`,
+ * and yields the mapped records a buffer window at a time. Returns where it
+ * stopped: the end of the last intact batch, to resume from there.
+ */
+export async function* readFileRecords<R>(
+  fs: FileSystem,
+  path: string,
+  resume: ScanPosition | null,
+  recordBytesMax: number,
+  map: RecordMapper<R>,
+): AsyncGenerator<R[], ScanPosition, void> {
+  const file = await io("open", path, () => fs.open(path, "read"));
+  try {
+    const fileBytes = await io("size", path, () => file.size());
+    let mapped: R[] = [];
+    let failure: unknown = null;
+    const visit: RecordVisitor = (sequence, timeMs, bytes, payloadStart, payloadEnd, offset) => {
+      if (failure !== null) return;
+      try {
+        const record = map(sequence, timeMs, bytes, payloadStart, payloadEnd, offset);
+        if (record !== undefined) mapped.push(record);
+      } catch (error) {
+        failure = error;
+      }
+    };
+    const scan = scanLog(file, fileBytes, { path, recordBytesMax, crc: crcOf(fs), visit, ...(resume === null ? {} : { from: resume }) });
+    for (;;) {
+      const next = await io("read", path, () => scan.next());
+      if (mapped.length > 0) yield mapped;
+      mapped = [];
+      if (failure !== null) throw failure;
+      if (next.done === true) return { offset: next.value.endOffset, sequence: next.value.lastSequence };
+    }
+  } finally {
+    await file.close();
   }
 }

@@ -1,10 +1,20 @@
 /**
- * The decoder: walks a log file from its header to its end, checking every
- * frame, every checksum, the sequence order and every commit against its
- * batch, with memory bounded by the largest record. Damage is classified as
- * in docs/FORMAT.md: a torn tail (what a crash can leave after the last
- * durable commit) is returned to the caller; anything else throws
- * {@link WalCorruptionError}.
+ * The decoder: walks a log file batch by batch from its header (or from a
+ * batch boundary a reader reached before) to its end, with memory bounded by
+ * the largest record.
+ *
+ * Each batch is checked in two passes. The first walks only the frames'
+ * lengths to find the batch's commit record, then checks the commit's own
+ * checksums and its batch checksum over every byte of the batch in one call:
+ * if they match, every byte of the batch is exactly what the writer wrote,
+ * so the second pass reads the records' fields without checksumming them
+ * again (it still checks versions, kinds and that sequences increase). A
+ * batch that fails the first pass goes to `scan-damage.ts`, which checks it
+ * frame by frame, says where and how it is damaged, and decides (as
+ * docs/FORMAT.md says) whether it is the torn tail a crash leaves or damage
+ * to durable data, which throws {@link WalCorruptionError}.
+ *
+ * Nothing is decoded: payloads go to the caller's visitor as a byte range.
  *
  * @module
  */
@@ -20,28 +30,38 @@ import {
   decodeFileHeader,
   decodeRecordHeader,
   FILE_HEADER_BYTES,
+  FORMAT_VERSION,
   type FileHeader,
-  type FrameDamage,
+  getU64,
   isDamage,
-  isTearable,
   RECORD_HEADER_BYTES,
   RECORD_MAGIC_0,
   RECORD_MAGIC_1,
-  type RecordHeader,
   RecordKind,
 } from "./format.ts";
 import type { FileHandle } from "./fs.ts";
+import { classifyDamage } from "./scan-damage.ts";
 
-/** A data record as the scan meets it. */
-export interface ScannedRecord {
-  /** Offset of the record's header. */
+/**
+ * Called with each data record of each intact batch, in file order. The
+ * payload is `bytes[payloadStart, payloadEnd)`; `bytes` is the scan's buffer,
+ * valid only during the call.
+ */
+export type RecordVisitor = (
+  sequence: number,
+  timeMs: number,
+  bytes: Uint8Array,
+  payloadStart: number,
+  payloadEnd: number,
+  offset: number,
+) => void;
+
+/** A batch boundary: the end of an intact batch and the sequence of the last record before it. */
+export interface ScanPosition {
+  /** File offset just past a commit record (or of the first batch). */
   readonly offset: number;
-  /** The record's sequence. */
+  /** Sequence of the last record before `offset` (the base sequence at the first batch). */
   readonly sequence: number;
-  /** When it was appended, milliseconds since the epoch. */
-  readonly timeMs: number;
-  /** The payload; a view valid only until the scan continues. */
-  readonly payload: Uint8Array;
 }
 
 /** What the scan learned about the file as a whole. */
@@ -52,21 +72,15 @@ export interface ScanEnd {
   readonly checksummer: Checksummer;
   /** Size of the file when the scan started. */
   readonly fileBytes: number;
-  /** End of the last intact record: where the next record goes. */
+  /** End of the last intact batch: where the next batch goes. */
   readonly endOffset: number;
-  /** End of the last commit (or of the file header). */
-  readonly committedEnd: number;
-  /** Sequence of the last intact data record, or the base sequence. */
+  /** Sequence of the last record of an intact batch, or the base sequence (or the start position's). */
   readonly lastSequence: number;
-  /** Intact data records after the last commit. */
-  readonly pendingRecords: number;
-  /** Time of the first intact data record, or -1 when none. */
-  readonly firstTimeMs: number;
-  /** Time of the last intact data record, or -1 when none. */
-  readonly lastTimeMs: number;
-  /** Count of intact data records. */
+  /** Data records in intact batches after the start position. */
   readonly records: number;
-  /** Damage after the last durable commit (from `endOffset` to the end), or null. */
+  /** Time of the last of those records, or -1 when none. */
+  readonly lastTimeMs: number;
+  /** What follows the last intact batch when a crash explains it (a torn tail, from `endOffset` to the end), or null. */
   readonly tail: Corruption | null;
 }
 
@@ -78,208 +92,218 @@ export interface ScanOptions {
   readonly recordBytesMax: number;
   /** CRC-32 implementation. */
   readonly crc: Crc32;
+  /** Called with every record of every intact batch. */
+  readonly visit?: RecordVisitor;
+  /** Start here instead of at the first batch (a position an earlier scan of this file returned). */
+  readonly from?: ScanPosition;
+}
+
+/** Where an intact batch's commit is, as its first pass found it. */
+export interface BatchFound {
+  /** Offset of the commit record. */
+  readonly commitOffset: number;
+  /** Data records in the batch. */
+  readonly records: number;
+  /** The commit's sequence field: the batch's last record's sequence. */
+  readonly sequence: number;
+}
+
+/** The records seen so far, as the second pass checks and counts them. */
+interface Progress {
+  lastSequence: number;
+  lastTimeMs: number;
+  records: number;
+}
+
+/** A batch that reaches past the buffer: the caller refills and checks it frame by frame. */
+const UNBUFFERED = Symbol("unbuffered");
+
+/** Buffer capacity a scan needs: a whole frame of the largest record, and a commit record. */
+function readerBytesMax(recordBytesMax: number): number {
+  return RECORD_HEADER_BYTES + recordBytesMax + COMMIT_RECORD_BYTES;
 }
 
 /**
- * Scans `file` (of `fileBytes` bytes), yielding its intact data records in
- * order, in batches, and returning what it found. A batch holds the records
- * read from the buffer between two refills, so the event loop is paid once
- * per refill, not once per record; its payload views are valid until the
- * scan is resumed. Every record before any damage is yielded before the scan
- * throws {@link WalCorruptionError} (damage that is not a torn tail, or a
- * damaged file header) or returns the torn tail.
+ * Scans `file` (of `fileBytes` bytes), passing every record of every intact
+ * batch to `options.visit`, and returns what it found. Yields (nothing)
+ * before a refill of its buffer when it visited records since the last
+ * yield, so a caller collecting them can hand them over first. Throws
+ * {@link WalCorruptionError} on a damaged file header or on damage no crash
+ * explains, after visiting every intact batch before it.
  */
-export async function* scanLog(
-  file: FileHandle,
-  fileBytes: number,
-  options: ScanOptions,
-): AsyncGenerator<readonly ScannedRecord[], ScanEnd, void> {
+export async function* scanLog(file: FileHandle, fileBytes: number, options: ScanOptions): AsyncGenerator<void, ScanEnd, void> {
   const { path, recordBytesMax } = options;
-  const reader = new ChunkReader(file, fileBytes, RECORD_HEADER_BYTES + recordBytesMax);
-  const fail = (kind: CorruptionKind, offset: number, detail: string): never => {
-    throw new WalCorruptionError({ kind, offset, path, detail });
-  };
-
+  const reader = new ChunkReader(file, fileBytes, readerBytesMax(recordBytesMax));
   const decoded = decodeFileHeader(await reader.view(0, FILE_HEADER_BYTES), options.crc);
-  if (isDamage(decoded)) return fail(decoded.kind, 0, decoded.detail);
+  if (isDamage(decoded)) throw new WalCorruptionError({ kind: decoded.kind, offset: 0, path, detail: decoded.detail });
   const header = decoded;
   const sum = new Checksummer(options.crc, header.salt);
-
-  let offset = FILE_HEADER_BYTES;
-  let committedEnd = FILE_HEADER_BYTES;
-  let lastSequence = header.baseSequence;
-  let pendingRecords = 0;
-  let records = 0;
-  let firstTimeMs = -1;
-  let lastTimeMs = -1;
+  const progress: Progress = { lastSequence: options.from?.sequence ?? header.baseSequence, lastTimeMs: -1, records: 0 };
+  let offset = options.from?.offset ?? FILE_HEADER_BYTES;
   let tail: Corruption | null = null;
-  let batch: ScannedRecord[] = [];
+  let unyielded = false;
 
   while (offset < fileBytes) {
-    // A refill invalidates the batch's payload views: hand the batch over first.
-    if (batch.length > 0 && !reader.isBuffered(offset, frameBytesHint(reader, offset, recordBytesMax))) {
-      yield batch;
-      batch = [];
+    let batch = findBufferedBatch(reader, offset, sum, recordBytesMax);
+    if (batch === UNBUFFERED) {
+      if (unyielded) yield;
+      unyielded = false;
+      batch = await findBatch(reader, offset, sum, recordBytesMax);
     }
-    const pending = readFrame(reader, offset, sum, recordBytesMax);
-    const read = pending instanceof Promise ? await pending : pending;
-    if (isDamage(read)) {
-      if (batch.length > 0) {
-        yield batch;
-        batch = [];
-      }
-      if (!isTearable(read.kind)) return fail(read.kind, offset, read.detail);
-      const later = await findCommitAfter(reader, offset + 1, sum);
-      if (later !== null) {
-        const shifted = later.offset === later.commitOffset ? "" : ` (it names offset ${later.commitOffset}: durable data is shifted by ${later.offset - later.commitOffset} bytes)`;
-        return fail(read.kind, offset, `${read.detail}; a valid commit at ${later.offset} follows${shifted}, so this is damage to durable data`);
-      }
-      tail = (await isZeroFrom(reader, offset))
-        ? { kind: "zeroed-tail", offset, path, detail: `${fileBytes - offset} zero bytes to end of file` }
-        : { kind: read.kind, offset, path, detail: `${read.detail}; nothing durable follows (torn tail)` };
+    if (batch === null) {
+      tail = await classifyDamage(reader, offset, sum, progress.lastSequence, path, recordBytesMax);
       break;
     }
-
-    const { frame, payload } = read;
-    if (frame.kind === RecordKind.data) {
-      if (frame.sequence <= lastSequence) {
-        if (batch.length > 0) yield batch;
-        return fail("sequence-violation", offset, `sequence ${frame.sequence} after ${lastSequence}`);
-      }
-      lastSequence = frame.sequence;
-      pendingRecords++;
-      records++;
-      if (firstTimeMs < 0) firstTimeMs = frame.timeMs;
-      lastTimeMs = frame.timeMs;
-      batch.push({ offset, sequence: frame.sequence, timeMs: frame.timeMs, payload });
+    const batchEnd = batch.commitOffset + COMMIT_RECORD_BYTES;
+    if (reader.isBuffered(offset, batchEnd - offset)) {
+      visitBuffered(reader, offset, batch.commitOffset, progress, options);
     } else {
-      const commit = decodeCommitPayload(payload);
-      const expected = `batch start ${committedEnd}, offset ${offset}, ${pendingRecords} records, sequence ${lastSequence}`;
-      if (
-        commit === null ||
-        commit.batchStart !== committedEnd ||
-        commit.commitOffset !== offset ||
-        commit.recordCount !== pendingRecords ||
-        pendingRecords === 0 ||
-        frame.sequence !== lastSequence
-      ) {
-        const got = commit === null ? "malformed payload" : `batch start ${commit.batchStart}, offset ${commit.commitOffset}, ${commit.recordCount} records, sequence ${frame.sequence}`;
-        if (batch.length > 0) yield batch;
-        return fail("sequence-violation", offset, `commit does not match its batch: expected ${expected}; found ${got}`);
-      }
-      committedEnd = offset + COMMIT_RECORD_BYTES;
-      pendingRecords = 0;
+      if (unyielded) yield;
+      yield* visitStreaming(reader, offset, batch.commitOffset, progress, options);
     }
-    offset += RECORD_HEADER_BYTES + frame.payloadBytes;
+    if (batch.sequence !== progress.lastSequence) {
+      fail("sequence-violation", batch.commitOffset, path, `commit names sequence ${batch.sequence}, its batch ends at ${progress.lastSequence}`);
+    }
+    unyielded ||= options.visit !== undefined;
+    offset = batchEnd;
   }
-  if (batch.length > 0) yield batch;
-
+  if (unyielded) yield;
   return {
     header,
     checksummer: sum,
     fileBytes,
     endOffset: offset,
-    committedEnd,
-    lastSequence,
-    pendingRecords,
-    records,
-    firstTimeMs,
-    lastTimeMs,
+    lastSequence: progress.lastSequence,
+    records: progress.records,
+    lastTimeMs: progress.lastTimeMs,
     tail,
   };
 }
 
 /**
- * How many bytes the frame at `offset` probably spans, from its (unchecked)
- * length field when the header is buffered: only used to decide whether
- * reading it will refill the buffer.
+ * First pass over the batch at `start`, within the buffer: follows the
+ * frames' length fields (unchecked) to the first commit record and checks
+ * it against the batch. Returns the batch when every check passes, null when
+ * one fails (the damage pass says which), or {@link UNBUFFERED} when the
+ * batch reaches past the buffer. No allocation per record.
  */
-function frameBytesHint(reader: ChunkReader, offset: number, recordBytesMax: number): number {
-  if (!reader.isBuffered(offset, RECORD_HEADER_BYTES)) return RECORD_HEADER_BYTES;
-  const head = reader.view(offset, RECORD_HEADER_BYTES) as Uint8Array;
-  if (head.length < RECORD_HEADER_BYTES) return RECORD_HEADER_BYTES;
-  const length = (head[4]! | (head[5]! << 8) | (head[6]! << 16) | (head[7]! << 24)) >>> 0;
-  return RECORD_HEADER_BYTES + Math.min(length, recordBytesMax);
-}
-
-/** A frame that passed every frame-level check. */
-interface FrameRead {
-  readonly frame: RecordHeader;
-  readonly payload: Uint8Array;
-}
-
-/**
- * Reads and checks the frame at `offset`: header, then payload and its CRC.
- * Synchronous when the bytes are buffered (the common case), so a scan pays
- * for the event loop only once per refill, not once per record.
- */
-function readFrame(
-  reader: ChunkReader,
-  offset: number,
-  sum: Checksummer,
-  recordBytesMax: number,
-): FrameRead | FrameDamage | Promise<FrameRead | FrameDamage> {
-  const afterHeader = (head: Uint8Array): FrameRead | FrameDamage | Promise<FrameRead | FrameDamage> => {
-    const frame = decodeRecordHeader(head, sum, recordBytesMax);
-    if (isDamage(frame)) return frame;
-    const whole = reader.view(offset, RECORD_HEADER_BYTES + frame.payloadBytes);
-    return whole instanceof Uint8Array ? checkPayload(frame, whole, sum) : whole.then((w) => checkPayload(frame, w, sum));
-  };
-  const head = reader.view(offset, RECORD_HEADER_BYTES);
-  return head instanceof Uint8Array ? afterHeader(head) : head.then(afterHeader);
-}
-
-function checkPayload(frame: RecordHeader, whole: Uint8Array, sum: Checksummer): FrameRead | FrameDamage {
-  const payload = whole.subarray(RECORD_HEADER_BYTES);
-  if (payload.length < frame.payloadBytes) {
-    return { kind: "partial-payload", detail: `${payload.length} of ${frame.payloadBytes} payload bytes` };
-  }
-  if (sum.of(payload) !== frame.payloadCrc) return { kind: "checksum-mismatch", detail: "payload CRC does not match" };
-  return { frame, payload };
-}
-
-/**
- * The first valid commit record at or after `from` (where it is, and the
- * offset it names for itself), or null. Valid means both salted CRCs match:
- * only this file's writer produces that, and only after the bytes before it
- * were durable. A commit found away from the offset it names means durable
- * data was shifted (bytes inserted or removed): still durable data, still
- * fatal, never a torn tail.
- */
-async function findCommitAfter(
-  reader: ChunkReader,
-  from: number,
-  sum: Checksummer,
-): Promise<{ offset: number; commitOffset: number } | null> {
-  const end = reader.fileBytes;
-  let base = from;
-  while (base + COMMIT_RECORD_BYTES <= end) {
-    const window = await reader.view(base, 1024 * 1024);
-    const last = window.length - COMMIT_RECORD_BYTES;
-    for (let i = window.indexOf(RECORD_MAGIC_0); i >= 0 && i <= last; i = window.indexOf(RECORD_MAGIC_0, i + 1)) {
-      if (window[i + 1] !== RECORD_MAGIC_1) continue;
-      const commitOffset = commitAt(window.subarray(i, i + COMMIT_RECORD_BYTES), sum);
-      if (commitOffset !== null) return { offset: base + i, commitOffset };
+function findBufferedBatch(reader: ChunkReader, start: number, sum: Checksummer, recordBytesMax: number): BatchFound | null | typeof UNBUFFERED {
+  const bytes = reader.buffer;
+  const view = reader.dataView;
+  const base = reader.bufferStart;
+  const fileBytes = reader.fileBytes;
+  let records = 0;
+  for (let at = start; ; ) {
+    if (fileBytes - at < RECORD_HEADER_BYTES) return null;
+    if (!reader.isBuffered(at, RECORD_HEADER_BYTES)) return UNBUFFERED;
+    const i = at - base;
+    if (bytes[i] !== RECORD_MAGIC_0 || bytes[i + 1] !== RECORD_MAGIC_1) return null;
+    const payloadBytes = view.getUint32(i + 4, true);
+    if (bytes[i + 3] === RecordKind.commit) {
+      if (payloadBytes !== COMMIT_PAYLOAD_BYTES || fileBytes - at < COMMIT_RECORD_BYTES) return null;
+      if (!reader.isBuffered(at, COMMIT_RECORD_BYTES)) return UNBUFFERED;
+      const batchCrc = sum.extend(sum.seed, bytes.subarray(start - base, i));
+      return checkCommit(bytes.subarray(i, i + COMMIT_RECORD_BYTES), at, start, records, batchCrc, sum);
     }
-    base += last + 1;
+    if (payloadBytes > recordBytesMax) return null;
+    at += RECORD_HEADER_BYTES + payloadBytes;
+    records++;
   }
-  return null;
 }
 
-/** The offset a valid commit record in `bytes` names for itself, or null if `bytes` is not one. */
-function commitAt(bytes: Uint8Array, sum: Checksummer): number | null {
-  const frame = decodeRecordHeader(bytes.subarray(0, RECORD_HEADER_BYTES), sum, COMMIT_PAYLOAD_BYTES);
-  if (isDamage(frame) || frame.kind !== RecordKind.commit) return null;
-  const payload = bytes.subarray(RECORD_HEADER_BYTES, COMMIT_RECORD_BYTES);
-  if (sum.of(payload) !== frame.payloadCrc) return null;
-  return decodeCommitPayload(payload)?.commitOffset ?? null;
+/**
+ * First pass over a batch that reaches past the buffer: the same checks as
+ * {@link findBufferedBatch}, refilling as it goes, the batch checksum
+ * continued frame by frame.
+ */
+async function findBatch(reader: ChunkReader, start: number, sum: Checksummer, recordBytesMax: number): Promise<BatchFound | null> {
+  const fileBytes = reader.fileBytes;
+  let batchCrc = sum.seed;
+  let records = 0;
+  for (let at = start; ; ) {
+    if (fileBytes - at < RECORD_HEADER_BYTES) return null;
+    const head = await reader.view(at, RECORD_HEADER_BYTES);
+    if (head[0] !== RECORD_MAGIC_0 || head[1] !== RECORD_MAGIC_1) return null;
+    const payloadBytes = new DataView(head.buffer, head.byteOffset, RECORD_HEADER_BYTES).getUint32(4, true);
+    if (head[3] === RecordKind.commit) {
+      if (payloadBytes !== COMMIT_PAYLOAD_BYTES || fileBytes - at < COMMIT_RECORD_BYTES) return null;
+      return checkCommit(await reader.view(at, COMMIT_RECORD_BYTES), at, start, records, batchCrc, sum);
+    }
+    if (payloadBytes > recordBytesMax || fileBytes - at < RECORD_HEADER_BYTES + payloadBytes) return null;
+    batchCrc = sum.extend(batchCrc, await reader.view(at, RECORD_HEADER_BYTES + payloadBytes));
+    at += RECORD_HEADER_BYTES + payloadBytes;
+    records++;
+  }
 }
 
-async function isZeroFrom(reader: ChunkReader, from: number): Promise<boolean> {
-  for (let base = from; base < reader.fileBytes; ) {
-    const window = await reader.view(base, 1024 * 1024);
-    for (let i = 0; i < window.length; i++) if (window[i] !== 0) return false;
-    base += window.length;
+/**
+ * Whether `frame` (the 56 bytes at `at`) is a valid commit record of the
+ * batch that starts at `start`, holds `records` data records and has the
+ * salted checksum `batchCrc`.
+ */
+function checkCommit(frame: Uint8Array, at: number, start: number, records: number, batchCrc: number, sum: Checksummer): BatchFound | null {
+  const header = decodeRecordHeader(frame.subarray(0, RECORD_HEADER_BYTES), sum, COMMIT_PAYLOAD_BYTES);
+  if (isDamage(header) || header.kind !== RecordKind.commit) return null;
+  const payload = frame.subarray(RECORD_HEADER_BYTES, COMMIT_RECORD_BYTES);
+  if (sum.of(payload) !== header.payloadCrc) return null;
+  const commit = decodeCommitPayload(payload);
+  if (commit === null || commit.batchStart !== start || commit.commitOffset !== at) return null;
+  if (records === 0 || commit.recordCount !== records || commit.batchCrc !== batchCrc) return null;
+  return { commitOffset: at, records, sequence: header.sequence };
+}
+
+/** Second pass over a verified batch held whole in the buffer: checks each record's fields and visits it. */
+function visitBuffered(reader: ChunkReader, start: number, commitOffset: number, progress: Progress, options: ScanOptions): void {
+  for (let at = start; at < commitOffset; ) at += visitRecord(reader, at, progress, options);
+}
+
+/** Second pass over a verified batch larger than the buffer, refilling frame by frame (yielding before each refill). */
+async function* visitStreaming(
+  reader: ChunkReader,
+  start: number,
+  commitOffset: number,
+  progress: Progress,
+  options: ScanOptions,
+): AsyncGenerator<void, void, void> {
+  for (let at = start; at < commitOffset; ) {
+    if (!reader.isBuffered(at, RECORD_HEADER_BYTES)) {
+      yield;
+      await reader.view(at, RECORD_HEADER_BYTES);
+    }
+    const frameBytes = RECORD_HEADER_BYTES + reader.dataView.getUint32(at - reader.bufferStart + 4, true);
+    if (!reader.isBuffered(at, frameBytes)) {
+      yield;
+      await reader.view(at, frameBytes);
+    }
+    at += visitRecord(reader, at, progress, options);
   }
-  return true;
+}
+
+/**
+ * Checks the fields of the verified data record buffered at `at` (its bytes
+ * are what the writer wrote, so anything wrong here is fatal), visits it,
+ * and returns its frame size.
+ */
+function visitRecord(reader: ChunkReader, at: number, progress: Progress, options: ScanOptions): number {
+  const bytes = reader.buffer;
+  const view = reader.dataView;
+  const i = at - reader.bufferStart;
+  const payloadBytes = view.getUint32(i + 4, true);
+  const sequence = getU64(view, i + 8);
+  const timeMs = getU64(view, i + 16);
+  if (bytes[i + 2] !== FORMAT_VERSION) {
+    fail("unsupported-version", at, options.path, `record version ${bytes[i + 2]}; this build reads ${FORMAT_VERSION}`);
+  }
+  if (bytes[i + 3] !== RecordKind.data) fail("bad-header", at, options.path, `unknown record kind ${bytes[i + 3]}`);
+  if (sequence < 0 || timeMs < 0) fail("bad-header", at, options.path, "sequence or time exceeds 2^53 - 1");
+  if (sequence <= progress.lastSequence) fail("sequence-violation", at, options.path, `sequence ${sequence} after ${progress.lastSequence}`);
+  progress.lastSequence = sequence;
+  progress.lastTimeMs = timeMs;
+  progress.records++;
+  options.visit?.(sequence, timeMs, bytes, i + RECORD_HEADER_BYTES, i + RECORD_HEADER_BYTES + payloadBytes, at);
+  return RECORD_HEADER_BYTES + payloadBytes;
+}
+
+function fail(kind: CorruptionKind, offset: number, path: string, detail: string): never {
+  throw new WalCorruptionError({ kind, offset, path, detail });
 }

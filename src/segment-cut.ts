@@ -1,71 +1,57 @@
 /**
  * Back truncation inside one segment, by atomic replacement. The records up
- * to the cut are copied byte for byte (file header, salt and offsets
- * included, so every checksum and commit still holds) to
- * `<segment>.creating`, the copy gets a commit record for its last batch,
- * is synced, and is renamed over the segment; then the directory is synced.
+ * to the cut are written afresh (same base sequence, their sequences and
+ * times kept, in whole batches) to `<segment>.creating`, which is synced and
+ * renamed over the segment; then the directory is synced.
  *
- * Why not truncate in place: the cut usually falls inside a batch, so the
- * file would end with records whose commit was cut off. They are durable,
- * but until a new commit lands they sit where opening treats them as
- * unacknowledged, and opening rewrites that region in place (LogFile
- * re-asserts the durability of the last commit and what follows): a crash
- * tearing that rewrite could destroy acknowledged records. With the copy,
- * the live file is at every instant either the old segment or the cut one,
- * committed to its last record.
+ * Why not truncate in place: the cut usually falls inside a batch, and a
+ * batch is only valid with its commit record, which covers every record of
+ * it. With the copy, the live file is at every instant either the old
+ * segment or the cut one, committed to its last record; acknowledged bytes
+ * are never rewritten in place.
  *
  * @module
  */
 
 import type { FileSystem } from "./fs.ts";
-import { copyToNewFile, unlinkIfPresent } from "./io.ts";
-import { io, LogFile, type ValidateOptions } from "./log-file.ts";
+import { unlinkIfPresent } from "./io.ts";
+import { io, LogFile, type LogFileOptions } from "./log-file.ts";
 import { dirname } from "./path.ts";
-import { scanSegment } from "./segments.ts";
-
+import { readFileRecords } from "./reader.ts";
+import { RECORD_HEADER_BYTES } from "./format.ts";
 
 /** What {@link cutSegment} needs. */
-export interface CutOptions extends ValidateOptions {
-  /** Clock for the new commit record. */
-  readonly now: () => number;
+export type CutOptions = Pick<LogFileOptions, "recordBytesMax" | "batchBytesMax" | "crc" | "now">;
+
+/** A record copied out of a segment. */
+interface Copied {
+  readonly sequence: number;
+  readonly timeMs: number;
+  readonly payload: Uint8Array;
 }
 
 /**
- * Replaces the segment at `path` with one holding only its records up to
- * `sequence`, all committed, atomically and durably. Returns false, doing
- * nothing, when no record is above `sequence`.
+ * Replaces the segment at `path` (base sequence `baseSequence`) with one
+ * holding only its records up to `sequence`, all committed, atomically and
+ * durably.
  */
-export async function cutSegment(fs: FileSystem, path: string, sequence: number, options: CutOptions): Promise<boolean> {
-  let cut = -1;
-  await scanSegment(fs, path, {
-    codec: options.codec,
-    recordBytesMax: options.recordBytesMax,
-    crc: options.crc,
-    onRecord: (record) => {
-      if (cut < 0 && record.sequence > sequence) cut = record.offset;
-    },
-  });
-  if (cut < 0) return false;
+export async function cutSegment(fs: FileSystem, path: string, baseSequence: number, sequence: number, options: CutOptions): Promise<void> {
   const temporary = `${path}.creating`;
   await io("unlink", temporary, () => unlinkIfPresent(fs, temporary));
-  await io("copy", temporary, () => copyPrefix(fs, path, temporary, cut));
-  const copy = await LogFile.open(fs, temporary, { ...options, repair: "strict", baseSequence: 0 });
+  const copy = await LogFile.open(fs, temporary, { ...options, repair: "strict", baseSequence });
   try {
+    const keep = (recordSequence: number, timeMs: number, bytes: Uint8Array, start: number, end: number): Copied | undefined =>
+      recordSequence <= sequence ? { sequence: recordSequence, timeMs, payload: bytes.slice(start, end) } : undefined;
+    for await (const records of readFileRecords(fs, path, null, options.recordBytesMax, keep)) {
+      for (const record of records) {
+        await copy.whenRoom(RECORD_HEADER_BYTES + record.payload.length);
+        copy.append(record.payload, record.sequence, record.timeMs);
+      }
+    }
     await copy.commit();
   } finally {
     await copy.close();
   }
   await io("rename", temporary, () => fs.rename(temporary, path));
   await io("sync", path, () => fs.syncDir(dirname(path)));
-  return true;
-}
-
-/** Writes the first `bytes` bytes of `from` to the new file `to`, and syncs it. */
-async function copyPrefix(fs: FileSystem, from: string, to: string, bytes: number): Promise<void> {
-  const source = await fs.open(from, "read");
-  try {
-    await copyToNewFile(fs, source, 0, bytes, to);
-  } finally {
-    await source.close();
-  }
 }

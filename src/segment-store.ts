@@ -23,10 +23,9 @@
 
 import { assert } from "./assert.ts";
 import { type Bounds, BOUNDS_FILE, BOUNDS_TEMPORARY, INITIAL_BOUNDS, readBounds, writeBounds } from "./bounds.ts";
-import type { Codec } from "./codec.ts";
 import type { Crc32 } from "./crc32.ts";
 import { SequenceError, WalCorruptionError, WalPoisonedError } from "./errors.ts";
-import { COMMIT_RECORD_BYTES, RECORD_HEADER_BYTES } from "./format.ts";
+import { COMMIT_RECORD_BYTES } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
 import { unlinkIfPresent } from "./io.ts";
 import { io, LogFile, type LogFileOptions, type RepairPolicy } from "./log-file.ts";
@@ -36,6 +35,7 @@ import { hasRetention, type RetentionLimits, retentionFront } from "./retention.
 import { type CutOptions, cutSegment } from "./segment-cut.ts";
 import {
   addRecord,
+  discardAbove,
   emptySummary,
   isSegmentTemporary,
   liveFirsts,
@@ -188,6 +188,11 @@ export class SegmentStore {
     };
   }
 
+  /** Poisons the store with `cause`: nothing more is written. */
+  poison(cause: unknown): void {
+    this.#poison ??= cause;
+  }
+
   /** Throws `WalPoisonedError` if poisoned. */
   checkNotPoisoned(): void {
     if (this.#poison !== null) throw new WalPoisonedError(this.dir, this.#poison);
@@ -195,31 +200,46 @@ export class SegmentStore {
   }
 
   /**
-   * Appends one encoded record with `sequence` (default current + 1) and
-   * returns the sequence. First rotates (and applies retention, if so
-   * configured) when the record and its commit would take a non-empty
-   * active segment past `segmentBytes`.
+   * Accepts encoded records (`recordBytes` of frames in all) with
+   * consecutive sequences from `first` (default current + 1) into the active
+   * segment, in one batch, and returns the last sequence. First rotates (and
+   * applies retention, if so configured) when they and a commit would take a
+   * non-empty active segment past `segmentBytes`.
    */
-  async append(payload: Uint8Array, sequence: number = this.currentSequence + 1): Promise<number> {
+  async append(payloads: readonly Uint8Array[], recordBytes: number, first: number = this.currentSequence + 1): Promise<number> {
     this.checkNotPoisoned();
-    if (sequence <= this.currentSequence) throw new SequenceError(this.currentSequence + 1, sequence);
-    const recordBytes = RECORD_HEADER_BYTES + payload.length + COMMIT_RECORD_BYTES;
-    if (this.#active.records > 0 && this.#active.bytes + recordBytes > this.#options.segmentBytes) {
+    if (first <= this.currentSequence) throw new SequenceError(this.currentSequence + 1, first);
+    if (this.#active.records > 0 && this.#active.bytes + recordBytes + COMMIT_RECORD_BYTES > this.#options.segmentBytes) {
       await this.rotate();
       if (this.#options.cleanupOnRotate) await this.cleanup();
     }
-    const appended = await this.#active.append(payload, sequence);
+    await this.#tracked(() => this.#active.whenRoom(recordBytes));
+    const last = this.#active.appendAll(payloads, first);
     const summary = this.#activeSummary();
-    addRecord(summary, appended, this.#active.lastTimeMs);
+    for (let sequence = first; sequence <= last; sequence++) addRecord(summary, sequence, this.#active.lastTimeMs);
     summary.bytes = this.#active.bytes;
-    return appended;
+    return last;
   }
 
-  /** Makes every appended record durable (see {@link LogFile.commit}). */
+  /** Makes every accepted record durable (see {@link LogFile.commit}). */
   async commit(): Promise<void> {
     this.checkNotPoisoned();
-    await this.#active.commit();
-    this.#activeSummary().bytes = this.#active.bytes;
+    await this.#tracked(() => this.#active.commit());
+  }
+
+  /**
+   * Runs a step that may write a batch of the active segment, then brings
+   * the active segment's summary up to date: a failed batch discards the
+   * records accepted after the last written one.
+   */
+  async #tracked(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } finally {
+      const summary = this.#activeSummary();
+      if (summary.lastSequence > this.#active.currentSequence) discardAbove(summary, this.#active.currentSequence, this.#active.records, this.#active.lastTimeMs);
+      summary.bytes = this.#active.bytes;
+    }
   }
 
   /**
@@ -295,7 +315,8 @@ export class SegmentStore {
     const victims = this.#segments.splice(keep);
     await removeSegments(this.#fs, this.dir, victims.map((victim) => victim.first));
     const newest = this.#segments.at(-1);
-    const cut = newest !== undefined && newest.lastSequence > back && (await cutSegment(this.#fs, newest.path, back, this.#cutOptions()));
+    const cut = newest !== undefined && newest.lastSequence > back;
+    if (cut) await cutSegment(this.#fs, newest.path, newest.first - 1, back, this.#cutOptions());
     if (victims.length > 0 || cut) {
       const first = newest?.first ?? back + 1;
       const { log, summary } = await openLog(this.#fs, this.dir, first, this.#bounds.front, this.#options, "strict", this.#clock.now);
@@ -354,8 +375,8 @@ export class SegmentStore {
     let found = -1;
     await scanSegment(this.#fs, segment.path, {
       ...this.#validateOptions(),
-      onRecord: (record) => {
-        if (found < 0 && record.sequence >= this.#bounds.front && record.timeMs >= cutoffMs) found = record.sequence;
+      onRecord: (sequence, timeMs) => {
+        if (found < 0 && sequence >= this.#bounds.front && timeMs >= cutoffMs) found = sequence;
       },
     });
     assert(found >= 0, `${segment.path} holds a record appended at or after ${cutoffMs}`);
@@ -381,12 +402,12 @@ export class SegmentStore {
     return this.#segments.at(-1)!;
   }
 
-  #validateOptions(): { codec: Codec<unknown>; recordBytesMax: number; crc: Crc32 } {
-    return { codec: this.#options.codec, recordBytesMax: this.#options.recordBytesMax, crc: this.#options.crc };
+  #validateOptions(): { recordBytesMax: number; crc: Crc32 } {
+    return { recordBytesMax: this.#options.recordBytesMax, crc: this.#options.crc };
   }
 
   #cutOptions(): CutOptions {
-    return { ...this.#validateOptions(), now: this.#clock.now };
+    return { ...this.#validateOptions(), batchBytesMax: this.#options.batchBytesMax, now: this.#clock.now };
   }
 
   #checkInvariants(): void {
@@ -419,12 +440,12 @@ async function openLog(
   const summary = emptySummary(first, segmentPath(dir, first), front);
   const log = await LogFile.open(fs, summary.path, {
     repair,
-    codec: options.codec,
     recordBytesMax: options.recordBytesMax,
+    batchBytesMax: options.batchBytesMax,
     crc: options.crc,
     now,
     baseSequence: first - 1,
-    onRecord: (record) => addRecord(summary, record.sequence, record.timeMs),
+    onRecord: (sequence, timeMs) => addRecord(summary, sequence, timeMs),
   });
   if (log.baseSequence !== first - 1) {
     await log.close().catch(() => undefined);
@@ -444,14 +465,6 @@ async function openSealed(fs: FileSystem, path: string, first: number, front: nu
   if (end.header.baseSequence !== first - 1) throw nameMismatch(path, end.header.baseSequence, first);
   if (end.tail !== null) {
     throw new WalCorruptionError({ ...end.tail, detail: `${end.tail.detail}; the segment is sealed (a newer one exists), so this is damage to durable data` });
-  }
-  if (end.pendingRecords > 0) {
-    throw new WalCorruptionError({
-      kind: "sequence-violation",
-      offset: end.committedEnd,
-      path,
-      detail: `sealed segment ends with ${end.pendingRecords} uncommitted records`,
-    });
   }
   return summary;
 }

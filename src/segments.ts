@@ -123,6 +123,21 @@ export function addRecord(summary: SegmentSummary, sequence: number, timeMs: num
   }
 }
 
+/**
+ * Takes back the records above `sequence` (accepted, then discarded by a
+ * failed write) from the active segment's summary, given what the segment
+ * now holds. Accepted records are always at or above the front.
+ */
+export function discardAbove(summary: SegmentSummary, sequence: number, records: number, lastTimeMs: number): void {
+  summary.lastSequence = sequence;
+  summary.records = records;
+  summary.lastTimeMs = lastTimeMs;
+  if (summary.firstVisibleSequence > sequence) {
+    summary.firstVisibleSequence = -1;
+    summary.firstVisibleTimeMs = -1;
+  }
+}
+
 /** Records of the segment at or above the front. */
 export function visibleRecords(summary: SegmentSummary): number {
   return summary.records - summary.hiddenRecords;
@@ -130,9 +145,8 @@ export function visibleRecords(summary: SegmentSummary): number {
 
 /**
  * Validates the segment file at `path` read-only, as opening a log would
- * (every frame, every payload decoded), passing each intact record to
- * `options.onRecord`. Returns the scan's end, whose `tail` and
- * `pendingRecords` the caller judges.
+ * (every batch and its checksum), passing each intact record to
+ * `options.onRecord`. Returns the scan's end, whose `tail` the caller judges.
  */
 export async function scanSegment(fs: FileSystem, path: string, options: ValidateOptions): Promise<ScanEnd> {
   const file = await io("open", path, () => fs.open(path, "read"));
@@ -155,7 +169,7 @@ export async function summarizeSegment(
   const summary = emptySummary(first, path, front);
   const end = await scanSegment(fs, path, {
     ...options,
-    onRecord: (record) => addRecord(summary, record.sequence, record.timeMs),
+    onRecord: (sequence, timeMs) => addRecord(summary, sequence, timeMs),
   });
   summary.bytes = end.endOffset;
   return { summary, end };

@@ -13,6 +13,7 @@
  */
 
 import type { Codec } from "./codec.ts";
+import { checkSyncMode, Durability, type SyncMode } from "./durability.ts";
 import { WalArgumentError, WalClosedError } from "./errors.ts";
 import { ChangeNotifier, directorySource, type LogSource, readRecords } from "./follow.ts";
 import type { FileSystem } from "./fs.ts";
@@ -20,6 +21,7 @@ import { errorCode } from "./io.ts";
 import type { WriterLock } from "./lock.ts";
 import { io, type RepairPolicy } from "./log-file.ts";
 import {
+  checkBatchBytesMax,
   checkRecordBytesMax,
   checkRepairPolicy,
   checkSafeInteger,
@@ -33,7 +35,7 @@ import type { WalRecord } from "./reader.ts";
 import type { Repair } from "./repair.ts";
 import { checkRetentionLimits, type RetentionLimits } from "./retention.ts";
 import { SegmentStore, type WalStats } from "./segment-store.ts";
-import { type AppendOptions, prepareAppend } from "./writer.ts";
+import { type AppendOptions, batchBytes, checkClock, prepareAppend, prepareBatch } from "./writer.ts";
 
 export type { RetentionLimits } from "./retention.ts";
 export type { WalStats } from "./segment-store.ts";
@@ -51,6 +53,10 @@ const LOCK_FILE = "wal.lock";
 export interface WalOptions<T> extends RetentionLimits {
   /** Torn-tail policy for the newest segment; default `strict`. Damage in an older segment fails under every policy. */
   readonly repair?: RepairPolicy;
+  /** When appends become durable: `"manual"` (default: on `flush`), `"always"`, or `{ intervalMs }`. */
+  readonly sync?: SyncMode;
+  /** Bytes of records buffered before they are written without a flush, and the largest `appendBatch`; default 4 MiB. */
+  readonly maxBatchBytes?: number;
   /** Value encoding; default JSON. */
   readonly codec?: Codec<T>;
   /** Filesystem adapter; default: the running runtime's. */
@@ -110,19 +116,23 @@ export class Wal<T = unknown> implements AsyncDisposable {
   readonly #fs: FileSystem;
   readonly #codec: Codec<T>;
   readonly #recordBytesMax: number;
+  readonly #batchBytesMax: number;
   readonly #pollMs: number;
+  readonly #durability: Durability;
   readonly #changes = new ChangeNotifier();
   /** Set once closing released everything; in-process followers then read what is left and end. */
   #closed = false;
 
-  private constructor(store: SegmentStore, lock: WriterLock, fs: FileSystem, codec: Codec<T>, recordBytesMax: number, pollMs: number) {
+  private constructor(store: SegmentStore, lock: WriterLock, fs: FileSystem, codec: Codec<T>, settings: Settings) {
     this.dir = store.dir;
     this.#store = store;
     this.#owner = new LogOwner(lock, store.dir, () => store.checkNotPoisoned());
     this.#fs = fs;
     this.#codec = codec;
-    this.#recordBytesMax = recordBytesMax;
-    this.#pollMs = pollMs;
+    this.#recordBytesMax = settings.recordBytesMax;
+    this.#batchBytesMax = settings.batchBytesMax;
+    this.#pollMs = settings.pollMs;
+    this.#durability = new Durability(settings.sync, () => this.flush(), (cause) => store.poison(cause));
   }
 
   /**
@@ -140,7 +150,10 @@ export class Wal<T = unknown> implements AsyncDisposable {
    */
   static async open<T = unknown>(dir: string, options: WalOptions<T> = {}): Promise<Wal<T>> {
     const repair = checkRepairPolicy(options.repair);
+    const sync = checkSyncMode(options.sync);
     const recordBytesMax = checkRecordBytesMax(options.maxRecordBytes);
+    const batchBytesMax = checkBatchBytesMax(options.maxBatchBytes);
+    const now = checkClock(options.now);
     const baseSequence = checkSafeInteger("baseSequence", options.baseSequence ?? 0, 0);
     const segmentBytes = checkSafeInteger("segmentBytes", options.segmentBytes ?? SEGMENT_BYTES_DEFAULT, 1);
     const retention = checkRetentionLimits(options);
@@ -154,16 +167,16 @@ export class Wal<T = unknown> implements AsyncDisposable {
     return openLocked(fs, lockPath, async (lock) => {
       const store = await SegmentStore.open(fs, dir, {
         repair,
-        codec: codec as Codec<unknown>,
         recordBytesMax,
+        batchBytesMax,
         crc: crcOf(fs),
-        now: options.now ?? Date.now,
+        now,
         baseSequence,
         segmentBytes,
         retention,
         cleanupOnRotate,
       });
-      return new Wal<T>(store, lock, fs, codec, recordBytesMax, pollMs);
+      return new Wal<T>(store, lock, fs, codec, { recordBytesMax, batchBytesMax, pollMs, sync });
     });
   }
 
@@ -229,9 +242,10 @@ export class Wal<T = unknown> implements AsyncDisposable {
   }
 
   /**
-   * Appends `value` as one record and resolves with its sequence once the
-   * bytes are written (not yet durable: call {@link flush}). Rotates first
-   * when the active segment is full (which commits it).
+   * Appends `value` as one record and resolves with its sequence: once the
+   * record is accepted (buffered, in call order), or with `sync: "always"`
+   * once it is durable. Rotates first when the active segment is full
+   * (which flushes it).
    *
    * @throws {SequenceError} `options.sequence` does not exceed `currentSequence`
    * @throws {WalArgumentError} the value cannot be encoded or is too large
@@ -241,17 +255,37 @@ export class Wal<T = unknown> implements AsyncDisposable {
    */
   append(value: T, options?: AppendOptions): Promise<number> {
     return this.#run(
-      () => prepareAppend(this.#codec, value, options, this.#recordBytesMax),
-      (payload) => this.#store.append(payload, options?.sequence),
-    );
+      () => [prepareAppend(this.#codec, value, options, this.#recordBytesMax)],
+      (payloads) => this.#store.append(payloads, batchBytes(payloads), options?.sequence),
+    ).then((sequence) => this.#durability.accepted(sequence));
   }
 
   /**
-   * Makes every record appended before this call durable. Concurrent
-   * flushes share one commit. Resolves at once if nothing is pending.
+   * Appends `values` as records with consecutive sequences that survive a
+   * crash all together or not at all, in one segment, and resolves with the
+   * last one's sequence as {@link append} does. An empty batch resolves with
+   * `currentSequence`.
+   *
+   * @throws {WalArgumentError} a value cannot be encoded or is too large, or the batch exceeds `maxBatchBytes`
+   * @throws {SequenceError} `options.sequence` does not exceed `currentSequence`
+   * @throws {WalIoError} a write failed and was rolled back
+   * @throws {WalPoisonedError} the log is poisoned
+   * @throws {WalClosedError} the log is closed
+   */
+  appendBatch(values: readonly T[], options?: AppendOptions): Promise<number> {
+    return this.#run(
+      () => prepareBatch(this.#codec, values, options, this.#recordBytesMax, this.#batchBytesMax),
+      async (payloads) => (payloads.length === 0 ? this.#store.currentSequence : this.#store.append(payloads, batchBytes(payloads), options?.sequence)),
+    ).then((sequence) => this.#durability.accepted(sequence));
+  }
+
+  /**
+   * Makes every record appended before this call durable: one write of the
+   * buffered batch with its commit record, then one fsync. Resolves at once
+   * if nothing is pending.
    *
    * @throws {WalPoisonedError} an fsync or rollback failed (now or earlier)
-   * @throws {WalIoError} the commit write failed and was rolled back
+   * @throws {WalIoError} a write failed and was rolled back: the records after `currentSequence` were discarded; the log is still usable
    * @throws {WalClosedError} the log is closed
    */
   flush(): Promise<void> {
@@ -370,6 +404,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * poisoned log is released without writing.
    */
   close(): Promise<void> {
+    this.#durability.stop();
     return this.#owner.close([
       () => this.#store.close(),
       async () => {
@@ -411,6 +446,14 @@ export class Wal<T = unknown> implements AsyncDisposable {
   #readOptions(): { codec: Codec<T>; fs: FileSystem; recordBytesMax: number } {
     return { codec: this.#codec, fs: this.#fs, recordBytesMax: this.#recordBytesMax };
   }
+}
+
+/** The checked options a {@link Wal} keeps. */
+interface Settings {
+  readonly recordBytesMax: number;
+  readonly batchBytesMax: number;
+  readonly pollMs: number;
+  readonly sync: SyncMode;
 }
 
 function checkPollMs(value: number | undefined): number {

@@ -1,20 +1,25 @@
 /**
  * The public single-file writer: one {@link LogFile} owned through a
  * {@link LogOwner} (the exclusive writer lock `<path>.lock` and a serial
- * queue), so concurrent callers never interleave bytes. Concurrent `flush` calls share one commit (group
- * commit): whatever was appended before a flush runs is covered by it, and a
- * flush that finds nothing pending returns at once.
+ * queue for what must not overlap: opening, waiting for room, closing).
+ * An append that finds the queue idle and room in the batch being filled is
+ * accepted at once, without a queue turn; otherwise it waits its turn, so
+ * records always keep call order. Flushes share writes and fsyncs (group
+ * commit, see `log-file.ts`), and `sync` decides when appends are durable
+ * (`durability.ts`).
  *
  * @module
  */
 
 import type { Codec } from "./codec.ts";
+import { checkSyncMode, Durability, type SyncMode } from "./durability.ts";
 import { WalArgumentError } from "./errors.ts";
-import { SALT_BYTES } from "./format.ts";
+import { RECORD_HEADER_BYTES, SALT_BYTES } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
 import type { WriterLock } from "./lock.ts";
 import { LogFile, type RepairPolicy } from "./log-file.ts";
 import {
+  checkBatchBytesMax,
   checkRecordBytesMax,
   checkRepairPolicy,
   checkSafeInteger,
@@ -25,6 +30,7 @@ import {
 import { LogOwner, noArguments, openLocked } from "./owner.ts";
 import type { Repair } from "./repair.ts";
 
+export type { SyncMode } from "./durability.ts";
 export type { RepairPolicy } from "./log-file.ts";
 export type { Repair } from "./repair.ts";
 
@@ -32,12 +38,20 @@ export type { Repair } from "./repair.ts";
 export interface WalWriterOptions<T> {
   /** Torn-tail policy; default `strict`. */
   readonly repair?: RepairPolicy;
+  /** When appends become durable: `"manual"` (default: on `flush`), `"always"`, or `{ intervalMs }`. */
+  readonly sync?: SyncMode;
   /** Value encoding; default JSON. */
   readonly codec?: Codec<T>;
   /** Filesystem adapter; default: the running runtime's. */
   readonly fs?: FileSystem;
   /** Largest payload in bytes, 1 … 2^32 − 1; default 16 MiB. Also bounds what opening reads. */
   readonly maxRecordBytes?: number;
+  /**
+   * Bytes of records buffered before they are written and synced without a
+   * flush (and the largest `appendBatch`), 1 KiB … 2^32 − 1; default 4 MiB.
+   * A single record larger than this still goes, alone.
+   */
+  readonly maxBatchBytes?: number;
   /** Clock for record times, milliseconds since the epoch; default `Date.now`. */
   readonly now?: () => number;
   /** Records of a newly created file must have sequences above this; default 0. Ignored for an existing file. */
@@ -49,9 +63,9 @@ export interface WalWriterOptions<T> {
   readonly salt?: Uint8Array;
 }
 
-/** Options of {@link WalWriter.append}. */
+/** Options of {@link WalWriter.append} and {@link WalWriter.appendBatch}. */
 export interface AppendOptions {
-  /** Explicit sequence; must exceed `currentSequence` (gaps allowed). Default: current + 1. */
+  /** Explicit sequence (of the first record, for a batch); must exceed `currentSequence` (gaps allowed). Default: current + 1. */
   readonly sequence?: number;
 }
 
@@ -63,18 +77,22 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
   readonly #owner: LogOwner;
   readonly #codec: Codec<T>;
   readonly #recordBytesMax: number;
+  readonly #batchBytesMax: number;
+  readonly #durability: Durability;
 
-  private constructor(log: LogFile, lock: WriterLock, codec: Codec<T>, recordBytesMax: number) {
+  private constructor(log: LogFile, lock: WriterLock, codec: Codec<T>, limits: Limits, sync: SyncMode) {
     this.path = log.path;
     this.#log = log;
     this.#owner = new LogOwner(lock, log.path, () => log.checkNotPoisoned());
     this.#codec = codec;
-    this.#recordBytesMax = recordBytesMax;
+    this.#recordBytesMax = limits.recordBytesMax;
+    this.#batchBytesMax = limits.batchBytesMax;
+    this.#durability = new Durability(sync, () => log.commit(), (cause) => log.poison(cause));
   }
 
   /**
    * Opens the log at `path` for appending, creating it if absent. Takes the
-   * exclusive writer lock, then validates every record, applying
+   * exclusive writer lock, then validates every batch, applying
    * `options.repair` to a torn tail. A failed open writes nothing to the log.
    *
    * @throws {WalLockedError} another writer holds the log
@@ -84,24 +102,26 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
    */
   static async open<T = unknown>(path: string, options: WalWriterOptions<T> = {}): Promise<WalWriter<T>> {
     const repair = checkRepairPolicy(options.repair);
-    const recordBytesMax = checkRecordBytesMax(options.maxRecordBytes);
+    const sync = checkSyncMode(options.sync);
+    const limits = { recordBytesMax: checkRecordBytesMax(options.maxRecordBytes), batchBytesMax: checkBatchBytesMax(options.maxBatchBytes) };
     const baseSequence = checkSafeInteger("baseSequence", options.baseSequence ?? 0, 0);
     if (options.salt !== undefined && !(options.salt instanceof Uint8Array && options.salt.length === SALT_BYTES)) {
       throw new WalArgumentError(`salt must be a Uint8Array of ${SALT_BYTES} bytes`);
     }
+    const now = checkClock(options.now);
     const codec = codecOrDefault(options.codec);
     const fs = await fileSystemOrDefault(options.fs);
     return openLocked(fs, `${path}.lock`, async (lock) => {
       const log = await LogFile.open(fs, path, {
         repair,
-        codec: codec as Codec<unknown>,
-        recordBytesMax,
+        recordBytesMax: limits.recordBytesMax,
+        batchBytesMax: limits.batchBytesMax,
         crc: crcOf(fs),
-        now: options.now ?? Date.now,
+        now,
         baseSequence,
         ...(options.salt === undefined ? {} : { salt: options.salt }),
       });
-      return new WalWriter<T>(log, lock, codec, recordBytesMax);
+      return new WalWriter<T>(log, lock, codec, limits, sync);
     });
   }
 
@@ -121,32 +141,64 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
   }
 
   /**
-   * Appends `value` as one record and resolves with its sequence once the
-   * bytes are written (not yet durable: call {@link flush}).
+   * Appends `value` as one record and resolves with its sequence: once the
+   * record is accepted (buffered, in call order), or with `sync: "always"`
+   * once it is durable. Nothing is durable before a flush resolves.
    *
    * @throws {SequenceError} `options.sequence` does not exceed `currentSequence`
    * @throws {WalArgumentError} the value cannot be encoded or is too large
-   * @throws {WalIoError} the write failed and was rolled back; the writer is still usable
+   * @throws {WalIoError} (`sync: "always"`) the write failed and was rolled back; the writer is still usable
    * @throws {WalPoisonedError} the writer is poisoned (possibly by this call)
    * @throws {WalClosedError} the writer is closed
    */
   append(value: T, options?: AppendOptions): Promise<number> {
-    return this.#owner.run(
+    return this.#accept(
       () => prepareAppend(this.#codec, value, options, this.#recordBytesMax),
+      (payload) => RECORD_HEADER_BYTES + payload.length,
       (payload) => this.#log.append(payload, options?.sequence),
     );
   }
 
   /**
-   * Makes every record appended before this call durable (fsync, commit
-   * record, fsync). Resolves at once if nothing is pending.
+   * Appends `values` as records with consecutive sequences that survive a
+   * crash all together or not at all (they go to disk in one write under one
+   * commit), and resolves with the last one's sequence, as {@link append}
+   * does. An empty batch resolves with `currentSequence`.
+   *
+   * @throws {WalArgumentError} a value cannot be encoded or is too large, or the batch exceeds `maxBatchBytes`
+   * @throws {SequenceError} `options.sequence` does not exceed `currentSequence`
+   * @throws {WalIoError} (`sync: "always"`) the write failed and was rolled back
+   * @throws {WalPoisonedError} the writer is poisoned
+   * @throws {WalClosedError} the writer is closed
+   */
+  appendBatch(values: readonly T[], options?: AppendOptions): Promise<number> {
+    return this.#accept(
+      () => prepareBatch(this.#codec, values, options, this.#recordBytesMax, this.#batchBytesMax),
+      batchBytes,
+      (payloads) => (payloads.length === 0 ? this.#log.currentSequence : this.#log.appendAll(payloads, options?.sequence)),
+    );
+  }
+
+  /**
+   * Makes every record appended before this call durable: one write of the
+   * buffered batch with its commit record, then one fsync, shared with every
+   * concurrent flush. Resolves at once if nothing is pending.
    *
    * @throws {WalPoisonedError} an fsync or rollback failed (now or earlier)
-   * @throws {WalIoError} the commit write failed and was rolled back
+   * @throws {WalIoError} a write failed and was rolled back: the records after `currentSequence` were discarded; the writer is still usable
    * @throws {WalClosedError} the writer is closed
    */
   flush(): Promise<void> {
-    return this.#owner.run(noArguments, () => this.#log.commit());
+    if (this.#owner.idle) {
+      try {
+        this.#owner.checkWritable();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return this.#log.commit();
+    }
+    // Behind queued appends: start the commit in turn, but do not hold the queue while it is in flight.
+    return this.#owner.run(noArguments, async () => [this.#log.commit()] as const).then(([durable]) => durable);
   }
 
   /**
@@ -155,6 +207,7 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
    * first one's result. A poisoned writer is released without writing.
    */
   close(): Promise<void> {
+    this.#durability.stop();
     return this.#owner.close([async () => (this.#log.poisoned ? undefined : this.#log.commit()), () => this.#log.close()]);
   }
 
@@ -162,12 +215,75 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+
+  /**
+   * Prepares (checks, encodes: a failure rejects before anything changes),
+   * then accepts into the batch being filled: at once when nothing is queued
+   * and there is room, else in turn after waiting for room.
+   */
+  #accept<P>(prepare: () => P, bytesOf: (prepared: P) => number, accept: (prepared: P) => number): Promise<number> {
+    let prepared: P;
+    let sequence: number;
+    try {
+      this.#owner.checkWritable();
+      prepared = prepare();
+      const bytes = bytesOf(prepared);
+      if (!this.#owner.idle || !this.#log.hasRoom(bytes)) {
+        return this.#owner.run(noArguments, async () => {
+          await this.#log.whenRoom(bytes);
+          return accept(prepared);
+        }).then((accepted) => this.#durability.accepted(accepted));
+      }
+      sequence = accept(prepared);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#durability.accepted(sequence);
+  }
+}
+
+/** The record size limits of an open log. */
+interface Limits {
+  readonly recordBytesMax: number;
+  readonly batchBytesMax: number;
+}
+
+/** Checks the `now` option and returns it or `Date.now`. */
+export function checkClock(now: unknown): () => number {
+  if (now === undefined) return Date.now;
+  if (typeof now !== "function") throw new WalArgumentError(`now must be a function returning milliseconds, not ${typeof now}`);
+  return now as () => number;
 }
 
 /** Checks an append's explicit sequence, if any, and encodes its value: everything an append can refuse before I/O. */
 export function prepareAppend<T>(codec: Codec<T>, value: T, options: AppendOptions | undefined, recordBytesMax: number): Uint8Array {
   if (options?.sequence !== undefined) checkSafeInteger("sequence", options.sequence, 1);
   return encodeValue(codec, value, recordBytesMax);
+}
+
+/** {@link prepareAppend} for a batch, which must also fit `batchBytesMax` (a batch of one always does). */
+export function prepareBatch<T>(
+  codec: Codec<T>,
+  values: readonly T[],
+  options: AppendOptions | undefined,
+  recordBytesMax: number,
+  batchBytesMax: number,
+): Uint8Array[] {
+  if (!Array.isArray(values)) throw new WalArgumentError("appendBatch takes an array of values");
+  if (options?.sequence !== undefined) checkSafeInteger("sequence", options.sequence, 1);
+  const payloads = values.map((value) => encodeValue(codec, value, recordBytesMax));
+  const bytes = batchBytes(payloads);
+  if (payloads.length > 1 && bytes > batchBytesMax) {
+    throw new WalArgumentError(`a batch of ${payloads.length} records (${bytes} bytes) exceeds maxBatchBytes ${batchBytesMax}`);
+  }
+  return payloads;
+}
+
+/** Bytes the frames of `payloads` take. */
+export function batchBytes(payloads: readonly Uint8Array[]): number {
+  let bytes = 0;
+  for (const payload of payloads) bytes += RECORD_HEADER_BYTES + payload.length;
+  return bytes;
 }
 
 /** Encodes a value, rejecting what the codec refuses and what exceeds the limit. */

@@ -1,8 +1,9 @@
 /**
  * Rollback and poisoning, with faults injected by the in-memory filesystem:
- * a failed write leaves the file byte-identical and the writer usable; a
- * failed rollback or a failed fsync poisons the writer, which then never
- * writes another byte; stale locks of dead processes are taken over.
+ * a failed batch write leaves the file byte-identical, discards the
+ * unwritten records and leaves the writer usable; a failed rollback or a
+ * failed fsync poisons the writer, which then never writes another byte;
+ * stale locks of dead processes are taken over.
  */
 
 import { describe, expect, test } from "vitest";
@@ -39,14 +40,15 @@ function bytesOf(fs: MemoryFileSystem): Uint8Array {
 
 describe("rollback", () => {
   for (const code of ["EIO", "ENOSPC"] as const) {
-    test(`a write failing with ${code} after every possible prefix is rolled back; the writer stays usable`, async () => {
-      const recordBytes = 32 + JSON.stringify("x".repeat(50)).length;
-      for (let landed = 0; landed < recordBytes; landed++) {
+    test(`a batch write failing with ${code} after every possible prefix is rolled back and discarded; the writer stays usable`, async () => {
+      const batchBytes = 32 + JSON.stringify("x".repeat(50)).length + 56;
+      for (let landed = 0; landed < batchBytes; landed++) {
         const fs = new MemoryFileSystem({ seed: landed });
         const writer = await freshLog(fs, ["a", "b"]);
         const before = bytesOf(fs);
         fs.injectFault({ op: "write", code, bytesWritten: landed });
-        const error = await writer.append("x".repeat(50)).catch((e: unknown) => e);
+        expect(await writer.append("x".repeat(50))).toBe(3);
+        const error = await writer.flush().catch((e: unknown) => e);
         expect(error).toBeInstanceOf(WalIoError);
         expect(((error as WalIoError).cause as { code: string }).code).toBe(code);
         expect(bytesOf(fs)).toEqual(before);
@@ -59,16 +61,38 @@ describe("rollback", () => {
     });
   }
 
-  test("a failed commit write is rolled back too; the batch stays pending and a later flush commits it", async () => {
+  test("records accepted while the failed batch was in flight are discarded too; every flush covering them is told", async () => {
     const fs = new MemoryFileSystem();
     const writer = await freshLog(fs, ["a"]);
     await writer.append("b");
     fs.injectFault({ op: "write", code: "ENOSPC", bytesWritten: 10 });
-    await expect(writer.flush()).rejects.toBeInstanceOf(WalIoError);
+    const first = writer.flush();
+    expect(await writer.append("c")).toBe(3);
+    const second = writer.flush();
+    await expect(first).rejects.toBeInstanceOf(WalIoError);
+    await expect(second).rejects.toBeInstanceOf(WalIoError);
     expect(writer.poisoned).toBe(false);
+    expect(writer.currentSequence).toBe(1);
+    await writer.flush(); // reported already: nothing pending, nothing to report
+    expect(await writer.append("d")).toBe(2);
     await writer.flush();
     const durable = fs.crash("lose-unsynced");
-    expect(await valuesIn(durable)).toEqual(["a", "b"]);
+    expect(await valuesIn(durable)).toEqual(["a", "d"]);
+  });
+
+  test("a batch that fills up and fails with no flush waiting is reported by the next flush", async () => {
+    const fs = new MemoryFileSystem();
+    await makeDataDir(fs);
+    const writer = await WalWriter.open(PATH, { fs, maxBatchBytes: 1024 });
+    fs.injectFault({ op: "write", code: "EIO", bytesWritten: 5 });
+    for (let i = 0; i < 20; i++) await writer.append("y".repeat(100));
+    const error = await writer.flush().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WalIoError);
+    expect(writer.poisoned).toBe(false);
+    const kept = writer.currentSequence;
+    await writer.flush();
+    await writer.close();
+    expect((await valuesIn(fs)).length).toBe(kept);
   });
 
   test("a failed rollback poisons the writer, which never writes again", async () => {
@@ -76,7 +100,8 @@ describe("rollback", () => {
     const writer = await freshLog(fs, ["a"]);
     fs.injectFault({ op: "write", code: "EIO", bytesWritten: 7 });
     fs.injectFault({ op: "truncate", code: "EIO" });
-    const error = await writer.append("b").catch((e: unknown) => e);
+    await writer.append("b");
+    const error = await writer.flush().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WalPoisonedError);
     expect(writer.poisoned).toBe(true);
     const after = bytesOf(fs);
@@ -94,7 +119,9 @@ describe("rollback", () => {
     const writer = await freshLog(fs, ["a"]);
     fs.injectFault({ op: "write", code: "EIO", bytesWritten: 3 });
     fs.injectFault({ op: "sync", code: "EIO" });
-    await expect(writer.append("b")).rejects.toBeInstanceOf(WalPoisonedError);
+    await writer.append("b");
+    await expect(writer.flush()).rejects.toBeInstanceOf(WalPoisonedError);
+    await expect(writer.append("c")).rejects.toBeInstanceOf(WalPoisonedError);
     expect(writer.poisoned).toBe(true);
     await writer.close();
   });
@@ -122,19 +149,22 @@ describe("fsync failure", () => {
     await reopened.close();
   });
 
-  test("the second fsync of a flush failing poisons too", async () => {
+  test("an fsync failing under sync: \"always\" rejects every append it would have covered, and poisons", async () => {
     const fs = new MemoryFileSystem();
-    const writer = await freshLog(fs, ["a"]);
-    await writer.append("b");
-    fs.injectFault({ op: "sync", nth: 2, code: "EIO" });
-    await expect(writer.flush()).rejects.toBeInstanceOf(WalPoisonedError);
+    await makeDataDir(fs);
+    const writer = await WalWriter.open(PATH, { fs, sync: "always" });
+    expect(await writer.append("a")).toBe(1);
+    fs.injectFault({ op: "sync", code: "EIO" });
+    const results = await Promise.allSettled([writer.append("b"), writer.append("c")]);
+    expect(results.map((result) => result.status)).toEqual(["rejected", "rejected"]);
     expect(writer.poisoned).toBe(true);
     await writer.close();
+    expect(await valuesIn(fs.crash("keep-unsynced"))).toEqual(["a"]);
   });
 });
 
 describe("group commit", () => {
-  test("fifty concurrent append-then-flush callers share one commit: two fsyncs in all", async () => {
+  test("fifty concurrent append-then-flush callers share one batch: one fsync in all", async () => {
     const fs = new MemoryFileSystem();
     const writer = await freshLog(fs, ["first"]);
     const syncsBefore = countSyncs(fs);
@@ -145,11 +175,65 @@ describe("group commit", () => {
         return sequence;
       }),
     );
-    expect(countSyncs(fs) - syncsBefore).toBe(2);
+    expect(countSyncs(fs) - syncsBefore).toBe(1);
     expect(new Set(sequences).size).toBe(50);
     const durable = fs.crash("lose-unsynced");
     expect(await valuesIn(durable)).toHaveLength(51);
     await writer.close().catch(() => undefined);
+  });
+});
+
+describe("durability modes", () => {
+  test("sync: \"always\" resolves an append only once it is durable; concurrent appends share one fsync", async () => {
+    const fs = new MemoryFileSystem();
+    await makeDataDir(fs);
+    const writer = await WalWriter.open(PATH, { fs, sync: "always" });
+    await writer.append("first");
+    const syncsBefore = countSyncs(fs);
+    const sequences = await Promise.all(Array.from({ length: 20 }, (_, i) => writer.append({ i })));
+    expect(sequences).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    expect(countSyncs(fs) - syncsBefore).toBeLessThanOrEqual(2);
+    expect(await valuesIn(fs.crash("lose-unsynced"))).toHaveLength(21);
+    await writer.close().catch(() => undefined);
+  });
+
+  test("sync: { intervalMs } makes appends durable in the background; a background failure poisons", async () => {
+    const fs = new MemoryFileSystem();
+    await makeDataDir(fs);
+    const writer = await WalWriter.open(PATH, { fs, sync: { intervalMs: 5 } });
+    const syncsBefore = countSyncs(fs);
+    await writer.append("a");
+    expect(countSyncs(fs)).toBe(syncsBefore);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(countSyncs(fs)).toBe(syncsBefore + 1);
+    expect(await valuesIn(fs)).toEqual(["a"]);
+    fs.injectFault({ op: "sync", code: "EIO" });
+    await writer.append("b");
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(writer.poisoned).toBe(true);
+    await expect(writer.append("c")).rejects.toBeInstanceOf(WalPoisonedError);
+    await writer.close();
+  });
+
+  test("appendBatch puts its records in one batch: a crash keeps all or none of them", async () => {
+    for (let landed = 0; landed < 400; landed += 7) {
+      const fs = new MemoryFileSystem({ seed: landed });
+      const writer = await freshLog(fs, ["a"]);
+      expect(await writer.appendBatch(["b", "c", "d"])).toBe(4);
+      fs.injectFault({ op: "sync", code: "EIO" });
+      await writer.flush().catch(() => undefined);
+      const values = await valuesIn(fs.crash("keep-unsynced"));
+      expect([["a"], ["a", "b", "c", "d"]]).toContainEqual(values);
+    }
+  });
+
+  test("bad sync and batch options are refused before anything is created", async () => {
+    const fs = new MemoryFileSystem();
+    await makeDataDir(fs);
+    for (const options of [{ sync: "sometimes" }, { sync: { intervalMs: 0 } }, { sync: { intervalMs: 5, extra: 1 } }, { maxBatchBytes: 10 }, { now: 5 }]) {
+      await expect(WalWriter.open(PATH, { fs, ...(options as object) })).rejects.toMatchObject({ code: "WAL_ARGUMENT" });
+    }
+    expect(fs.snapshot().has(PATH)).toBe(false);
   });
 });
 

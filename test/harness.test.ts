@@ -83,28 +83,46 @@ describe("your own checker", () => {
     expect(calls).toBeGreaterThan(report.crashPoints);
   });
 
-  test("finds an application invariant the log does not promise: a batch is not atomic", async () => {
-    // Transfers are appended as debit + credit and flushed together; a crash may keep the debit only.
-    const transfers: Workload = async (ctx) => {
+  /** Transfers: a debit and a credit each; `together` appends both before one flush (one batch), else flushes after each. */
+  function transfers(together: boolean, batch: boolean): Workload {
+    return async (ctx) => {
       const writer = await ctx.open();
       for (let id = 0; id < 3; id++) {
-        await writer.append({ id, leg: "debit" });
-        await writer.append({ id, leg: "credit" });
+        if (batch) {
+          await writer.appendBatch([{ id, leg: "debit" }, { id, leg: "credit" }]);
+        } else {
+          await writer.append({ id, leg: "debit" });
+          if (!together) await writer.flush();
+          await writer.append({ id, leg: "credit" });
+        }
         await writer.flush();
       }
       await writer.close();
     };
-    const balanced: Checker = ({ recovered }) => {
-      const legs = recovered.map((r) => r.value as { id: number; leg: string });
-      const debits = legs.filter((l) => l.leg === "debit").length;
-      const credits = legs.filter((l) => l.leg === "credit").length;
-      return debits === credits ? [] : [`${debits} debits but ${credits} credits`];
-    };
-    const report = await explore({ workload: transfers, seed: 9, check: balanced, faultPointsMax: 0, bitFlips: 0, repairCrashes: false });
+  }
+  const balanced: Checker = ({ recovered }) => {
+    const legs = recovered.map((r) => r.value as { id: number; leg: string });
+    const debits = legs.filter((l) => l.leg === "debit").length;
+    const credits = legs.filter((l) => l.leg === "credit").length;
+    return debits === credits ? [] : [`${debits} debits but ${credits} credits`];
+  };
+  const options = { seed: 9, check: balanced, faultPointsMax: 0, bitFlips: 0, repairCrashes: false } as const;
+
+  test("finds an application invariant the log does not promise: two flushes are not one transaction", async () => {
+    const workload = transfers(false, false);
+    const report = await explore({ ...options, workload });
     expect(report.failures.length).toBeGreaterThan(0);
     const [first] = report.failures;
     expect(first!.problems).toEqual([expect.stringMatching(/debits but .* credits/)]);
-    expect((await runScenario(transfers, first!.scenario, balanced)).problems).toEqual(first!.problems);
-    expect((await runScenario(transfers, first!.scenario)).problems).toEqual([]);
+    expect((await runScenario(workload, first!.scenario, balanced)).problems).toEqual(first!.problems);
+    expect((await runScenario(workload, first!.scenario)).problems).toEqual([]);
   });
+
+  for (const [name, batch] of [["records flushed together", false], ["appendBatch", true]] as const) {
+    test(`${name} survive every crash all together or not at all`, async () => {
+      const report = await explore({ ...options, workload: transfers(true, batch) });
+      expect(report.crashStates).toBeGreaterThan(100);
+      expect(report.failures).toEqual([]);
+    });
+  }
 });

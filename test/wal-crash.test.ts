@@ -81,8 +81,9 @@ async function appendNew(wal: Wal): Promise<void> {
 
 /**
  * With `segmentBytes: 260`, records `r1` … `r10` appended by
- * {@link appendRecords} fill segments [1-3] [4-6] [7-9] [10], with commits
- * after records 2, 3 | 4, 6 | 8, 9 | 10.
+ * {@link appendRecords} fill segments [1-3] [4-5] [6-7] [8-9] [10], with
+ * commits after records 2, 3 | 4, 5 | 6, 7 | 8, 9 | 10 (a segment takes a
+ * record only with room for its commit).
  */
 const SMALL = { segmentBytes: 260, cleanupOnRotate: false } as const;
 
@@ -91,7 +92,7 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: "an append that rotates, then a flush",
     options: SMALL,
-    setup: (wal) => appendRecords(wal, 6),
+    setup: (wal) => appendRecords(wal, 7),
     operation: appendNew,
     steps: [(wal) => wal.rotate(), (wal) => wal.append("new"), (wal) => wal.flush()],
   },
@@ -108,7 +109,7 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: "an append that rotates and applies retention (maxSegments)",
     options: { segmentBytes: 260, maxSegments: 2 },
-    setup: (wal) => appendRecords(wal, 6),
+    setup: (wal) => appendRecords(wal, 7),
     operation: appendNew,
     steps: [(wal) => wal.rotate(), (wal) => wal.cleanup(), (wal) => wal.append("new"), (wal) => wal.flush()],
   },

@@ -1,0 +1,104 @@
+/**
+ * A batch being assembled in memory: encoded data records, then (when
+ * sealed) the commit record that makes them one atomic, checksummed unit on
+ * disk (docs/FORMAT.md). The writer fills one while the previous one is
+ * being written, and swaps them.
+ *
+ * @module
+ */
+
+import { assert } from "./assert.ts";
+import {
+  type Checksummer,
+  COMMIT_RECORD_BYTES,
+  encodeCommitPayload,
+  encodeRecord,
+  RECORD_HEADER_BYTES,
+  RecordKind,
+} from "./format.ts";
+
+/** Initial capacity; the buffer grows (doubling) to the largest batch it holds. */
+const INITIAL_BYTES = 64 * 1024;
+/** A buffer grown past this (by an outsized record or batch) is let go when emptied. */
+const KEPT_BYTES_MAX = 8 * 1024 * 1024;
+
+/** Encoded records of one batch, with room for its commit. */
+export class BatchBuffer {
+  #bytes = new Uint8Array(INITIAL_BYTES);
+  #view = new DataView(this.#bytes.buffer);
+  /** Bytes of encoded records (and, once sealed, the commit). */
+  #length = 0;
+  #records = 0;
+  #lastSequence = -1;
+  #lastTimeMs = -1;
+  #sealed = false;
+
+  /** Data records in the batch. */
+  get records(): number {
+    return this.#records;
+  }
+
+  /** Encoded bytes so far (records, and the commit once sealed). */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Sequence of the last record, or -1 when empty. */
+  get lastSequence(): number {
+    return this.#lastSequence;
+  }
+
+  /** Time of the last record, or -1 when empty. */
+  get lastTimeMs(): number {
+    return this.#lastTimeMs;
+  }
+
+  /** Encodes a data record at the end of the batch. */
+  add(sequence: number, timeMs: number, payload: Uint8Array, sum: Checksummer): void {
+    assert(!this.#sealed && sequence > this.#lastSequence, "records go into an open batch in sequence order");
+    this.#reserve(RECORD_HEADER_BYTES + payload.length);
+    this.#length += encodeRecord(this.#bytes, this.#view, this.#length, RecordKind.data, sequence, timeMs, payload, sum);
+    this.#records++;
+    this.#lastSequence = sequence;
+    this.#lastTimeMs = timeMs;
+  }
+
+  /**
+   * Appends the commit record for a batch that will sit at file offset
+   * `start`, and returns the batch's bytes: what one write puts there.
+   */
+  seal(start: number, timeMs: number, sum: Checksummer): Uint8Array {
+    assert(!this.#sealed && this.#records > 0, "a batch is sealed once, with records");
+    const commitOffset = start + this.#length;
+    const batchCrc = sum.extend(sum.seed, this.#bytes.subarray(0, this.#length));
+    const payload = encodeCommitPayload({ batchStart: start, commitOffset, recordCount: this.#records, batchCrc });
+    this.#reserve(COMMIT_RECORD_BYTES);
+    this.#length += encodeRecord(this.#bytes, this.#view, this.#length, RecordKind.commit, this.#lastSequence, timeMs, payload, sum);
+    this.#sealed = true;
+    return this.#bytes.subarray(0, this.#length);
+  }
+
+  /** Empties the batch for reuse, keeping its memory unless an outsized batch grew it. */
+  reset(): void {
+    if (this.#bytes.length > KEPT_BYTES_MAX) {
+      this.#bytes = new Uint8Array(INITIAL_BYTES);
+      this.#view = new DataView(this.#bytes.buffer);
+    }
+    this.#length = 0;
+    this.#records = 0;
+    this.#lastSequence = -1;
+    this.#lastTimeMs = -1;
+    this.#sealed = false;
+  }
+
+  #reserve(bytes: number): void {
+    const needed = this.#length + bytes;
+    if (needed <= this.#bytes.length) return;
+    let capacity = this.#bytes.length * 2;
+    while (capacity < needed) capacity *= 2;
+    const grown = new Uint8Array(capacity);
+    grown.set(this.#bytes.subarray(0, this.#length));
+    this.#bytes = grown;
+    this.#view = new DataView(grown.buffer);
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The scan's slow path, for a batch whose first pass failed: checks it frame
+ * by frame to find the first damaged byte, then decides, as docs/FORMAT.md
+ * says, whether a crash explains it.
+ *
+ * A batch is written whole (its records and its commit in one write) and
+ * only after the fsync of every batch before it returned. So a valid commit
+ * record of a *later* batch anywhere after the damage proves the damaged
+ * bytes were durable: that is bit rot or an outside write, fatal under every
+ * policy. Damage with no valid commit after it, or followed only by the
+ * damaged batch's own commit, is what a crash leaves in the final batch: a
+ * torn tail, cut from the batch's start.
+ *
+ * @module
+ */
+
+import { type Corruption, type CorruptionKind, WalCorruptionError } from "./errors.ts";
+import {
+  type Checksummer,
+  COMMIT_PAYLOAD_BYTES,
+  COMMIT_RECORD_BYTES,
+  decodeCommitPayload,
+  decodeRecordHeader,
+  type FrameDamage,
+  isDamage,
+  type RecordHeader,
+  isTearable,
+  RECORD_HEADER_BYTES,
+  RECORD_MAGIC_0,
+  RECORD_MAGIC_1,
+  RecordKind,
+} from "./format.ts";
+import type { ChunkReader } from "./chunk-reader.ts";
+
+/** Bytes searched per window when looking for a later commit or for non-zero bytes. */
+const SEARCH_WINDOW_BYTES = 1024 * 1024;
+
+/** The first damage in a batch: where, what. */
+interface Damage {
+  readonly offset: number;
+  readonly kind: CorruptionKind;
+  readonly detail: string;
+}
+
+/**
+ * Where and how the batch at `start` is damaged, as the torn tail
+ * `[start, end of file)` a crash can leave; throws {@link WalCorruptionError}
+ * when no crash explains the damage. `lastSequence` is the sequence before
+ * the batch.
+ */
+export async function classifyDamage(
+  reader: ChunkReader,
+  start: number,
+  sum: Checksummer,
+  lastSequence: number,
+  path: string,
+  recordBytesMax: number,
+): Promise<Corruption> {
+  const damage = await firstDamage(reader, start, sum, lastSequence, recordBytesMax);
+  const fatal = (detail: string): never => {
+    throw new WalCorruptionError({ kind: damage.kind, offset: damage.offset, path, detail });
+  };
+  if (!isTearable(damage.kind)) fatal(damage.detail);
+  let later = await findCommitAfter(reader, damage.offset + 1, sum);
+  if (later !== null && later.batchStart === start && later.offset === later.commitOffset) {
+    // The damaged batch's own commit: only a commit after it proves the batch was durable.
+    later = await findCommitAfter(reader, later.offset + 1, sum);
+  }
+  if (later !== null) {
+    const shift = later.offset - later.commitOffset;
+    const shifted = shift === 0 ? "" : ` (it names offset ${later.commitOffset}: durable data is shifted by ${shift} bytes)`;
+    fatal(`${damage.detail}; a valid commit of a later batch at ${later.offset} follows${shifted}, so this is damage to durable data`);
+  }
+  const tailBytes = reader.fileBytes - start;
+  if (await isZeroFrom(reader, start)) return { kind: "zeroed-tail", offset: start, path, detail: `${tailBytes} zero bytes to end of file` };
+  const where = damage.offset === start ? "" : ` at ${damage.offset}`;
+  return {
+    kind: damage.offset === start ? damage.kind : "torn-batch",
+    offset: start,
+    path,
+    detail: `${damage.detail}${where}; nothing durable follows, so the last batch (${tailBytes} bytes) is a torn tail`,
+  };
+}
+
+/**
+ * Walks the batch at `start` checking every frame (both checksums, the
+ * fields, sequences, the commit against its batch) and returns the first
+ * problem. A batch with no problem is a bug in the first pass.
+ */
+async function firstDamage(reader: ChunkReader, start: number, sum: Checksummer, lastSequence: number, recordBytesMax: number): Promise<Damage> {
+  let sequence = lastSequence;
+  let records = 0;
+  let batchCrc = sum.seed;
+  for (let at = start; ; ) {
+    if (at >= reader.fileBytes) {
+      return { offset: at, kind: "torn-batch", detail: `${records} whole records with no commit record after them` };
+    }
+    const read = await readFrame(reader, at, sum, recordBytesMax);
+    if (isDamage(read)) return { offset: at, ...read };
+    const { kind, payloadBytes } = read.header;
+    if (kind === RecordKind.data) {
+      if (read.header.sequence <= sequence) {
+        return { offset: at, kind: "sequence-violation", detail: `sequence ${read.header.sequence} after ${sequence}` };
+      }
+      sequence = read.header.sequence;
+      records++;
+      batchCrc = sum.extend(batchCrc, read.frame);
+      at += RECORD_HEADER_BYTES + payloadBytes;
+      continue;
+    }
+    const commit = decodeCommitPayload(read.frame.subarray(RECORD_HEADER_BYTES));
+    if (commit === null || commit.batchStart !== start || commit.commitOffset !== at || commit.recordCount !== records || records === 0 || read.header.sequence !== sequence) {
+      const found = commit === null ? "a malformed payload" : `batch start ${commit.batchStart}, offset ${commit.commitOffset}, ${commit.recordCount} records, sequence ${read.header.sequence}`;
+      const expected = `batch start ${start}, offset ${at}, ${records} records, sequence ${sequence}`;
+      return { offset: at, kind: "sequence-violation", detail: `commit does not match its batch: expected ${expected}; found ${found}` };
+    }
+    if (commit.batchCrc !== batchCrc) {
+      return { offset: start, kind: "torn-batch", detail: `the batch checksum in the commit at ${at} does not match its ${records} records` };
+    }
+    throw new Error(`invariant violated: the batch at ${start} of ${reader.fileBytes} bytes failed its first pass but checks out frame by frame`);
+  }
+}
+
+/** A frame whose checksums and fields passed: its header, and its bytes (valid until the reader moves). */
+interface FrameRead {
+  readonly header: RecordHeader;
+  readonly frame: Uint8Array;
+}
+
+/** Reads and checks the frame at `at`: the header, then the payload and its checksum. */
+async function readFrame(reader: ChunkReader, at: number, sum: Checksummer, recordBytesMax: number): Promise<FrameRead | FrameDamage> {
+  const header = decodeRecordHeader(await reader.view(at, RECORD_HEADER_BYTES), sum, recordBytesMax);
+  if (isDamage(header)) return header;
+  const frame = await reader.view(at, RECORD_HEADER_BYTES + header.payloadBytes);
+  if (frame.length < RECORD_HEADER_BYTES + header.payloadBytes) {
+    return { kind: "partial-payload", detail: `${frame.length - RECORD_HEADER_BYTES} of ${header.payloadBytes} payload bytes` };
+  }
+  if (sum.of(frame.subarray(RECORD_HEADER_BYTES)) !== header.payloadCrc) return { kind: "checksum-mismatch", detail: "payload CRC does not match" };
+  return { header, frame };
+}
+
+/** A valid commit record found by searching: where it is, and what it says about itself. */
+interface CommitFound {
+  readonly offset: number;
+  readonly commitOffset: number;
+  readonly batchStart: number;
+}
+
+/**
+ * The first valid commit record at or after `from`, or null. Valid means
+ * both salted checksums match: only this file's writer produces that. A
+ * commit found away from the offset it names means durable data was shifted
+ * (bytes inserted or removed).
+ */
+async function findCommitAfter(reader: ChunkReader, from: number, sum: Checksummer): Promise<CommitFound | null> {
+  const end = reader.fileBytes;
+  let base = from;
+  while (base + COMMIT_RECORD_BYTES <= end) {
+    const window = await reader.view(base, SEARCH_WINDOW_BYTES);
+    const last = window.length - COMMIT_RECORD_BYTES;
+    for (let i = window.indexOf(RECORD_MAGIC_0); i >= 0 && i <= last; i = window.indexOf(RECORD_MAGIC_0, i + 1)) {
+      if (window[i + 1] !== RECORD_MAGIC_1 || window[i + 3] !== RecordKind.commit) continue;
+      const found = commitAt(window.subarray(i, i + COMMIT_RECORD_BYTES), sum);
+      if (found !== null) return { offset: base + i, ...found };
+    }
+    base += last + 1;
+  }
+  return null;
+}
+
+/** What a valid commit record in `bytes` names for itself, or null if `bytes` is not one. */
+function commitAt(bytes: Uint8Array, sum: Checksummer): { commitOffset: number; batchStart: number } | null {
+  const frame = decodeRecordHeader(bytes.subarray(0, RECORD_HEADER_BYTES), sum, COMMIT_PAYLOAD_BYTES);
+  if (isDamage(frame) || frame.kind !== RecordKind.commit) return null;
+  const payload = bytes.subarray(RECORD_HEADER_BYTES, COMMIT_RECORD_BYTES);
+  if (sum.of(payload) !== frame.payloadCrc) return null;
+  const commit = decodeCommitPayload(payload);
+  return commit === null ? null : { commitOffset: commit.commitOffset, batchStart: commit.batchStart };
+}
+
+async function isZeroFrom(reader: ChunkReader, from: number): Promise<boolean> {
+  for (let base = from; base < reader.fileBytes; ) {
+    const window = await reader.view(base, SEARCH_WINDOW_BYTES);
+    for (let i = 0; i < window.length; i++) if (window[i] !== 0) return false;
+    base += window.length;
+  }
+  return true;
+}
