@@ -1,0 +1,93 @@
+/**
+ * The peers built on plain files through `node:fs/promises` (they run on
+ * every runtime): raw `write` + `fdatasync`, a JSONL file, and raw reads.
+ *
+ * @module
+ */
+
+import { open, readFile } from "node:fs/promises";
+import { BYTE_RECORD_BYTES, byteRecord, jsonLines, orders } from "./records.ts";
+
+const MIB = 1024 * 1024;
+
+/**
+ * Writes `records` copies of `record`, `perSync` of them to a `write` call,
+ * each call followed by one `fdatasync`: the least I/O that makes every
+ * `perSync` records durable together.
+ */
+export async function rawAppends(path: string, record: Uint8Array, records: number, perSync: number): Promise<void> {
+  const group = new Uint8Array(record.length * perSync);
+  for (let i = 0; i < perSync; i++) group.set(record, i * record.length);
+  const file = await open(path, "w");
+  try {
+    for (let written = 0; written < records; written += perSync) {
+      const length = Math.min(perSync, records - written) * record.length;
+      await file.write(group, 0, length, written * record.length);
+      await file.datasync();
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/** Writes orders 0 … `records - 1` as JSON lines, one `write` + one `fdatasync` per `perBatch` records. */
+export async function jsonlAppends(path: string, records: number, perBatch: number): Promise<void> {
+  const file = await open(path, "w");
+  try {
+    for (let first = 0, position = 0; first < records; first += perBatch) {
+      const bytes = jsonLines(orders(first, Math.min(perBatch, records - first)));
+      await file.write(bytes, 0, bytes.length, position);
+      position += bytes.length;
+      await file.datasync();
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * The floor for unsynced appends of byte records: copies `records` fresh
+ * records (as the bytes workload makes them) into one buffer, writes it in
+ * 1 MiB calls, then one `fdatasync`.
+ */
+export async function rawBytesWrite(path: string, records: number): Promise<void> {
+  const buffer = new Uint8Array(records * BYTE_RECORD_BYTES);
+  for (let i = 0; i < records; i++) buffer.set(byteRecord(i), i * BYTE_RECORD_BYTES);
+  const file = await open(path, "w");
+  try {
+    for (let position = 0; position < buffer.length; position += MIB) {
+      const length = Math.min(MIB, buffer.length - position);
+      await file.write(buffer, position, length, position);
+    }
+    await file.datasync();
+  } finally {
+    await file.close();
+  }
+}
+
+/** Reads the whole file in 1 MiB chunks, doing nothing with the bytes. */
+export async function rawRead(path: string): Promise<void> {
+  const file = await open(path, "r");
+  try {
+    const buffer = new Uint8Array(MIB);
+    for (let position = 0;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/** Reads a JSONL file whole and parses every line; returns how many values it held. */
+export async function jsonlReadAll(path: string): Promise<number> {
+  const lines = (await readFile(path, "utf8")).split("\n");
+  let count = 0;
+  for (const line of lines) {
+    if (line === "") continue;
+    JSON.parse(line);
+    count++;
+  }
+  return count;
+}

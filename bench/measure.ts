@@ -1,0 +1,82 @@
+/**
+ * Timing, repetition and the printed table of the bench.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+
+/** One printed comparison: tswal's figure beside a peer's, same workload, same unit. */
+export interface Row {
+  readonly workload: string;
+  readonly tswal: number;
+  readonly peer: string;
+  readonly peerValue: number;
+}
+
+/** A peer's label and figure; `null` when the peer was skipped. */
+export type PeerRate = readonly [peer: string, value: number | null];
+
+/** Units of work per second of `run`, one run. */
+export async function perSecond(units: number, run: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await run();
+  return units / ((performance.now() - start) / 1000);
+}
+
+/** Where run `run` of the measurement `name` writes: `<dir>/<name>.<run>`. */
+export function runPath(dir: string, name: string, run: number): string {
+  return join(dir, `${name}.${run}`);
+}
+
+/**
+ * Runs `run` `runs` times, each on its own fresh path (see {@link runPath};
+ * nothing is removed, so run 0's output can serve later workloads), and
+ * returns the median of `units` per second.
+ */
+export async function medianRate(
+  dir: string,
+  runs: number,
+  name: string,
+  units: number,
+  run: (path: string) => Promise<unknown>,
+): Promise<number> {
+  const rates: number[] = [];
+  for (let r = 0; r < runs; r++) rates.push(await perSecond(units, () => run(runPath(dir, name, r))));
+  return median(rates);
+}
+
+/** The median of a non-empty list (the mean of the middle two for an even length). */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Rows of one workload: tswal's figure against each peer that ran. */
+export function compare(workload: string, tswal: number, peers: readonly PeerRate[]): Row[] {
+  return peers.flatMap(([peer, peerValue]) => (peerValue === null ? [] : [{ workload, tswal, peer, peerValue }]));
+}
+
+/** Prints `workload | tswal | peer | peer value | ratio` rows, the ratio being tswal / peer (above 1: tswal is faster). */
+export function printTable(rows: readonly Row[]): void {
+  const header = ["workload", "tswal", "peer", "peer value", "ratio"];
+  const cells = rows.map((row) => [row.workload, figure(row.tswal), row.peer, figure(row.peerValue), ratio(row)]);
+  const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => line[column]!.length)));
+  const numeric = [false, true, false, true, true];
+  const format = (line: readonly string[]): string =>
+    line.map((cell, column) => (numeric[column] ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join(" | ");
+  console.log(format(header));
+  console.log(widths.map((width) => "-".repeat(width)).join("-|-"));
+  for (const line of cells) console.log(format(line));
+}
+
+/** tswal / peer, as printed. */
+function ratio(row: Row): string {
+  return `${(row.tswal / row.peerValue).toFixed(2)}×`;
+}
+
+/** A rate for the table: whole numbers from 100 up, three significant digits below. */
+function figure(value: number): string {
+  return value >= 100 ? Math.round(value).toLocaleString("en-US") : value.toPrecision(3);
+}
