@@ -1,6 +1,6 @@
 /**
  * Writes a log on the real filesystem, tears its tail the way a crash would
- * (a batch half-written, never flushed), shows that a strict open refuses it,
+ * (a batch half-written when the machine went down), shows that a strict open refuses it,
  * reopens with `truncate-partial`, and prints what was recovered and what was
  * cut (and where the cut bytes were kept).
  *
@@ -26,15 +26,15 @@ try {
   const durableBytes = (await stat(path)).size;
   console.log(`wrote 10 acknowledged records: ${durableBytes} bytes`);
 
-  // 2. A crash mid-batch: two more records were written but never flushed, and
-  //    the second reached the disk only in part (its last 20 bytes were lost).
+  // 2. A crash mid-flush: a batch of two more records was being written, and
+  //    its last 20 bytes (part of its commit record) never reached the disk.
   const crashing = await WalWriter.open(path);
-  await crashing.append({ order: 11, item: "unflushed but whole", qty: 1 });
+  await crashing.append({ order: 11, item: "whole, but its batch is torn", qty: 1 });
   await crashing.append({ order: 12, item: "torn by the crash", qty: 2 });
-  const onDisk = new Uint8Array(await readFile(path));
   await crashing.close();
+  const onDisk = new Uint8Array(await readFile(path));
   await writeFile(path, onDisk.subarray(0, onDisk.length - 20));
-  console.log(`simulated crash: file is now ${onDisk.length - 20} bytes, the last record torn`);
+  console.log(`simulated crash: file is now ${onDisk.length - 20} bytes, the last batch torn`);
 
   // 3. Strict open refuses, naming kind and offset; the file is untouched.
   try {
@@ -46,7 +46,7 @@ try {
     console.log(`strict open refused: ${kind} at offset ${offset}`);
   }
 
-  // 4. Repair cuts only the torn record and keeps its bytes aside.
+  // 4. Repair cuts only the torn batch (both records: a batch survives whole or not at all) and keeps its bytes aside.
   const repaired = await WalWriter.open(path, { repair: "truncate-partial" });
   const cut = repaired.repaired;
   if (cut === null) throw new Error("expected a repair");
