@@ -82,6 +82,12 @@ export class ChunkReader {
     return this.#refill(offset, wanted);
   }
 
+  /** Refills the buffer with a full read-ahead starting at `offset` (unless it already starts there). */
+  async refillFrom(offset: number): Promise<void> {
+    if (this.#start === offset && this.#length > 0) return;
+    await this.#refill(offset, Math.min(this.#buffer.length, this.#fileBytes - offset));
+  }
+
   async #refill(offset: number, wanted: number): Promise<Uint8Array> {
     const fill = Math.min(Math.max(wanted, READ_AHEAD_BYTES), this.#capacityMaxBytes, this.#fileBytes - offset);
     if (fill > this.#buffer.length) {

@@ -8,7 +8,7 @@
 /**
  * Encodes values of type `T` to bytes and back. `decode` receives a view that
  * is only valid during the call: copy it if you keep it. Throw from `decode`
- * on bytes that are not a valid encoding; the log reports `decode-failure`.
+ * on bytes that are not a valid encoding; the reader reports `WalDecodeError`.
  */
 export interface Codec<T> {
   /** Short name for diagnostics. */

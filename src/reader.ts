@@ -17,7 +17,7 @@ import { WalDecodeError } from "./errors.ts";
 import type { FileSystem } from "./fs.ts";
 import { io } from "./log-file.ts";
 import { checkRecordBytesMax, checkSafeInteger, codecOrDefault, crcOf, fileSystemOrDefault } from "./options.ts";
-import { type RecordVisitor, type ScanPosition, scanLog } from "./scan.ts";
+import { type RecordVisitor, type ScanEnd, type ScanPosition, scanLog } from "./scan.ts";
 
 /** One record as read back. */
 export interface WalRecord<T> {
@@ -121,10 +121,16 @@ export async function* readFileRecords<R>(
     };
     const scan = scanLog(file, fileBytes, { path, recordBytesMax, crc: crcOf(fs), visit, ...(resume === null ? {} : { from: resume }) });
     for (;;) {
-      const next = await io("read", path, () => scan.next());
+      // Records the scan visited before it stopped on damage are handed over before the damage is reported.
+      let next: IteratorResult<void, ScanEnd> | null = null;
+      try {
+        next = await io("read", path, () => scan.next());
+      } catch (error) {
+        failure ??= error;
+      }
       if (mapped.length > 0) yield mapped;
       mapped = [];
-      if (failure !== null) throw failure;
+      if (failure !== null || next === null) throw failure;
       if (next.done === true) return { offset: next.value.endOffset, sequence: next.value.lastSequence };
     }
   } finally {

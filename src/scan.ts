@@ -148,7 +148,9 @@ export async function* scanLog(file: FileHandle, fileBytes: number, options: Sca
     if (batch === UNBUFFERED) {
       if (unyielded) yield;
       unyielded = false;
-      batch = await findBatch(reader, offset, sum, recordBytesMax);
+      await reader.refillFrom(offset); // most batches fit the buffer once it starts at them
+      batch = findBufferedBatch(reader, offset, sum, recordBytesMax);
+      if (batch === UNBUFFERED) batch = await findBatch(reader, offset, sum, recordBytesMax);
     }
     if (batch === null) {
       tail = await classifyDamage(reader, offset, sum, progress.lastSequence, path, recordBytesMax);

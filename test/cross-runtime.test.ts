@@ -12,9 +12,10 @@
  * 2. for every ordered pair (A, B), B appends to a copy of A's log: the result
  *    is identical to A appending to its own copy (and so across all pairs);
  * 3. for every ordered pair (A, B), A's log is cut in the middle of its last
- *    record and B opens it with `truncate-partial`: B reports the same cut,
- *    saves the same torn bytes, leaves the same bytes behind, and every
- *    runtime then reads the same records.
+ *    record (inside its final batch) and B opens it with `truncate-partial`:
+ *    B reports the same cut (the whole final batch, from its start), saves the
+ *    same torn bytes, leaves the same bytes behind, and every runtime then
+ *    reads the same records.
  */
 
 import { createHash } from "node:crypto";
@@ -24,7 +25,7 @@ import { runtimeName } from "../adapters/auto.ts";
 import { Agent, killAll, type Runtime, RUNTIMES } from "./children.ts";
 import { type Command, perform, type ReadRecord, type WriteResult } from "./children/ops.ts";
 import { useTempDir } from "./helpers.ts";
-import { frames } from "./log-files.ts";
+import { finalBatchStart, frames } from "./log-files.ts";
 
 const SALT = [0x5a, 0x17, 0x00, 0xff, 0x80, 0x01, 0xc3, 0x3c];
 /** Record times; above 2^32 so the upper half of the u64 field is used. */
@@ -139,10 +140,14 @@ test(
     expect(digest(appendedBytes.subarray(0, written.length))).toBe(digest(written)); // appending never rewrites
     for (const b of RUNTIMES) await expectEveryoneReads(appended("node", b), [...firstRecords, ...moreRecords]);
 
-    // 3. A's log, cut in the middle of its last data record, repaired by B.
+    // 3. A's log, cut in the middle of its last data record, repaired by B:
+    // the cut takes the whole final batch (MORE's last, three records), never part of it.
     const dataFrames = frames(appendedBytes).filter((f) => f.kind === 1);
     const last = dataFrames.at(-1)!;
     const cut = last.offset + 32 + Math.floor((last.end - last.offset - 32) / 2);
+    const batchStart = finalBatchStart(appendedBytes);
+    expect(dataFrames.filter((f) => f.offset >= batchStart)).toHaveLength(MORE.at(-1)!.length);
+    const survivors = [...firstRecords, ...moreRecords.slice(0, -MORE.at(-1)!.length)];
     const torn = (a: Runtime, b: Runtime) => `${dir}/${a}-torn-repaired-by-${b}.wal`;
     for (const a of RUNTIMES) {
       const bytes = new Uint8Array(await readFile(appended(a, a))).subarray(0, cut);
@@ -158,25 +163,24 @@ test(
             repair: "truncate-partial",
           });
           expect(result.repaired, `${a} torn, repaired by ${b}`).toEqual({
-            kind: "partial-payload",
-            offset: last.offset,
-            bytes: cut - last.offset,
+            kind: "torn-batch", // its first records are whole; the damage starts at the last one
+            offset: batchStart,
+            bytes: cut - batchStart,
           });
-          expect(result.openedAt).toBe(moreRecords.at(-2)!.sequence);
+          expect(result.openedAt).toBe(survivors.at(-1)!.sequence);
         }
       }),
     );
     const repairedPaths = RUNTIMES.flatMap((a) => RUNTIMES.map((b) => torn(a, b)));
     const repaired = await expectIdentical(repairedPaths);
-    await expectIdentical(repairedPaths.map((p) => `${p}.${last.offset}.torn`));
-    expect(digest(new Uint8Array(await readFile(`${torn("node", "bun")}.${last.offset}.torn`)))).toBe(
-      digest(appendedBytes.subarray(last.offset, cut)),
+    await expectIdentical(repairedPaths.map((p) => `${p}.${batchStart}.torn`));
+    expect(digest(new Uint8Array(await readFile(`${torn("node", "bun")}.${batchStart}.torn`)))).toBe(
+      digest(appendedBytes.subarray(batchStart, cut)),
     );
-    // Kept: everything before the cut record, including the two intact records
-    // after the last commit, now committed by the repairing writer's close.
-    expect(digest(repaired.subarray(0, last.offset))).toBe(digest(appendedBytes.subarray(0, last.offset)));
+    // Kept: exactly every batch before the torn one (the repairing writer's
+    // close had nothing to write), ending with a commit.
+    expect(digest(repaired)).toBe(digest(appendedBytes.subarray(0, batchStart)));
     expect(frames(repaired).at(-1)!.kind).toBe(2);
-    const survivors = [...firstRecords, ...moreRecords.slice(0, -1)];
     for (const a of RUNTIMES) for (const b of RUNTIMES) await expectEveryoneReads(torn(a, b), survivors);
     // And the repaired log takes appends again, from any runtime.
     const next = await run<WriteResult>(RUNTIMES[(RUNTIMES.indexOf(runtimeName()) + 1) % RUNTIMES.length]!, {

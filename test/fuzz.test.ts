@@ -1,36 +1,47 @@
 /**
  * Hostile files. Fuzzes `WalWriter.open` (strict and truncate-partial) and
  * `WalReader` with random bytes, random bytes and random (checksummed)
- * records behind a valid file header, and valid logs mutated by bit flips,
- * insertions, deletions, overwrites, cuts, records spliced in from a log with
- * another salt, damage resealed with matching checksums, and huge length
- * fields with and without a matching header CRC.
+ * records and commits behind a valid file header, and valid logs (format
+ * version 2: batches of records, each closed by a commit carrying the batch's
+ * CRC; some ending in a torn final batch whose commit never landed) mutated
+ * by bit flips, insertions, deletions, overwrites, cuts, records spliced in
+ * from a log with another salt, damage resealed with matching frame
+ * checksums, and huge length fields with and without a matching header CRC.
  *
  * What it proves, for every case:
- * - only typed errors escape: a {@link WalCorruptionError} (no fault is
- *   injected, so nothing else is possible) with a documented `code`, a kind
- *   from {@link CorruptionKind}, an offset inside the file and the log's path;
+ * - only typed errors escape: opening throws a {@link WalCorruptionError} (no
+ *   fault is injected, so nothing else is possible) with a documented `code`,
+ *   a kind from {@link CorruptionKind}, an offset inside the file and the
+ *   log's path; a reader with the bytes codec throws the same, and a reader
+ *   with the JSON codec may also throw {@link WalDecodeError}, exactly at the
+ *   first record (of those the bytes reader returns) that JSON cannot decode,
+ *   naming its sequence, the path and its frame's offset;
  * - termination with bounded work (a read budget turns a would-be hang into
  *   a failure) and bounded memory: no read asks for more than
- *   min(file size, max(1 MiB, 32 + maxRecordBytes)) bytes, whatever the
- *   length fields claim (`src/chunk-reader.ts`: one buffer of at most
- *   max(1 MiB, 32 + maxRecordBytes) bytes, never filled past end of file);
+ *   min(file size, max(1 MiB, 32 + maxRecordBytes + 56)) bytes, whatever the
+ *   length fields claim (docs/FORMAT.md, `src/chunk-reader.ts`: one buffer of
+ *   at most that many bytes, never filled past end of file);
  * - a strict open never changes the directory: the log is byte-identical and
  *   its only traces are the lock files, gone once it fails or is closed;
  * - a truncate-partial open either fails leaving everything as it was, or
- *   succeeds with the log cut at the reported offset and every cut byte in
- *   the reported `.torn` file; the reader then reads the repaired log without
- *   error, and sees exactly what it saw in the unrepaired file;
+ *   succeeds with the log cut at the reported offset, a batch boundary (never
+ *   inside a batch), and every cut byte in the reported `.torn` file; the
+ *   reader then reads the repaired log without error, and sees exactly what
+ *   it saw in the unrepaired file; closing writes nothing;
  * - the three agree: strict succeeds exactly when truncate-partial succeeds
  *   without repairing; they and the reader report the same damage.
- * Targeted properties pin down the kinds: a foreign record (other salt) in
- * place of its twin is `checksum-mismatch` where it starts, fatal exactly when
- * a commit follows; inserted at a record boundary it moves every later commit
- * off the offset it names, which is still fatal (a shifted commit still
- * proves durable data behind it), and a torn tail only when no commit of
- * ours follows; a huge length with a bad header CRC is
- * `checksum-mismatch`, with a matching one `oversized-length` (data) or
- * `bad-header` (commit).
+ * Targeted properties pin down the kinds and offsets. Damage is fatal exactly
+ * when a valid commit of a later batch follows it, at the damaged frame;
+ * otherwise it is a torn tail cut from the start of its batch, named by the
+ * damaged frame's kind when that frame starts the batch and `torn-batch`
+ * otherwise. A foreign record (other salt) in place of its twin is
+ * `checksum-mismatch`; inserted at a record boundary it moves every later
+ * commit off the offset it names, which is fatal even for its own batch's
+ * commit (a shifted commit still proves durable data behind it); a huge
+ * length with a bad header CRC is `checksum-mismatch`, with a matching one
+ * `oversized-length` (data) or `bad-header` (commit), or `partial-payload`
+ * when believed; a payload changed with both frame checksums resealed is
+ * caught by the batch CRC (`torn-batch` at the batch start).
  *
  * The last test pins a bug the fuzzer found (fixed): with `maxRecordBytes`
  * below 24 the writer's own commit records were refused.
@@ -40,6 +51,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
 import { MemoryFileSystem } from "../adapters/memory.ts";
 import {
+  bytesCodec,
   type CorruptionKind,
   crc32,
   type FileHandle,
@@ -47,7 +59,9 @@ import {
   type FileSystem,
   type OpenMode,
   type ProcessIdentity,
+  jsonCodec,
   WalCorruptionError,
+  WalDecodeError,
   WalError,
   WalReader,
   WalWriter,
@@ -60,7 +74,7 @@ const RECORD_BYTES_MAX_DEFAULT = 16 * MIB;
 /** Reads one case may issue before it counts as a hang. */
 const READS_MAX = 10_000;
 
-const DOCUMENTED_CODES = ["WAL_CORRUPTION", "WAL_IO", "WAL_POISONED", "WAL_CLOSED", "WAL_SEQUENCE", "WAL_LOCKED", "WAL_ARGUMENT"];
+const DOCUMENTED_CODES = ["WAL_CORRUPTION", "WAL_DECODE", "WAL_IO", "WAL_POISONED", "WAL_CLOSED", "WAL_SEQUENCE", "WAL_LOCKED", "WAL_ARGUMENT"];
 const KINDS: readonly CorruptionKind[] = [
   "partial-header",
   "partial-payload",
@@ -69,11 +83,14 @@ const KINDS: readonly CorruptionKind[] = [
   "unsupported-version",
   "bad-header",
   "checksum-mismatch",
-  "decode-failure",
+  "torn-batch",
   "sequence-violation",
   "oversized-length",
 ];
-const TEARABLE: readonly CorruptionKind[] = ["partial-header", "partial-payload", "zeroed-tail", "bad-magic", "checksum-mismatch"];
+const TEARABLE: readonly CorruptionKind[] = ["torn-batch", "partial-header", "partial-payload", "zeroed-tail", "bad-magic", "checksum-mismatch"];
+/** Sizes of the file header and of a whole commit record (docs/FORMAT.md). */
+const FILE_HEADER_BYTES = 40;
+const COMMIT_RECORD_BYTES = 56;
 
 let fuzzCases = 0;
 /** The largest read any case asked for. */
@@ -206,7 +223,7 @@ function added(before: Tree, after: Tree): string[] {
 function checkReads(fs: WatchedFileSystem, fileBytes: number, recordBytesMax: number): void {
   expect(fs.stats.exhausted).toBe(false);
   largestReadSeen = Math.max(largestReadSeen, fs.stats.largestRead);
-  expect(fs.stats.largestRead).toBeLessThanOrEqual(Math.min(fileBytes, Math.max(MIB, 32 + recordBytesMax)));
+  expect(fs.stats.largestRead).toBeLessThanOrEqual(Math.min(fileBytes, Math.max(MIB, 32 + recordBytesMax + COMMIT_RECORD_BYTES)));
   // every pass over the file (scan, commit search, zero check, repair copy, re-sync) is linear
   expect(fs.stats.bytesRead).toBeLessThanOrEqual(8 * fileBytes + MIB);
 }
@@ -226,21 +243,98 @@ function typedCorruption(error: unknown, fileBytes: number) {
   return corruption;
 }
 
+/** A record as the bytes codec reads it. */
+interface RawRecord {
+  readonly sequence: number;
+  readonly payload: Uint8Array;
+}
+
 interface Read {
-  readonly records: { sequence: number; value: unknown }[];
+  readonly records: RawRecord[];
   readonly error: unknown;
 }
 
+/** Reads every record with the bytes codec, which decodes anything: what the log holds, and how the read ended. */
 async function readAll(fs: FileSystem, recordBytesMax: number): Promise<Read> {
-  const records: { sequence: number; value: unknown }[] = [];
+  const records: RawRecord[] = [];
   try {
-    for await (const record of WalReader.open(PATH, { fs, maxRecordBytes: recordBytesMax })) {
-      records.push({ sequence: record.sequence, value: record.value });
+    for await (const record of WalReader.open(PATH, { fs, maxRecordBytes: recordBytesMax, codec: bytesCodec })) {
+      records.push({ sequence: record.sequence, payload: record.value });
     }
     return { records, error: null };
   } catch (error) {
     return { records, error };
   }
+}
+
+/** Expects two reads to have returned the same records (payloads compared fast: they may be megabytes). */
+function expectSameRecords(actual: readonly RawRecord[], expected: readonly RawRecord[]): void {
+  expect(actual.map((record) => record.sequence)).toEqual(expected.map((record) => record.sequence));
+  for (const [index, record] of expected.entries()) expectBytes(actual[index]!.payload, record.payload, `record ${record.sequence}`);
+}
+
+/** Whether JSON decodes `payload`. */
+function decodes(payload: Uint8Array): boolean {
+  try {
+    jsonCodec.decode(payload);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads the log on `fs` (holding `bytes`) with the JSON codec and checks it
+ * against `raw`, the bytes codec's read of the same file: the same records
+ * decoded, up to the first one JSON cannot decode, where it throws
+ * `WalDecodeError` naming that record. Returns whether it threw one.
+ */
+async function checkDecoding(fs: WatchedFileSystem, bytes: Uint8Array, recordBytesMax: number, raw: Read): Promise<boolean> {
+  const values: { sequence: number; value: unknown }[] = [];
+  let error: unknown = null;
+  try {
+    for await (const record of WalReader.open(PATH, { fs, maxRecordBytes: recordBytesMax })) {
+      values.push({ sequence: record.sequence, value: record.value });
+    }
+  } catch (caught) {
+    error = caught;
+  }
+  checkReads(fs, bytes.length, recordBytesMax);
+  const undecodable = raw.records.findIndex((record) => !decodes(record.payload));
+  const decodable = (undecodable < 0 ? raw.records : raw.records.slice(0, undecodable)).map((record) => ({
+    sequence: record.sequence,
+    value: jsonCodec.decode(record.payload),
+  }));
+  if (!(error instanceof WalDecodeError)) {
+    // no decode error: exactly what the bytes reader saw, decoded, and the same damage if any
+    expect(undecodable).toBe(-1);
+    expect(values).toEqual(decodable);
+    if (raw.error === null) {
+      expect(error).toBeNull();
+    } else {
+      expect(error).toBeInstanceOf(WalCorruptionError);
+      expect((error as WalCorruptionError).corruption).toEqual((raw.error as WalCorruptionError).corruption);
+    }
+    return false;
+  }
+  // a decode error: at the first record JSON cannot decode, after every record before it
+  expect(undecodable).toBeGreaterThanOrEqual(0);
+  const record = raw.records[undecodable]!;
+  expect(values).toEqual(decodable);
+  expect(DOCUMENTED_CODES).toContain(error.code);
+  expect(error.code).toBe("WAL_DECODE");
+  expect(error.sequence).toBe(record.sequence);
+  expect(error.path).toBe(PATH);
+  // its offset is that record's frame: a data header with its sequence, then its payload
+  const at = error.offset;
+  expect(at).toBeGreaterThanOrEqual(FILE_HEADER_BYTES);
+  expect(at + 32 + record.payload.length).toBeLessThanOrEqual(bytes.length);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  expect([bytes[at], bytes[at + 1], bytes[at + 3]]).toEqual([0x57, 0x52, 1]);
+  expect(view.getUint32(at + 4, true)).toBe(record.payload.length);
+  expect(view.getUint32(at + 12, true) * 2 ** 32 + view.getUint32(at + 8, true)).toBe(record.sequence);
+  expect(sameBytes(bytes.subarray(at + 32, at + 32 + record.payload.length), record.payload)).toBe(true);
+  return true;
 }
 
 /** What opening a hostile file led to. */
@@ -250,7 +344,24 @@ interface Verdict {
   /** Truncate-partial open: the error, or what it cut (null: nothing). */
   readonly repair: { failed: { kind: CorruptionKind; offset: number } } | { cut: { kind: CorruptionKind; offset: number } | null };
   /** The records the reader saw in the untouched file. */
-  readonly records: readonly { sequence: number; value: unknown }[];
+  readonly records: readonly RawRecord[];
+  /** Whether a JSON reader of the untouched file threw `WalDecodeError`. */
+  readonly undecodable: boolean;
+}
+
+/** Whether `offset` in `bytes` is where a batch ends: the file header's end, or just past a commit record that names its own offset. */
+function isBatchBoundary(bytes: Uint8Array, offset: number): boolean {
+  if (offset === FILE_HEADER_BYTES) return true;
+  const commit = offset - COMMIT_RECORD_BYTES;
+  if (commit < FILE_HEADER_BYTES) return false;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return (
+    bytes[commit] === 0x57 &&
+    bytes[commit + 1] === 0x52 &&
+    bytes[commit + 3] === 2 &&
+    view.getUint32(commit + 4, true) === 24 &&
+    view.getUint32(commit + 44, true) * 2 ** 32 + view.getUint32(commit + 40, true) === commit
+  );
 }
 
 /**
@@ -268,6 +379,7 @@ async function checkHostile(bytes: Uint8Array, recordBytesMax: number = RECORD_B
   const readError = read.error === null ? null : typedCorruption(read.error, bytes.length);
   expectSameTree(tree(readerFs), readerBefore);
   checkReads(readerFs, bytes.length, recordBytesMax);
+  const undecodable = await checkDecoding(await install(bytes), bytes, recordBytesMax, read);
 
   // strict: never changes anything
   const strictFs = await install(bytes);
@@ -284,6 +396,7 @@ async function checkHostile(bytes: Uint8Array, recordBytesMax: number = RECORD_B
     expect(writer.currentSequence).toBe(read.records.at(-1)?.sequence ?? baseSequenceOf(bytes));
     await writer.close();
     expect(added(strictBefore, tree(strictFs))).toEqual([]);
+    expectBytes(tree(strictFs).get(PATH), bytes, "the log after closing a strict open (nothing to write)");
   } else {
     const { kind, offset } = typedCorruption(strictOpen.error, bytes.length);
     strict = { kind, offset };
@@ -291,7 +404,7 @@ async function checkHostile(bytes: Uint8Array, recordBytesMax: number = RECORD_B
   }
   checkReads(strictFs, bytes.length, recordBytesMax);
 
-  // truncate-partial: fails untouched, or cuts exactly what it reports and keeps it
+  // truncate-partial: fails untouched, or cuts exactly what it reports, at a batch boundary, and keeps it
   const repairFs = await install(bytes);
   const repairBefore = tree(repairFs);
   const repairOpen = await settle(WalWriter.open(PATH, { fs: repairFs, repair: "truncate-partial", ...options }));
@@ -301,15 +414,17 @@ async function checkHostile(bytes: Uint8Array, recordBytesMax: number = RECORD_B
     const after = tree(repairFs);
     const cut = writer.repaired;
     const expectedNew: string[] = [];
+    const kept = cut === null ? bytes : bytes.subarray(0, cut.offset);
     if (cut === null) {
       expectBytes(after.get(PATH), bytes, "the log after an open that repaired nothing");
     } else {
       expect(TEARABLE).toContain(cut.kind);
-      expect(cut.offset).toBeGreaterThanOrEqual(40);
+      expect(cut.offset).toBeGreaterThanOrEqual(FILE_HEADER_BYTES);
       expect(cut.offset).toBeLessThan(bytes.length);
+      expect(isBatchBoundary(bytes, cut.offset), `cut at ${cut.offset}, a batch boundary`).toBe(true);
       expect(cut.bytes).toBe(bytes.length - cut.offset);
       expect(cut.savedTo).toBe(`${PATH}.${cut.offset}.torn`);
-      expectBytes(after.get(PATH), bytes.subarray(0, cut.offset), "the repaired log");
+      expectBytes(after.get(PATH), kept, "the repaired log");
       expectBytes(after.get(cut.savedTo), bytes.subarray(cut.offset), "the saved torn tail");
       expectedNew.push(cut.savedTo);
     }
@@ -319,11 +434,13 @@ async function checkHostile(bytes: Uint8Array, recordBytesMax: number = RECORD_B
     // whatever truncate-partial accepts, the reader reads, and finds what it found before the repair
     const reread = await readAll(repairFs, recordBytesMax);
     expect(reread.error).toBeNull();
-    expect(reread.records).toEqual(read.records);
+    expectSameRecords(reread.records, read.records);
     checkReads(repairFs, bytes.length, recordBytesMax);
+    expect(await checkDecoding(await install(kept), kept, recordBytesMax, reread)).toBe(undecodable);
     await writer.close();
     expect(added(repairBefore, tree(repairFs))).toEqual(expectedNew);
-    // and the repaired log (with a commit from the close, perhaps) now opens strictly
+    expectBytes(tree(repairFs).get(PATH), kept, "the repaired log after closing (nothing to write)");
+    // and the repaired log now opens strictly
     const again = await WalWriter.open(PATH, { fs: repairFs, ...options });
     expect(again.repaired).toBeNull();
     expect(again.currentSequence).toBe(writer.currentSequence);
@@ -344,7 +461,7 @@ async function checkHostile(bytes: Uint8Array, recordBytesMax: number = RECORD_B
     expect(readError).toBeNull();
     expect(strict).toEqual(repair.cut);
   }
-  return { strict, repair, records: read.records };
+  return { strict, repair, records: read.records, undecodable };
 }
 
 /** The value or the error of a promise, without letting an assertion inside a `try` be mistaken for either. */
@@ -389,7 +506,7 @@ function fileHeader(salt: Uint8Array, baseSequence: number): Uint8Array {
   const bytes = new Uint8Array(40);
   const view = new DataView(bytes.buffer);
   bytes.set(FILE_MAGIC, 0);
-  view.setUint16(8, 1, true);
+  view.setUint16(8, 2, true);
   view.setUint16(10, 40, true);
   bytes.set(salt, 16);
   setU64(view, 24, baseSequence);
@@ -406,7 +523,7 @@ function frame(
   const view = new DataView(header.buffer);
   header[0] = 0x57;
   header[1] = 0x52;
-  header[2] = fields.version ?? 1;
+  header[2] = fields.version ?? 2;
   header[3] = fields.kind;
   view.setUint32(4, fields.payloadBytes ?? fields.payload.length, true);
   setU64(view, 8, fields.sequence);
@@ -416,12 +533,14 @@ function frame(
   return concat(header, fields.payload);
 }
 
-function commitPayload(batchStart: number, commitOffset: number, recordCount: number): Uint8Array {
+/** A commit payload; `batchCrc` is the salted CRC of the batch's bytes from its start to the commit. */
+function commitPayload(batchStart: number, commitOffset: number, recordCount: number, batchCrc: number): Uint8Array {
   const bytes = new Uint8Array(24);
   const view = new DataView(bytes.buffer);
   setU64(view, 0, batchStart);
   setU64(view, 8, commitOffset);
   view.setUint32(16, recordCount, true);
+  view.setUint32(20, batchCrc, true);
   return bytes;
 }
 
@@ -444,12 +563,43 @@ function spans(bytes: Uint8Array): Span[] {
   return out;
 }
 
-/** A valid log, as the writer makes it: flushed batches, then records never flushed. */
+/** Where the batch holding the frame at `offset` starts: the end of the last commit before it, or the file header's end. */
+function batchStartOf(all: readonly Span[], offset: number): number {
+  return all.filter((span) => span.kind === 2 && span.end <= offset).at(-1)?.end ?? FILE_HEADER_BYTES;
+}
+
+/**
+ * Whether a commit of a batch after the one holding the frame at `offset`
+ * follows it (in an undamaged log): what makes damage at `offset` fatal.
+ */
+function laterCommitFollows(all: readonly Span[], offset: number): boolean {
+  const own = all.find((span) => span.kind === 2 && span.offset >= offset);
+  return own !== undefined && all.some((span) => span.kind === 2 && span.offset > own.offset);
+}
+
+/**
+ * What damage first found in the frame at `offset` (of kind `kind`) of the
+ * undamaged log `all` is reported as: fatal at the frame when a later batch's
+ * commit follows; otherwise a torn tail at the start of its batch, of the
+ * frame's kind when the frame starts the batch and `torn-batch` when it does not.
+ */
+function expectedDamage(all: readonly Span[], offset: number, kind: CorruptionKind): Pick<Verdict, "strict" | "repair"> {
+  if (laterCommitFollows(all, offset)) return { strict: { kind, offset }, repair: { failed: { kind, offset } } };
+  const start = batchStartOf(all, offset);
+  const tail = { kind: offset === start ? kind : "torn-batch", offset: start } as const;
+  return { strict: tail, repair: { cut: tail } };
+}
+
+/**
+ * A valid log, as the writer makes it: flushed batches, then perhaps a torn
+ * final batch (records appended after the last acknowledged flush, whose
+ * flush's write reached the disk except for its commit record).
+ */
 interface LogSpec {
   readonly salt: Uint8Array;
   readonly baseSequence: number;
   readonly batches: readonly (readonly unknown[])[];
-  readonly unflushed: readonly unknown[];
+  readonly torn: readonly unknown[];
 }
 
 async function buildLog(spec: LogSpec): Promise<Uint8Array> {
@@ -460,8 +610,11 @@ async function buildLog(spec: LogSpec): Promise<Uint8Array> {
     for (const value of batch) await writer.append(value);
     await writer.flush();
   }
-  for (const value of spec.unflushed) await writer.append(value);
-  return fs.snapshot().get(PATH) as Uint8Array; // the writer is abandoned: closing would commit the unflushed records
+  if (spec.torn.length === 0) return fs.snapshot().get(PATH) as Uint8Array;
+  for (const value of spec.torn) await writer.append(value);
+  await writer.flush();
+  const whole = fs.snapshot().get(PATH) as Uint8Array;
+  return whole.slice(0, whole.length - COMMIT_RECORD_BYTES); // the final batch's commit never landed
 }
 
 const saltArb = fc.uint8Array({ minLength: 8, maxLength: 8 });
@@ -470,7 +623,7 @@ const logSpecArb: fc.Arbitrary<LogSpec> = fc.record({
   salt: saltArb,
   baseSequence: fc.oneof(fc.constant(0), fc.nat({ max: 1_000_000 })),
   batches: fc.array(fc.array(smallValueArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 4 }),
-  unflushed: fc.array(smallValueArb, { maxLength: 2 }),
+  torn: fc.array(smallValueArb, { maxLength: 2 }),
 });
 /** The default limit mostly; small limits make ordinary records oversized. */
 const recordBytesMaxArb = fc.oneof(
@@ -608,8 +761,9 @@ describe("hostile files never escape the typed errors, the memory bound or the r
       fc.asyncProperty(saltArb, fc.nat({ max: 1000 }), fc.uint8Array({ maxLength: 600 }), recordBytesMaxArb, async (salt, base, random, max) => {
         const bytes = concat(fileHeader(salt, base), random);
         const verdict = await checkHostile(bytes, max);
-        // random bytes hold no valid commit, so all of it is a torn tail: cut at the header
+        // random bytes hold no valid commit, so all of it is a torn tail: the first batch, cut at the header
         expect(verdict.repair).toEqual({ cut: random.length === 0 ? null : { kind: expect.any(String), offset: 40 } });
+        expect(verdict.strict).toEqual(random.length === 0 ? null : { kind: expect.any(String), offset: 40 });
       }),
       { numRuns: 150 },
     );
@@ -625,12 +779,12 @@ describe("hostile files never escape the typed errors, the memory bound or the r
 
   const pieceArb: fc.Arbitrary<Piece> = fc.oneof(
     { weight: 4, arbitrary: fc.record({ t: fc.constant("data" as const), value: smallValueArb, gap: fc.oneof({ weight: 5, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: -2, max: 3 }) }) }) },
-    { weight: 2, arbitrary: fc.record({ t: fc.constant("commit" as const), skew: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -2, max: 2 }) }), field: fc.nat({ max: 3 }) }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant("commit" as const), skew: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -2, max: 2 }) }), field: fc.nat({ max: 4 }) }) },
     {
       weight: 1,
       arbitrary: fc.record({
         t: fc.constant("raw" as const),
-        version: fc.constantFrom(0, 1, 1, 2, 255),
+        version: fc.constantFrom(0, 1, 2, 2, 3, 255),
         kind: fc.constantFrom(0, 1, 2, 3),
         sequence: fc.oneof(fc.nat(), fc.constant(2 ** 53), fc.constant(2 ** 64 - 1)),
         payload: fc.uint8Array({ maxLength: 40 }),
@@ -641,12 +795,17 @@ describe("hostile files never escape the typed errors, the memory bound or the r
     { weight: 1, arbitrary: fc.record({ t: fc.constant("garbage" as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }) }) },
   );
 
-  /** Encodes pieces behind a header, with commits that describe their batch unless skewed. */
+  /**
+   * Encodes pieces behind a header, with commits that describe their batch
+   * (start, own offset, records, last sequence, and the CRC of every byte
+   * since the batch start, whatever those bytes are) unless skewed.
+   */
   function body(salt: Uint8Array, base: number, pieces: readonly Piece[]): Uint8Array {
     const parts: Uint8Array[] = [fileHeader(salt, base)];
     let offset = 40;
     let sequence = base;
     let batchStart = 40;
+    let batchParts: Uint8Array[] = [];
     let pending = 0;
     for (const piece of pieces) {
       let bytes: Uint8Array;
@@ -660,10 +819,13 @@ describe("hostile files never escape the typed errors, the memory bound or the r
         bytes = frame(salt, { kind: 1, sequence, payload: piece.bytes });
         pending++;
       } else if (piece.t === "commit") {
+        const batchCrc = saltedCrc(salt, concat(...batchParts));
         const fields = [batchStart, offset, pending, sequence];
-        fields[piece.field] = Math.max(0, fields[piece.field]! + piece.skew);
-        bytes = frame(salt, { kind: 2, sequence: fields[3]!, payload: commitPayload(fields[0]!, fields[1]!, fields[2]!) });
+        if (piece.field < fields.length) fields[piece.field] = Math.max(0, fields[piece.field]! + piece.skew);
+        const crc = piece.field === 4 ? (batchCrc + piece.skew) >>> 0 : batchCrc;
+        bytes = frame(salt, { kind: 2, sequence: fields[3]!, payload: commitPayload(fields[0]!, fields[1]!, fields[2]!, crc) });
         batchStart = offset + bytes.length;
+        batchParts = [];
         pending = 0;
       } else if (piece.t === "raw") {
         const sequenceField = Math.min(piece.sequence, 2 ** 53 + 2 ** 20); // above 2^53 - 1 either way
@@ -672,6 +834,7 @@ describe("hostile files never escape the typed errors, the memory bound or the r
         bytes = piece.bytes;
       }
       parts.push(bytes);
+      if (piece.t !== "commit") batchParts.push(bytes);
       offset += bytes.length;
     }
     return concat(...parts);
@@ -685,11 +848,12 @@ describe("hostile files never escape the typed errors, the memory bound or the r
         if ("failed" in verdict.repair) kindsSeen.add(verdict.repair.failed.kind);
         else if (verdict.repair.cut !== null) kindsSeen.add(`torn ${verdict.repair.cut.kind}`);
         else kindsSeen.add("clean");
+        if (verdict.undecodable) kindsSeen.add("undecodable (WalDecodeError)");
       }),
       { numRuns: 300 },
     );
-    // the generator reaches the fatal kinds a crash cannot produce
-    for (const kind of ["clean", "unsupported-version", "bad-header", "sequence-violation", "oversized-length", "decode-failure"]) {
+    // the generator reaches the fatal kinds a crash cannot produce, torn batches, and payloads the codec cannot decode
+    for (const kind of ["clean", "unsupported-version", "bad-header", "sequence-violation", "oversized-length", "torn torn-batch", "undecodable (WalDecodeError)"]) {
       expect([...kindsSeen]).toContain(kind);
     }
   });
@@ -719,7 +883,7 @@ describe("hostile files never escape the typed errors, the memory bound or the r
     expect(outcomes).toContain("repaired");
   });
 
-  test("(c) a record from a log with another salt, put in place of its twin, is checksum-mismatch: fatal before a commit, torn after", async () => {
+  test("(c) a record from a log with another salt, put in place of its twin, is checksum-mismatch: fatal before a later batch's commit, else a torn tail from its batch's start", async () => {
     await fc.assert(
       fc.asyncProperty(logSpecArb, saltArb, fc.nat(), async (spec, otherSalt, pick) => {
         fc.pre(!sameBytes(spec.salt, otherSalt));
@@ -732,10 +896,9 @@ describe("hostile files never escape the typed errors, the memory bound or the r
         const bytes = ours.slice();
         bytes.set(foreign.subarray(target.offset, target.end), target.offset);
         const verdict = await checkHostile(bytes);
-        const commitFollows = all.some((span) => span.offset > target.offset && span.kind === 2);
-        const damage = { kind: "checksum-mismatch", offset: target.offset };
-        expect(verdict.strict).toEqual(damage);
-        expect(verdict.repair).toEqual(commitFollows ? { failed: damage } : { cut: damage });
+        const expected = expectedDamage(all, target.offset, "checksum-mismatch");
+        expect(verdict.strict).toEqual(expected.strict);
+        expect(verdict.repair).toEqual(expected.repair);
       }),
       { numRuns: 80 },
     );
@@ -753,17 +916,21 @@ describe("hostile files never escape the typed errors, the memory bound or the r
         const where = boundaries[place % boundaries.length]!;
         const bytes = concat(ours.subarray(0, where), foreign.subarray(source.offset, source.end), ours.subarray(where));
         const verdict = await checkHostile(bytes);
-        // a commit of ours that moved still proves durable data behind it: fatal; with none after, a torn tail
-        const damage = { kind: "checksum-mismatch", offset: where };
-        const commitFollows = spans(ours).some((span) => span.offset >= where && span.kind === 2);
-        expect(verdict.strict).toEqual(damage);
-        expect(verdict.repair).toEqual(commitFollows ? { failed: damage } : { cut: damage });
+        // a commit of ours that moved (its own batch's too) still proves durable data behind it: fatal;
+        // with none after, a torn tail from the start of the (torn) batch it is in
+        const damage = { kind: "checksum-mismatch", offset: where } as const;
+        const all = spans(ours);
+        const commitFollows = all.some((span) => span.offset >= where && span.kind === 2);
+        const start = batchStartOf(all, where);
+        const tail = { kind: where === start ? "checksum-mismatch" : "torn-batch", offset: start };
+        expect(verdict.strict).toEqual(commitFollows ? damage : tail);
+        expect(verdict.repair).toEqual(commitFollows ? { failed: damage } : { cut: tail });
       }),
       { numRuns: 60 },
     );
   });
 
-  test("(c) a huge length field: checksum-mismatch without a matching header CRC, oversized-length or bad-header with one", async () => {
+  test("(c) a huge length field: checksum-mismatch without a matching header CRC, oversized-length or bad-header with one, else partial-payload", async () => {
     await fc.assert(
       fc.asyncProperty(
         logSpecArb,
@@ -779,19 +946,20 @@ describe("hostile files never escape the typed errors, the memory bound or the r
           new DataView(bytes.buffer).setUint32(target.offset + 4, length, true);
           if (resealed) reseal(bytes, spec.salt, target.offset);
           const verdict = await checkHostile(bytes, max);
-          const commitFollows = all.some((span) => span.offset > target.offset && span.kind === 2);
           if (!resealed) {
             // the length is never believed: the header CRC fails first
-            const damage = { kind: "checksum-mismatch", offset: target.offset };
-            expect(verdict.strict).toEqual(damage);
-            expect(verdict.repair).toEqual(commitFollows ? { failed: damage } : { cut: damage });
+            const expected = expectedDamage(all, target.offset, "checksum-mismatch");
+            expect(verdict.strict).toEqual(expected.strict);
+            expect(verdict.repair).toEqual(expected.repair);
           } else if (target.kind === 2) {
             expect(verdict.repair).toEqual({ failed: { kind: "bad-header", offset: target.offset } });
           } else if (length > max) {
             expect(verdict.repair).toEqual({ failed: { kind: "oversized-length", offset: target.offset } });
           } else {
             // believed, within the limit, but runs past the end of the file: a partial payload
-            expect(verdict.strict).toEqual({ kind: "partial-payload", offset: target.offset });
+            const expected = expectedDamage(all, target.offset, "partial-payload");
+            expect(verdict.strict).toEqual(expected.strict);
+            expect(verdict.repair).toEqual(expected.repair);
           }
         },
       ),
@@ -799,10 +967,34 @@ describe("hostile files never escape the typed errors, the memory bound or the r
     );
   });
 
+  test("(c) a data payload changed with both frame checksums resealed is caught by the batch CRC: torn-batch at its batch's start, fatal before a later batch's commit", async () => {
+    const outcomes = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(logSpecArb, fc.nat(), fc.nat(), fc.nat({ max: 7 }), async (spec, pick, at, bit) => {
+        const original = await buildLog(spec);
+        const all = spans(original);
+        const data = all.filter((span) => span.kind === 1);
+        const target = data[pick % data.length]!;
+        const bytes = original.slice();
+        bytes[target.offset + 32 + (at % (target.end - target.offset - 32))]! ^= 1 << bit;
+        reseal(bytes, spec.salt, target.offset);
+        const verdict = await checkHostile(bytes);
+        // every frame passes its checks: the damage is the batch's (its commit's CRC fails, or it has no commit)
+        const start = batchStartOf(all, target.offset);
+        const damage = { kind: "torn-batch", offset: start };
+        expect(verdict.strict).toEqual(damage);
+        expect(verdict.repair).toEqual(laterCommitFollows(all, target.offset) ? { failed: damage } : { cut: damage });
+        outcomes.add("failed" in verdict.repair ? "fatal" : "repaired");
+      }),
+      { numRuns: 80 },
+    );
+    expect([...outcomes].sort()).toEqual(["fatal", "repaired"]);
+  });
+
   test("memory stays bounded on multi-megabyte logs whose length fields claim more than the file holds", async () => {
     const big = "x".repeat(1_200_000);
     const salt = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
-    const original = await buildLog({ salt, baseSequence: 0, batches: [[big, "a"], [big]], unflushed: ["b"] });
+    const original = await buildLog({ salt, baseSequence: 0, batches: [[big, "a"], [big]], torn: ["b"] });
     await fc.assert(
       fc.asyncProperty(
         fc.nat(),

@@ -10,7 +10,9 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { WalReader, WalWriter, type WalWriterOptions } from "../mod.ts";
 
-export { frames } from "../harness/frames.ts";
+import { FILE_HEADER_BYTES, frames } from "../harness/frames.ts";
+
+export { frames };
 
 /** Writes `values` to a fresh log at `path`, flushing after each, and closes it. */
 export async function writeLog(path: string, values: unknown[], options: WalWriterOptions<unknown> = {}): Promise<Uint8Array> {
@@ -21,6 +23,28 @@ export async function writeLog(path: string, values: unknown[], options: WalWrit
   }
   await writer.close();
   return new Uint8Array(await readFile(path));
+}
+
+/**
+ * Writes each of `batches` to a fresh log at `path` as one batch
+ * (`appendBatch`, then `flush`), and closes it.
+ */
+export async function writeBatches(path: string, batches: unknown[][], options: WalWriterOptions<unknown> = {}): Promise<Uint8Array> {
+  const writer = await WalWriter.open(path, options);
+  for (const batch of batches) {
+    await writer.appendBatch(batch);
+    await writer.flush();
+  }
+  await writer.close();
+  return new Uint8Array(await readFile(path));
+}
+
+/**
+ * Where the final batch of an undamaged log starts: just past its
+ * second-to-last commit record (past the file header when it has one batch).
+ */
+export function finalBatchStart(bytes: Uint8Array): number {
+  return frames(bytes).filter((frame) => frame.kind === 2).at(-2)?.end ?? FILE_HEADER_BYTES;
 }
 
 /** Every record's value, read back with a reader. */

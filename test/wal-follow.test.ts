@@ -74,13 +74,16 @@ describe("read", () => {
     await wal.close();
   });
 
-  test("sees records appended but not yet flushed, and a read in progress does not hold up the writer", async () => {
+  test("sees only flushed records (unflushed ones are not on disk), and a read in progress does not hold up the writer", async () => {
     const { wal } = await freshWal({ segmentBytes: 300 });
     await appendUpTo(wal, 10);
     const reading = wal.read()[Symbol.asyncIterator]();
     expect((await reading.next()).value?.sequence).toBe(1);
     await wal.append("r11"); // the read is suspended mid-segment; the writer goes on
-    await wal.rotate();
+    const fresh: number[] = [];
+    for await (const record of wal.read()) fresh.push(record.sequence);
+    expect(fresh).toEqual(range(1, 10)); // r11 is appended, not flushed
+    await wal.rotate(); // flushes r11
     await wal.cleanup();
     const rest: number[] = [];
     for (let next = await reading.next(); next.done !== true; next = await reading.next()) rest.push(next.value.sequence);
@@ -90,15 +93,31 @@ describe("read", () => {
 });
 
 describe("in-process follow", () => {
-  test("yields existing records, then each new one as it is appended, across rotations, until the signal aborts", async () => {
+  test("yields existing records, then new ones as they are flushed (never before), across rotations, until the signal aborts", async () => {
     const { wal } = await freshWal({ segmentBytes: 300, pollMs: 60_000 });
     await appendUpTo(wal, 5);
     const controller = new AbortController();
-    const following = collect(wal.follow({ from: 3, signal: controller.signal }), controller, (seen) => seen.length === 48);
+    let latest = 0;
+    const following = collect(wal.follow({ from: 3, signal: controller.signal }), controller, (seen) => {
+      latest = seen.at(-1)!.sequence;
+      return seen.length === 48;
+    });
     for (let n = 6; n <= 50; n++) {
       await wal.append(`r${n}`);
       if (n % 4 === 0) await wal.flush();
     }
+    // r49 and r50 were appended after the last flush: only a rotation (which flushes) can have
+    // taken r49 to disk; r50 waits in the batch buffer. The follower gets to the last record
+    // on disk and waits there.
+    const onDisk: number[] = [];
+    for await (const record of wal.read({ from: 3 })) onDisk.push(record.sequence);
+    expect(onDisk).toEqual(range(3, onDisk.at(-1)!));
+    expect(onDisk.at(-1)).toBeGreaterThanOrEqual(48);
+    expect(onDisk.at(-1)).toBeLessThan(50);
+    while (latest < onDisk.at(-1)!) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(latest).toBe(onDisk.at(-1));
+    await wal.flush();
     const seen = await following;
     expect(seen.map((record) => record.sequence)).toEqual(range(3, 50));
     expectInOrderAndIntact(seen);
@@ -181,6 +200,7 @@ describe("Wal.follow without the lock", () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const wal = await Wal.open(dir);
     await wal.append("r1");
+    await wal.flush();
     expect((await following).map((record) => record.value)).toEqual(["r1"]);
     await wal.close();
     const iterator = Wal.follow(dir, { pollMs: 0 })[Symbol.asyncIterator]();

@@ -20,6 +20,7 @@ import {
   WalReader,
 } from "../mod.ts";
 import { useTempDir } from "./helpers.ts";
+import { finalBatchStart } from "./log-files.ts";
 
 const SEGMENT_NAME = /^\d{20}\.wal$/;
 
@@ -96,6 +97,8 @@ describe("layout and sequences", () => {
     expect(await reopened.append("r21")).toBe(21);
     expect(await reopened.append("r30", { sequence: 30 })).toBe(30);
     await expect(reopened.append("again", { sequence: 30 })).rejects.toBeInstanceOf(SequenceError);
+    expect((await entries(reopened)).map(([sequence]) => sequence)).toEqual(range(1, 20)); // 21 and 30 are not flushed yet
+    await reopened.flush();
     expect((await entries(reopened)).map(([sequence]) => sequence)).toEqual([...range(1, 21), 30]);
     expect([reopened.firstSequence, reopened.lastSequence]).toEqual([1, 30]);
     await reopened.close();
@@ -142,14 +145,17 @@ describe("layout and sequences", () => {
     await reopened.close();
   });
 
-  test("rotate seals the active segment on demand, and does nothing to an empty one", async () => {
+  test("rotate flushes and seals the active segment on demand, and does nothing to an empty one", async () => {
     const { dir, wal } = await freshWal();
     await wal.append("a");
     await wal.rotate();
     expect(await segmentFiles(dir)).toEqual(["00000000000000000001.wal", "00000000000000000002.wal"]);
+    expect(await entries(wal)).toEqual([[1, "a"]]); // the rotation flushed it
     await wal.rotate();
     expect((await segmentFiles(dir)).length).toBe(2);
     expect(await wal.append("b")).toBe(2);
+    expect(await entries(wal)).toEqual([[1, "a"]]); // "b" is not flushed yet
+    await wal.flush();
     expect(await entries(wal)).toEqual([
       [1, "a"],
       [2, "b"],
@@ -180,6 +186,7 @@ describe("layout and sequences", () => {
     await wal.close();
     const reopened = await Wal.open(dir, { now: clock.now, segmentBytes: 200 });
     await reopened.append("c");
+    await reopened.flush();
     const times: number[] = [];
     for await (const record of reopened.read()) times.push(record.timeMs);
     expect(times).toEqual([10_000, 10_000, 10_000]);
@@ -256,6 +263,7 @@ describe("retention", () => {
     expect([reopened.currentSequence, reopened.firstSequence, reopened.lastSequence]).toEqual([10, 11, 10]);
     expect(reopened.stats()).toMatchObject({ segments: 1, records: 0, oldestTimeMs: null });
     expect(await reopened.append("r11")).toBe(11);
+    await reopened.flush();
     expect(await entries(reopened)).toEqual([[11, "r11"]]);
     await reopened.close();
   });
@@ -380,18 +388,20 @@ describe("truncation", () => {
 });
 
 describe("damage", () => {
-  test("a torn tail in the newest segment: strict fails, truncate-partial cuts and saves it", async () => {
+  test("a torn tail in the newest segment: strict fails, truncate-partial cuts its whole final batch and saves it", async () => {
     const { dir, wal } = await freshWal({ segmentBytes: 300 });
     await appendUpTo(wal, 10);
-    await wal.append("torn soon");
+    await wal.appendBatch(["whole, but in the torn batch", "torn soon"]);
     await wal.close();
     const newest = `${dir}/${(await segmentFiles(dir)).at(-1)!}`;
-    const bytes = await readFile(newest);
-    await writeFile(newest, bytes.subarray(0, bytes.length - 60 - 5)); // into the last record, its commit gone
+    const bytes = new Uint8Array(await readFile(newest));
+    const start = finalBatchStart(bytes);
+    await writeFile(newest, bytes.subarray(0, bytes.length - 56 - 5)); // into the last record, its commit gone
     const corruption = await corruptionOf(dir, { repair: "strict" });
-    expect(corruption.path).toBe(newest);
+    expect(corruption).toMatchObject({ path: newest, kind: "torn-batch", offset: start });
     const repaired = await Wal.open(dir, { repair: "truncate-partial" });
-    expect(repaired.repaired).not.toBeNull();
+    expect(repaired.repaired).toMatchObject({ kind: "torn-batch", offset: start, bytes: bytes.length - 61 - start });
+    expect(repaired.currentSequence).toBe(10);
     expect((await entries(repaired)).map(([sequence]) => sequence)).toEqual(range(1, 10));
     expect(await readdir(dir)).toContain(repaired.repaired!.savedTo.slice(dir.length + 1));
     await repaired.close();

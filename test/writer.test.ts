@@ -1,10 +1,11 @@
 /**
  * The single-file writer and reader on the running runtime's real filesystem:
  * round trips, sequences, strict validation, torn-tail repair at every cut
- * point, damage detection at every byte, hostile length fields.
+ * point of the final batch, damage detection at every byte, hostile length
+ * fields, payloads the codec cannot decode.
  */
 
-import { readdir } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import {
@@ -14,6 +15,7 @@ import {
   WalArgumentError,
   WalClosedError,
   WalCorruptionError,
+  WalDecodeError,
   WalLockedError,
   WalReader,
   WalWriter,
@@ -21,9 +23,15 @@ import {
 import { defaultFileSystem } from "../adapters/auto.ts";
 import type { FileSystem } from "../mod.ts";
 import { useTempDir } from "./helpers.ts";
-import { contents, frames, overwrite, readValues, writeLog } from "./log-files.ts";
+import { contents, finalBatchStart, frames, overwrite, readValues, writeBatches, writeLog } from "./log-files.ts";
 
 const FIVE = [{ n: 1 }, "two", [3, 3, 3], null, { five: "x".repeat(40) }];
+/** FIVE in three batches; the final one holds two records. */
+const BATCHES = [FIVE.slice(0, 2), FIVE.slice(2, 3), FIVE.slice(3)];
+/** The record kinds of a file holding {@link BATCHES}. */
+const BATCH_KINDS = [1, 1, 2, 1, 2, 1, 1, 2];
+/** The damage kinds a crash can leave (docs/FORMAT.md). */
+const TEARABLE = ["torn-batch", "partial-header", "partial-payload", "zeroed-tail", "bad-magic", "checksum-mismatch"];
 
 /** Opens and expects a corruption error; returns its diagnostic. */
 async function corruptionOf(path: string, repair: "strict" | "truncate-partial") {
@@ -84,24 +92,34 @@ describe("round trip", () => {
     expect(await readValues(path, { from: 99 })).toEqual([]);
   });
 
-  test("the file is laid out as docs/FORMAT.md says", async () => {
+  test("the file is laid out as docs/FORMAT.md says (format version 2: each batch's commit carries its batch CRC)", async () => {
     const path = `${await useTempDir()}/layout.wal`;
-    const bytes = await writeLog(path, ["a", "b"], { now: () => 1234 });
+    const bytes = await writeBatches(path, [["a"], ["b", "c"]], { now: () => 1234 });
     expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x57, 0x41, 0x4c, 0x0d, 0x0a, 0x1a, 0x0a]);
     const view = new DataView(bytes.buffer);
+    expect(view.getUint16(8, true)).toBe(2); // format version
+    expect(view.getUint16(10, true)).toBe(40); // header size
     expect(view.getUint32(36, true)).toBe(crc32(bytes.subarray(0, 36), 0));
     const spans = frames(bytes);
-    expect(spans.map((f) => f.kind)).toEqual([1, 2, 1, 2]);
+    expect(spans.map((f) => f.kind)).toEqual([1, 2, 1, 1, 2]); // one commit per batch, after its records
+    for (const span of spans) expect(bytes[span.offset + 2], `version of the frame at ${span.offset}`).toBe(2);
     const first = spans[0]!;
     expect(new TextDecoder().decode(bytes.subarray(first.offset + 32, first.end))).toBe('"a"');
-    const seed = crc32(bytes.subarray(16, 24), 0);
+    const seed = crc32(bytes.subarray(16, 24), 0); // salted CRC: continues from the CRC of the 8 salt bytes
     expect(view.getUint32(first.offset + 28, true)).toBe(crc32(bytes.subarray(first.offset, first.offset + 28), seed));
     expect(view.getUint32(first.offset + 24, true)).toBe(crc32(bytes.subarray(first.offset + 32, first.end), seed));
     expect(view.getUint32(first.offset + 16, true)).toBe(1234);
-    const commit = spans[1]!;
-    expect(view.getUint32(commit.offset + 32, true)).toBe(40); // batch start
-    expect(view.getUint32(commit.offset + 40, true)).toBe(commit.offset); // its own offset
-    expect(view.getUint32(commit.offset + 48, true)).toBe(1); // record count
+    const batchStarts = [40, spans[1]!.end];
+    for (const [index, commit] of [spans[1]!, spans[4]!].entries()) {
+      const start = batchStarts[index]!;
+      expect(commit.end - commit.offset).toBe(56);
+      expect(view.getUint32(commit.offset + 8, true)).toBe(index === 0 ? 1 : 3); // the batch's last sequence
+      expect(view.getUint32(commit.offset + 32, true)).toBe(start); // batch start
+      expect(view.getUint32(commit.offset + 40, true)).toBe(commit.offset); // its own offset
+      expect(view.getUint32(commit.offset + 48, true)).toBe(index === 0 ? 1 : 2); // record count
+      expect(view.getUint32(commit.offset + 52, true)).toBe(crc32(bytes.subarray(start, commit.offset), seed)); // batch CRC
+      expect(view.getUint32(commit.offset + 24, true)).toBe(crc32(bytes.subarray(commit.offset + 32, commit.end), seed));
+    }
   });
 });
 
@@ -112,6 +130,7 @@ describe("sequences", () => {
     expect(writer.currentSequence).toBe(0);
     expect(await writer.append("a")).toBe(1);
     expect(await writer.append("b", { sequence: 10 })).toBe(10);
+    await writer.flush();
     const before = await contents(path);
     const error = await writer.append("c", { sequence: 10 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SequenceError);
@@ -119,13 +138,18 @@ describe("sequences", () => {
     expect((error as SequenceError).provided).toBe(10);
     await expect(writer.append("c", { sequence: 0 })).rejects.toBeInstanceOf(WalArgumentError);
     await expect(writer.append("c", { sequence: 1.5 })).rejects.toBeInstanceOf(WalArgumentError);
+    expect(writer.currentSequence).toBe(10);
+    await writer.flush(); // the refused appends left nothing in the batch to write
     expect(await contents(path)).toEqual(before);
     expect(await writer.append("d")).toBe(11);
     expect(await writer.append("max", { sequence: Number.MAX_SAFE_INTEGER })).toBe(Number.MAX_SAFE_INTEGER);
+    await writer.flush();
     const full = await contents(path);
     await expect(writer.append("past the largest sequence")).rejects.toBeInstanceOf(WalArgumentError);
+    await writer.flush();
     expect(await contents(path)).toEqual(full);
     await writer.close();
+    expect(await contents(path)).toEqual(full);
     const sequences: number[] = [];
     for await (const r of WalReader.open(path)) sequences.push(r.sequence);
     expect(sequences).toEqual([1, 10, 11, Number.MAX_SAFE_INTEGER]);
@@ -188,35 +212,43 @@ describe("closed and locked", () => {
     await expect(writer.append(undefined)).rejects.toBeInstanceOf(WalArgumentError);
     await expect(writer.append(10n as unknown)).rejects.toBeInstanceOf(WalArgumentError);
     await expect(writer.append("x".repeat(20))).rejects.toBeInstanceOf(WalArgumentError);
+    expect(writer.currentSequence).toBe(0);
+    await writer.flush(); // nothing was accepted, so nothing is written
     expect(await contents(path)).toEqual(before);
     expect(await writer.append("ok")).toBe(1);
     await writer.close();
+    expect(await readValues(path)).toEqual(["ok"]);
   });
 });
 
 describe("torn tails", () => {
-  test("a cut at every byte of the last record: strict names it, truncate-partial keeps whole records and the cut bytes", async () => {
+  test("a cut at every byte of the final batch: strict names the batch start, truncate-partial cuts the whole batch (never part of it) and keeps the cut bytes", async () => {
     const dir = await useTempDir();
-    const full = await writeLog(`${dir}/full.wal`, FIVE);
+    const full = await writeBatches(`${dir}/full.wal`, BATCHES);
     const spans = frames(full);
-    const lastData = spans.at(-2)!;
-    const lastCommit = spans.at(-1)!;
-    for (let cut = lastData.offset + 1; cut < full.length; cut++) {
-      if (cut === lastData.end) continue; // a whole data record with no commit is a valid, unflushed tail
+    expect(spans.map((f) => f.kind)).toEqual(BATCH_KINDS);
+    const start = finalBatchStart(full);
+    const first = spans.find((f) => f.offset === start)!;
+    for (let cut = start + 1; cut < full.length; cut++) {
       const path = `${dir}/cut-${cut}.wal`;
       await overwrite(path, full.subarray(0, cut));
-      const damaged = cut < lastData.end ? lastData : lastCommit;
+      // the first damaged frame: the one the cut falls in, or none (at a frame boundary: records with no commit)
+      const damagedAt = spans.find((f) => cut > f.offset && cut < f.end)?.offset ?? cut;
+      const kind = damagedAt !== start ? "torn-batch" : cut - start < 32 ? "partial-header" : "partial-payload";
       const found = await corruptionOf(path, "strict");
-      expect(found.offset).toBe(damaged.offset);
-      expect(found.kind).toBe(cut - damaged.offset < 32 ? "partial-header" : "partial-payload");
+      expect(found, `cut at ${cut}`).toMatchObject({ kind, offset: start, path });
+      if (kind === "torn-batch") expect(found.detail).toContain(`at ${damagedAt}`);
       expect(await contents(path)).toEqual(full.subarray(0, cut));
 
       const writer = await WalWriter.open(path, { repair: "truncate-partial" });
-      expect(writer.repaired).toMatchObject({ offset: damaged.offset, bytes: cut - damaged.offset });
-      expect(await contents(writer.repaired!.savedTo)).toEqual(full.subarray(damaged.offset, cut));
+      expect(writer.repaired).toEqual({ kind, offset: start, bytes: cut - start, savedTo: `${path}.${start}.torn` });
+      expect(await contents(writer.repaired!.savedTo)).toEqual(full.subarray(start, cut));
+      expect(writer.currentSequence).toBe(3);
       await writer.close();
-      expect(await readValues(path)).toEqual(cut < lastData.end ? FIVE.slice(0, 4) : FIVE);
+      expect(await contents(path)).toEqual(full.subarray(0, start));
+      expect(await readValues(path)).toEqual(FIVE.slice(0, 3));
     }
+    expect(first.end - start).toBeGreaterThan(32); // the cuts covered both kinds of a cut first record
   });
 
   test("a zero-filled tail is zeroed-tail: strict fails, truncate-partial cuts and keeps it", async () => {
@@ -271,27 +303,50 @@ describe("torn tails", () => {
     }
   });
 
-  test("intact unflushed records survive; a hole in them cuts from the hole (writes landed out of order)", async () => {
-    const path = `${await useTempDir()}/order.wal`;
+  test("unflushed records are not on disk; a final batch with a hole (writes landed out of order) or without its commit is cut whole", async () => {
+    const dir = await useTempDir();
+    const path = `${dir}/order.wal`;
     const writer = await WalWriter.open(path);
     await writer.append("durable");
     await writer.flush();
-    await writer.append("landed");
+    const flushed = await contents(path);
+    expect(await writer.append("landed")).toBe(2);
     await writer.append("lost");
     await writer.append("landed-after-hole");
-    // simulate a crash: drop the lock, keep the bytes
-    const bytes = await contents(path);
+    expect(writer.currentSequence).toBe(4);
+    expect(await contents(path)).toEqual(flushed); // appended, not flushed: nothing of them on disk
+    expect(await readValues(path)).toEqual(["durable"]);
+    await writer.flush();
     await writer.close();
+    const bytes = await contents(path);
     const spans = frames(bytes);
+    expect(spans.map((f) => f.kind)).toEqual([1, 2, 1, 1, 1, 2]); // the three went out as one batch
+    const start = flushed.length;
+    expect(spans[2]!.offset).toBe(start);
+
+    // "lost" never reached the disk; the sectors around it and the commit did
     const holed = bytes.slice();
-    holed.fill(0, spans[3]!.offset, spans[3]!.end); // "lost" never reached the disk
-    await overwrite(path, holed);
-    expect(await corruptionOf(path, "strict")).toMatchObject({ kind: "bad-magic", offset: spans[3]!.offset });
-    const repaired = await WalWriter.open(path, { repair: "truncate-partial" });
-    expect(repaired.repaired?.offset).toBe(spans[3]!.offset);
-    expect(repaired.currentSequence).toBe(2);
-    await repaired.close();
-    expect(await readValues(path)).toEqual(["durable", "landed"]);
+    holed.fill(0, spans[3]!.offset, spans[3]!.end);
+    // the commit never reached the disk; every record did
+    const uncommitted = bytes.slice(0, spans[5]!.offset);
+    for (const [name, damaged, damagedAt] of [
+      ["holed", holed, spans[3]!.offset],
+      ["uncommitted", uncommitted, uncommitted.length],
+    ] as const) {
+      const torn = `${dir}/${name}.wal`;
+      await overwrite(torn, damaged);
+      const found = await corruptionOf(torn, "strict");
+      expect(found, name).toMatchObject({ kind: "torn-batch", offset: start });
+      expect(found.detail).toContain(`at ${damagedAt}`);
+      expect(await contents(torn)).toEqual(damaged);
+      const repaired = await WalWriter.open(torn, { repair: "truncate-partial" });
+      expect(repaired.repaired).toMatchObject({ kind: "torn-batch", offset: start, bytes: damaged.length - start });
+      expect(await contents(repaired.repaired!.savedTo)).toEqual(damaged.subarray(start));
+      expect(repaired.currentSequence).toBe(1);
+      await repaired.close();
+      expect(await contents(torn)).toEqual(flushed);
+      expect(await readValues(torn)).toEqual(["durable"]);
+    }
   });
 
   test("repaired files are never overwritten: a second repair at the same offset gets a new name", async () => {
@@ -312,13 +367,13 @@ describe("torn tails", () => {
 });
 
 describe("damage to durable data", () => {
-  test("a flip of every byte before the last record fails under every policy, at the right offset, changing nothing", async () => {
+  test("a flip of every byte before the final batch fails under every policy, at the right offset, changing nothing", async () => {
     const dir = await useTempDir();
-    const full = await writeLog(`${dir}/full.wal`, FIVE);
+    const full = await writeBatches(`${dir}/full.wal`, BATCHES);
     const spans = frames(full);
-    const lastCommit = spans.at(-1)!;
+    expect(spans.map((f) => f.kind)).toEqual(BATCH_KINDS);
     const path = `${dir}/flip.wal`;
-    for (let at = 0; at < lastCommit.offset; at++) {
+    for (let at = 0; at < finalBatchStart(full); at++) {
       const flipped = full.slice();
       flipped[at]! ^= 0x20;
       await overwrite(path, flipped);
@@ -329,6 +384,44 @@ describe("damage to durable data", () => {
         expect(found.path).toBe(path);
         expect(await contents(path)).toEqual(flipped);
       }
+      await expect(readValues(path), `byte ${at} read`).rejects.toMatchObject({ corruption: { offset: expectedOffset } });
+    }
+    expect((await readdir(dir)).filter((n) => n.endsWith(".torn"))).toEqual([]);
+  });
+
+  test("a flip of any byte of the final batch, even acknowledged, is a torn tail: strict refuses at the batch start, truncate-partial cuts the batch and keeps it", async () => {
+    const dir = await useTempDir();
+    const full = await writeBatches(`${dir}/full.wal`, BATCHES);
+    const spans = frames(full);
+    const start = finalBatchStart(full);
+    const first = spans.find((f) => f.offset === start)!;
+    await mkdir(`${dir}/repaired`);
+    for (let at = start; at < full.length; at++) {
+      const flipped = full.slice();
+      flipped[at]! ^= 0x20;
+      // the damage starts at the batch start only when the flip is in its first frame
+      const kind = at >= first.end ? "torn-batch" : at - start < 2 ? "bad-magic" : "checksum-mismatch";
+      const path = `${dir}/flip.wal`;
+      await overwrite(path, flipped);
+      const found = await corruptionOf(path, "strict");
+      expect(found, `byte ${at} under strict`).toMatchObject({ kind, offset: start, path });
+      expect(TEARABLE).toContain(found.kind);
+      expect(await contents(path)).toEqual(flipped);
+      expect(await readValues(path)).toEqual(FIVE.slice(0, 3)); // readers stop before it, as at any torn tail
+
+      const repairedPath = `${dir}/repaired/flip-${at}.wal`;
+      await overwrite(repairedPath, flipped);
+      const writer = await WalWriter.open(repairedPath, { repair: "truncate-partial" });
+      expect(writer.repaired, `byte ${at} under truncate-partial`).toEqual({
+        kind,
+        offset: start,
+        bytes: full.length - start,
+        savedTo: `${repairedPath}.${start}.torn`,
+      });
+      expect(writer.currentSequence).toBe(3);
+      await writer.close();
+      expect(await contents(writer.repaired!.savedTo)).toEqual(flipped.subarray(start));
+      expect(await contents(repairedPath)).toEqual(full.subarray(0, start));
     }
     expect((await readdir(dir)).filter((n) => n.endsWith(".torn"))).toEqual([]);
   });
@@ -382,13 +475,34 @@ describe("damage to durable data", () => {
     expect(largestReadBytes).toBeLessThanOrEqual(full.length);
   });
 
-  test("a record the codec cannot decode is decode-failure", async () => {
+  test("a record the codec cannot decode is no damage: writers open (opening decodes nothing); the reader throws WalDecodeError when it reaches it", async () => {
     const path = `${await useTempDir()}/decode.wal`;
     const writer = await WalWriter.open(path, { codec: bytesCodec });
-    await writer.append(new TextEncoder().encode("{not json"));
+    const encoder = new TextEncoder();
+    await writer.appendBatch([encoder.encode('"fine"'), encoder.encode("{not json"), encoder.encode('"after"')]);
     await writer.close();
-    expect(await corruptionOf(path, "truncate-partial")).toMatchObject({ kind: "decode-failure", offset: 40 });
-    await expect(readValues(path)).rejects.toBeInstanceOf(WalCorruptionError);
+    const bytes = await contents(path);
+    const undecodable = frames(bytes)[1]!;
+    for (const repair of ["strict", "truncate-partial"] as const) {
+      const reopened = await WalWriter.open(path, { repair });
+      expect(reopened.repaired).toBeNull();
+      expect(reopened.currentSequence).toBe(3);
+      await reopened.close();
+    }
+    expect(await contents(path)).toEqual(bytes);
+
+    const values: unknown[] = [];
+    const error = await (async () => {
+      for await (const record of WalReader.open(path)) values.push(record.value);
+    })().catch((e: unknown) => e);
+    expect(values).toEqual(["fine"]); // the records before it, then the error
+    expect(error).toBeInstanceOf(WalDecodeError);
+    expect(error).toMatchObject({ code: "WAL_DECODE", sequence: 2, path, offset: undecodable.offset });
+    expect((error as WalDecodeError).cause).toBeInstanceOf(SyntaxError);
+    expect(await readValues(path, { from: 3 })).toEqual(["after"]); // records skipped are not decoded
+    const raw: Uint8Array[] = [];
+    for await (const record of WalReader.open(path, { codec: bytesCodec })) raw.push(record.value);
+    expect(raw.map((value) => new TextDecoder().decode(value))).toEqual(['"fine"', "{not json", '"after"']);
   });
 
   test("a file that is not a log fails with bad-magic at 0", async () => {
