@@ -118,7 +118,7 @@ interface Progress {
 /** A batch that reaches past the buffer: the caller refills and checks it frame by frame. */
 const UNBUFFERED = Symbol("unbuffered");
 
-/** Buffer capacity a scan needs: a whole frame of the largest record, and a commit record. */
+/** The read-ahead capacity a scan needs: a whole frame of the largest record, and a commit record. */
 function readerBytesMax(recordBytesMax: number): number {
   return RECORD_HEADER_BYTES + recordBytesMax + COMMIT_RECORD_BYTES;
 }
