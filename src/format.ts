@@ -274,6 +274,19 @@ export function decodeCommitPayload(bytes: Uint8Array): CommitPayload | null {
   return { batchStart, commitOffset, recordCount: view.getUint32(16, true), batchCrc: view.getUint32(20, true) };
 }
 
+/**
+ * The commit record in `bytes` (its 56 bytes), when both its salted
+ * checksums match: its sequence and payload; null for anything else.
+ */
+export function decodeCommitRecord(bytes: Uint8Array, sum: Checksummer): { readonly sequence: number; readonly commit: CommitPayload } | null {
+  const header = decodeRecordHeader(bytes.subarray(0, RECORD_HEADER_BYTES), sum, COMMIT_PAYLOAD_BYTES);
+  if (isDamage(header) || header.kind !== RecordKind.commit) return null;
+  const payload = bytes.subarray(RECORD_HEADER_BYTES, COMMIT_RECORD_BYTES);
+  if (sum.of(payload) !== header.payloadCrc) return null;
+  const commit = decodeCommitPayload(payload);
+  return commit === null ? null : { sequence: header.sequence, commit };
+}
+
 /** True when `value` is a frame problem rather than a decoded header. */
 export function isDamage(value: object): value is FrameDamage {
   return "detail" in value;

@@ -17,9 +17,9 @@
 import { type Corruption, type CorruptionKind, WalCorruptionError } from "./errors.ts";
 import {
   type Checksummer,
-  COMMIT_PAYLOAD_BYTES,
   COMMIT_RECORD_BYTES,
   decodeCommitPayload,
+  decodeCommitRecord,
   decodeRecordHeader,
   type FrameDamage,
   isDamage,
@@ -160,23 +160,14 @@ async function findCommitAfter(reader: ChunkReader, from: number, sum: Checksumm
     const last = window.length - COMMIT_RECORD_BYTES;
     for (let i = window.indexOf(RECORD_MAGIC_0); i >= 0 && i <= last; i = window.indexOf(RECORD_MAGIC_0, i + 1)) {
       if (window[i + 1] !== RECORD_MAGIC_1 || window[i + 3] !== RecordKind.commit) continue;
-      const found = commitAt(window.subarray(i, i + COMMIT_RECORD_BYTES), sum);
-      if (found !== null) return { offset: base + i, ...found };
+      const found = decodeCommitRecord(window.subarray(i, i + COMMIT_RECORD_BYTES), sum);
+      if (found !== null) return { offset: base + i, commitOffset: found.commit.commitOffset, batchStart: found.commit.batchStart };
     }
     base += last + 1;
   }
   return null;
 }
 
-/** What a valid commit record in `bytes` names for itself, or null if `bytes` is not one. */
-function commitAt(bytes: Uint8Array, sum: Checksummer): { commitOffset: number; batchStart: number } | null {
-  const frame = decodeRecordHeader(bytes.subarray(0, RECORD_HEADER_BYTES), sum, COMMIT_PAYLOAD_BYTES);
-  if (isDamage(frame) || frame.kind !== RecordKind.commit) return null;
-  const payload = bytes.subarray(RECORD_HEADER_BYTES, COMMIT_RECORD_BYTES);
-  if (sum.of(payload) !== frame.payloadCrc) return null;
-  const commit = decodeCommitPayload(payload);
-  return commit === null ? null : { commitOffset: commit.commitOffset, batchStart: commit.batchStart };
-}
 
 async function isZeroFrom(reader: ChunkReader, from: number): Promise<boolean> {
   for (let base = from; base < reader.fileBytes; ) {

@@ -26,9 +26,8 @@ import {
   Checksummer,
   COMMIT_PAYLOAD_BYTES,
   COMMIT_RECORD_BYTES,
-  decodeCommitPayload,
+  decodeCommitRecord,
   decodeFileHeader,
-  decodeRecordHeader,
   FILE_HEADER_BYTES,
   FORMAT_VERSION,
   type FileHeader,
@@ -226,7 +225,7 @@ async function findBatch(reader: ChunkReader, start: number, sum: Checksummer, r
     if (fileBytes - at < RECORD_HEADER_BYTES) return null;
     const head = await reader.view(at, RECORD_HEADER_BYTES);
     if (head[0] !== RECORD_MAGIC_0 || head[1] !== RECORD_MAGIC_1) return null;
-    const payloadBytes = new DataView(head.buffer, head.byteOffset, RECORD_HEADER_BYTES).getUint32(4, true);
+    const payloadBytes = reader.dataView.getUint32(at - reader.bufferStart + 4, true);
     if (head[3] === RecordKind.commit) {
       if (payloadBytes !== COMMIT_PAYLOAD_BYTES || fileBytes - at < COMMIT_RECORD_BYTES) return null;
       return checkCommit(await reader.view(at, COMMIT_RECORD_BYTES), at, start, records, batchCrc, sum);
@@ -244,14 +243,12 @@ async function findBatch(reader: ChunkReader, start: number, sum: Checksummer, r
  * salted checksum `batchCrc`.
  */
 function checkCommit(frame: Uint8Array, at: number, start: number, records: number, batchCrc: number, sum: Checksummer): BatchFound | null {
-  const header = decodeRecordHeader(frame.subarray(0, RECORD_HEADER_BYTES), sum, COMMIT_PAYLOAD_BYTES);
-  if (isDamage(header) || header.kind !== RecordKind.commit) return null;
-  const payload = frame.subarray(RECORD_HEADER_BYTES, COMMIT_RECORD_BYTES);
-  if (sum.of(payload) !== header.payloadCrc) return null;
-  const commit = decodeCommitPayload(payload);
-  if (commit === null || commit.batchStart !== start || commit.commitOffset !== at) return null;
+  const found = decodeCommitRecord(frame, sum);
+  if (found === null) return null;
+  const { commit } = found;
+  if (commit.batchStart !== start || commit.commitOffset !== at) return null;
   if (records === 0 || commit.recordCount !== records || commit.batchCrc !== batchCrc) return null;
-  return { commitOffset: at, records, sequence: header.sequence };
+  return { commitOffset: at, records, sequence: found.sequence };
 }
 
 /** Second pass over a verified batch held whole in the buffer: checks each record's fields and visits it. */
