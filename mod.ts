@@ -30,6 +30,7 @@ export {
   WalIoError,
   WalLockedError,
   WalPoisonedError,
+  WalRewoundError,
 } from "./src/errors.ts";
 export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity } from "./src/fs.ts";
 export { WalReader, type WalReaderOptions, type WalRecord } from "./src/reader.ts";

@@ -27,12 +27,13 @@ export class ChunkReader {
    * @param file the file to read
    * @param fileBytes the file's size; nothing past it is read
    * @param capacityMaxBytes the largest single range {@link view} will be asked for
+   * @param startOffset where reading will start: the buffer is sized for what lies after it
    */
-  constructor(file: FileHandle, fileBytes: number, capacityMaxBytes: number) {
+  constructor(file: FileHandle, fileBytes: number, capacityMaxBytes: number, startOffset = 0) {
     this.#file = file;
     this.#fileBytes = fileBytes;
     this.#capacityMaxBytes = Math.max(capacityMaxBytes, READ_AHEAD_BYTES);
-    this.#buffer = new Uint8Array(Math.min(READ_AHEAD_BYTES, Math.max(fileBytes, 64)));
+    this.#buffer = new Uint8Array(Math.min(READ_AHEAD_BYTES, Math.max(fileBytes - startOffset, 64)));
     this.#dataView = new DataView(this.#buffer.buffer);
   }
 
@@ -80,6 +81,18 @@ export class ChunkReader {
       return this.#buffer.subarray(from, from + wanted);
     }
     return this.#refill(offset, wanted);
+  }
+
+  /** Bytes `[offset, offset + lengthBytes)` read into a fresh array, leaving the buffer as it is; short at end of file. */
+  async peek(offset: number, lengthBytes: number): Promise<Uint8Array> {
+    const bytes = new Uint8Array(Math.max(0, Math.min(lengthBytes, this.#fileBytes - offset)));
+    let got = 0;
+    while (got < bytes.length) {
+      const n = await this.#file.read(bytes.subarray(got), offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return bytes.subarray(0, got);
   }
 
   /** Refills the buffer with a full read-ahead starting at `offset` (unless it already starts there). */

@@ -93,6 +93,31 @@ export class WalDecodeError extends WalError {
   }
 }
 
+/**
+ * A reader returned records the log no longer holds: a back truncation cut
+ * below them, or a crash lost batches that were written but not yet synced,
+ * and their sequences may since have been reused by other records. Every
+ * record below `restartFrom` is unchanged; read again from there (records
+ * from `restartFrom` up to the cut are returned again, unchanged).
+ */
+export class WalRewoundError extends WalError {
+  /** The highest sequence the reader had returned. */
+  readonly returnedSequence: number;
+  /** Where to start reading again: at or below the first record that changed. */
+  readonly restartFrom: number;
+  /** The log directory. */
+  readonly dir: string;
+  constructor(dir: string, returnedSequence: number, restartFrom: number) {
+    super(
+      "WAL_REWOUND",
+      `the log in ${dir} no longer holds every record up to ${returnedSequence} that this reader returned (a back truncation or a crash replaced some); read again from ${restartFrom}`,
+    );
+    this.dir = dir;
+    this.returnedSequence = returnedSequence;
+    this.restartFrom = restartFrom;
+  }
+}
+
 /** A filesystem call failed; the original error is `cause`. */
 export class WalIoError extends WalError {
   /** What the log was doing, e.g. `append`, `sync`. */

@@ -17,8 +17,11 @@
  *   a segment deleted before the reader opened it is looked up again (an
  *   open segment keeps reading: unlinking does not affect open handles);
  * - back truncation: records above a pending cut are never returned. A
- *   reader that already returned records above the cut is not rewound:
- *   sequences it returns only ever increase.
+ *   reader that already returned records above the cut learns it from its
+ *   cursor (the end of the last batch it read, which the cut segment no
+ *   longer holds) and throws `WalRewoundError` with a sequence to restart
+ *   from; so does one that returned written-but-unsynced batches a crash
+ *   then lost. Sequences it returns otherwise only ever increase.
  *
  * @module
  */
@@ -26,12 +29,13 @@
 import { BOUNDS_FILE, type Bounds, INITIAL_BOUNDS, readBounds } from "./bounds.ts";
 import type { Codec } from "./codec.ts";
 import type { Crc32 } from "./crc32.ts";
-import { WalCorruptionError, WalIoError } from "./errors.ts";
+import { WalCorruptionError, WalIoError, WalRewoundError } from "./errors.ts";
 import type { FileSystem } from "./fs.ts";
 import { errorCode } from "./io.ts";
 import { io } from "./log-file.ts";
 import { join } from "./path.ts";
-import { WalReader, type WalRecord } from "./reader.ts";
+import { decodingFrom, readFileRecords, saltCrcOf, type WalRecord } from "./reader.ts";
+import { PositionLostError, type ScanPosition } from "./scan.ts";
 import { liveFirsts, segmentFirsts, segmentPath } from "./segments.ts";
 
 /** The log as a reader sees it at one moment. */
@@ -76,16 +80,43 @@ export interface ReadRecordsOptions<T> {
 }
 
 /**
+ * Where a reader stands: the segment holding the last record it returned
+ * (or, before it returned any, the last segment it read), and the end of the
+ * last batch it read there. Reading that segment again resumes there; the
+ * position also proves, while the file still holds it, that no record the
+ * reader returned was cut.
+ */
+interface Cursor {
+  /** The segment's first sequence (its name). */
+  readonly first: number;
+  /** The end of the last batch read in it. */
+  readonly position: ScanPosition;
+}
+
+/** One reader's progress through the log. */
+interface ReadState {
+  /** The lowest sequence still to return. */
+  next: number;
+  /** The highest sequence returned, or -1. */
+  returned: number;
+  cursor: Cursor | null;
+  /** Salt checksums of the live segments read, by first sequence: where to restart after a back cut. */
+  readonly salts: Map<number, number>;
+}
+
+/**
  * Yields the log's records with sequences in `[from, to]`, in order, each
  * once. Without `follow`, returns at the end of the log; with it, waits for
- * more until `signal` aborts or the source ends.
+ * more until `signal` aborts or the source ends. Reads each segment once:
+ * reading a segment again resumes after the last batch read in it.
  *
+ * @throws {WalRewoundError} a back truncation (or a crash) replaced records this reader returned
  * @throws {WalCorruptionError} a segment is damaged (seen twice in a row, so not a rewrite in progress)
  * @throws {WalIoError} the filesystem failed (a listed segment missing twice in a row, too)
  */
 export async function* readRecords<T>(source: LogSource, options: ReadRecordsOptions<T>): AsyncGenerator<WalRecord<T>, void, undefined> {
   const { signal, follow } = options;
-  let next = options.from;
+  const state: ReadState = { next: options.from, returned: -1, cursor: null, salts: new Map() };
   /** The newest segment, and the stamp of the view it was last read to its end under. */
   let caughtUp: { first: number; stamp: number } | null = null;
   /**
@@ -96,10 +127,10 @@ export async function* readRecords<T>(source: LogSource, options: ReadRecordsOpt
   let suspect: string | null = null;
   while (!isAborted(signal)) {
     const view = await source.view();
-    next = Math.max(next, view.bounds.front);
+    state.next = Math.max(state.next, view.bounds.front);
     const to = view.bounds.back === null ? options.to : Math.min(options.to, view.bounds.back);
-    if (!follow && next > to) return;
-    const index = segmentIndexFor(view.firsts, next);
+    if (!follow && state.next > to) return;
+    const index = segmentIndexFor(view.firsts, state.next);
     const newest = index === view.firsts.length - 1;
     if (index < 0 || (newest && caughtUp !== null && caughtUp.first === view.firsts[index] && caughtUp.stamp === view.stamp)) {
       if (!follow || !(await source.waitForChange(signal))) return;
@@ -107,32 +138,125 @@ export async function* readRecords<T>(source: LogSource, options: ReadRecordsOpt
     }
     const first = view.firsts[index]!;
     const path = segmentPath(source.dir, first);
-    let reachedTo = false;
+    let read: SegmentRead;
     try {
-      for await (const record of WalReader.open<T>(path, { from: next, codec: options.codec, fs: options.fs, maxRecordBytes: options.recordBytesMax })) {
-        reachedTo = record.sequence > to;
-        if (reachedTo) break;
-        yield record;
-        next = record.sequence + 1;
-        if (isAborted(signal)) return;
+      if ((await checkCursorHolds(source.dir, options, state, first, view)) === "missing") {
+        if (suspect !== CURSOR_SEGMENT) {
+          suspect = CURSOR_SEGMENT;
+          continue;
+        }
+        throw new PositionLostError(segmentPath(source.dir, state.cursor!.first), state.cursor!.position);
       }
+      read = yield* readSegment(path, first, to, options, state);
     } catch (error) {
+      if (error instanceof PositionLostError) {
+        if (state.returned >= 0) throw await rewound(source.dir, options.fs, state, view);
+        state.cursor = null; // nothing returned yet: nothing to take back
+        continue;
+      }
       if (!(isNotFound(error) || error instanceof WalCorruptionError) || suspect === path) throw error;
       suspect = path;
       continue;
     }
     suspect = null;
-    if (reachedTo) {
+    if (read === "aborted") return;
+    if (read === "reached-to") {
       // Only a pending back cut limits a follower: wait for it to finish.
       if (!follow || !(await source.waitForChange(signal))) return;
     } else if (!newest) {
-      next = Math.max(next, view.firsts[index + 1]!);
+      state.next = Math.max(state.next, view.firsts[index + 1]!);
     } else if (follow) {
       caughtUp = { first, stamp: view.stamp };
     } else {
       return;
     }
   }
+}
+
+/** How reading a segment ended: at its end, at a record above `to`, or because the signal aborted. */
+type SegmentRead = "end" | "reached-to" | "aborted";
+
+/** Yields the records of segment `first` from `state.next` up to `to`, resuming where the cursor says, and moves the cursor. */
+async function* readSegment<T>(
+  path: string,
+  first: number,
+  to: number,
+  options: ReadRecordsOptions<T>,
+  state: ReadState,
+): AsyncGenerator<WalRecord<T>, SegmentRead, undefined> {
+  const cursor = state.cursor;
+  const resume = cursor !== null && cursor.first === first ? cursor.position : null;
+  const reading = readFileRecords(options.fs, path, resume, options.recordBytesMax, decodingFrom(options.codec, state.next, path));
+  let returnedHere = false;
+  try {
+    for (;;) {
+      const step = await reading.next();
+      if (step.done === true) {
+        // Keep the cursor where the last returned record is, until this segment returns one.
+        if (cursor === null || cursor.first === first || returnedHere || state.returned < 0) {
+          state.cursor = { first, position: step.value.position };
+        }
+        state.salts.set(first, step.value.saltCrc);
+        return "end";
+      }
+      for (const record of step.value) {
+        if (record.sequence > to) return "reached-to";
+        yield record;
+        state.next = record.sequence + 1;
+        state.returned = record.sequence;
+        returnedHere = true;
+        if (isAborted(options.signal)) return "aborted";
+      }
+    }
+  } finally {
+    await reading.return(undefined as never);
+  }
+}
+
+/** Stands for the cursor's segment in `suspect`, which otherwise holds segment paths. */
+const CURSOR_SEGMENT = "";
+
+/**
+ * When the reader has moved past the segment holding the last record it
+ * returned, checks on each pass that the segment still holds it, throwing
+ * `PositionLostError` when a back cut or a crash replaced it. A segment
+ * deleted because the front passed it is fine; one missing otherwise is
+ * reported, to be looked up again and then believed.
+ */
+async function checkCursorHolds(
+  dir: string,
+  options: ReadRecordsOptions<unknown>,
+  state: ReadState,
+  first: number,
+  view: LogView,
+): Promise<"holds" | "missing"> {
+  const cursor = state.cursor;
+  if (cursor === null || cursor.first === first || state.returned < 0) return "holds";
+  if (view.bounds.front > cursor.position.sequence) {
+    state.cursor = null; // everything it covers is below the front: never returned again
+    return "holds";
+  }
+  try {
+    const records = readFileRecords(options.fs, segmentPath(dir, cursor.first), cursor.position, options.recordBytesMax, () => undefined);
+    for await (const _ of records); // nothing is mapped: this only checks that the file still holds the position
+    return "holds";
+  } catch (error) {
+    if (isNotFound(error)) return "missing";
+    throw error;
+  }
+}
+
+/** The error for a reader whose returned records were replaced, restarting at the newest segment it read that is known unchanged up to the cut. */
+async function rewound(dir: string, fs: FileSystem, state: ReadState, view: LogView): Promise<WalRewoundError> {
+  const limit = state.cursor?.first ?? Number.MAX_SAFE_INTEGER;
+  const known = [...state.salts.keys()].filter((first) => first <= limit && view.firsts.includes(first)).sort((a, b) => b - a);
+  for (const first of known) {
+    // A back cut copies a segment it shortens header and salt included; one recreated under the same name has a new salt.
+    if ((await saltCrcOf(fs, segmentPath(dir, first))) === state.salts.get(first)) {
+      return new WalRewoundError(dir, state.returned, Math.max(first, view.bounds.front));
+    }
+  }
+  return new WalRewoundError(dir, state.returned, Math.max(view.firsts[0] ?? 0, view.bounds.front));
 }
 
 /** Index of the segment that holds `sequence` (the last one starting at or below it), 0 if all start above, -1 if none. */

@@ -14,7 +14,8 @@
 
 import type { Codec } from "./codec.ts";
 import { WalDecodeError } from "./errors.ts";
-import type { FileSystem } from "./fs.ts";
+import { Checksummer, decodeFileHeader, FILE_HEADER_BYTES, isDamage } from "./format.ts";
+import type { FileHandle, FileSystem } from "./fs.ts";
 import { io } from "./log-file.ts";
 import { checkRecordBytesMax, checkSafeInteger, codecOrDefault, crcOf, fileSystemOrDefault } from "./options.ts";
 import { type RecordVisitor, type ScanEnd, type ScanPosition, scanLog } from "./scan.ts";
@@ -92,11 +93,20 @@ export function decodingFrom<T>(codec: Codec<T>, from: number, path: string): Re
   };
 }
 
+/** Where a read of a log file stopped. */
+export interface FileReadEnd {
+  /** The end of the last intact batch: resume from there. */
+  readonly position: ScanPosition;
+  /** The file's salted checksum seed: a file recreated under the same name has another. */
+  readonly saltCrc: number;
+}
+
 /**
  * Reads the log file at `path` from `resume` (a position an earlier read of
  * this file returned; null for the start), mapping each record with `map`,
  * and yields the mapped records a buffer window at a time. Returns where it
- * stopped: the end of the last intact batch, to resume from there.
+ * stopped, to resume from there. Throws `PositionLostError` (src/scan.ts)
+ * when the file no longer holds `resume`.
  */
 export async function* readFileRecords<R>(
   fs: FileSystem,
@@ -104,7 +114,7 @@ export async function* readFileRecords<R>(
   resume: ScanPosition | null,
   recordBytesMax: number,
   map: RecordMapper<R>,
-): AsyncGenerator<R[], ScanPosition, void> {
+): AsyncGenerator<R[], FileReadEnd, void> {
   const file = await io("open", path, () => fs.open(path, "read"));
   try {
     const fileBytes = await io("size", path, () => file.size());
@@ -131,8 +141,32 @@ export async function* readFileRecords<R>(
       if (mapped.length > 0) yield mapped;
       mapped = [];
       if (failure !== null || next === null) throw failure;
-      if (next.done === true) return { offset: next.value.endOffset, sequence: next.value.lastSequence };
+      if (next.done === true) return endOf(next.value);
     }
+  } finally {
+    await file.close();
+  }
+}
+
+function endOf(scan: ScanEnd): FileReadEnd {
+  return {
+    position: { offset: scan.endOffset, sequence: scan.lastSequence, batchCrc: scan.lastBatchCrc },
+    saltCrc: scan.checksummer.seed,
+  };
+}
+
+/** The salted checksum seed of the log file at `path` (see {@link FileReadEnd.saltCrc}), or -1 when it is missing or its header is damaged. */
+export async function saltCrcOf(fs: FileSystem, path: string): Promise<number> {
+  let file: FileHandle;
+  try {
+    file = await fs.open(path, "read");
+  } catch {
+    return -1;
+  }
+  try {
+    const bytes = new Uint8Array(FILE_HEADER_BYTES);
+    const header = (await file.read(bytes, 0)) === FILE_HEADER_BYTES ? decodeFileHeader(bytes, crcOf(fs)) : null;
+    return header === null || isDamage(header) ? -1 : new Checksummer(crcOf(fs), header.salt).seed;
   } finally {
     await file.close();
   }

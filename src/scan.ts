@@ -21,7 +21,7 @@
 
 import { ChunkReader } from "./chunk-reader.ts";
 import type { Crc32 } from "./crc32.ts";
-import { type Corruption, type CorruptionKind, WalCorruptionError } from "./errors.ts";
+import { type Corruption, type CorruptionKind, WalCorruptionError, WalError } from "./errors.ts";
 import {
   Checksummer,
   COMMIT_PAYLOAD_BYTES,
@@ -61,6 +61,21 @@ export interface ScanPosition {
   readonly offset: number;
   /** Sequence of the last record before `offset` (the base sequence at the first batch). */
   readonly sequence: number;
+  /** The salted checksum of the batch that ends at `offset`, 0 at the first batch. */
+  readonly batchCrc: number;
+}
+
+/**
+ * A scan was asked to resume at a position the file no longer holds: the
+ * commit record that ended there is gone or different, so the file was
+ * rewritten (a back cut, or a crash that lost unsynced batches) since the
+ * position was taken. Readers turn it into `WalRewoundError`; it never
+ * reaches a user.
+ */
+export class PositionLostError extends WalError {
+  constructor(path: string, position: ScanPosition) {
+    super("WAL_POSITION_LOST", `${path} no longer holds the batch ending at offset ${position.offset} (sequence ${position.sequence})`);
+  }
 }
 
 /** What the scan learned about the file as a whole. */
@@ -75,6 +90,8 @@ export interface ScanEnd {
   readonly endOffset: number;
   /** Sequence of the last record of an intact batch, or the base sequence (or the start position's). */
   readonly lastSequence: number;
+  /** Salted checksum of the last intact batch (or the start position's), 0 when none. */
+  readonly lastBatchCrc: number;
   /** Data records in intact batches after the start position. */
   readonly records: number;
   /** Time of the last of those records, or -1 when none. */
@@ -93,7 +110,11 @@ export interface ScanOptions {
   readonly crc: Crc32;
   /** Called with every record of every intact batch. */
   readonly visit?: RecordVisitor;
-  /** Start here instead of at the first batch (a position an earlier scan of this file returned). */
+  /**
+   * Start here instead of at the first batch: a position an earlier scan of
+   * this file returned. Throws {@link PositionLostError} when the file no
+   * longer holds it.
+   */
   readonly from?: ScanPosition;
 }
 
@@ -105,6 +126,8 @@ export interface BatchFound {
   readonly records: number;
   /** The commit's sequence field: the batch's last record's sequence. */
   readonly sequence: number;
+  /** The batch's salted checksum. */
+  readonly batchCrc: number;
 }
 
 /** The records seen so far, as the second pass checks and counts them. */
@@ -132,13 +155,20 @@ function readerBytesMax(recordBytesMax: number): number {
  */
 export async function* scanLog(file: FileHandle, fileBytes: number, options: ScanOptions): AsyncGenerator<void, ScanEnd, void> {
   const { path, recordBytesMax } = options;
-  const reader = new ChunkReader(file, fileBytes, readerBytesMax(recordBytesMax));
-  const decoded = decodeFileHeader(await reader.view(0, FILE_HEADER_BYTES), options.crc);
+  const from = options.from;
+  const reader = new ChunkReader(file, fileBytes, readerBytesMax(recordBytesMax), from?.offset ?? 0);
+  // Resuming far into the file, the header is read alone, not with a read-ahead of what was already scanned.
+  const headerBytes = from === undefined ? await reader.view(0, FILE_HEADER_BYTES) : await reader.peek(0, FILE_HEADER_BYTES);
+  const decoded = decodeFileHeader(headerBytes, options.crc);
   if (isDamage(decoded)) throw new WalCorruptionError({ kind: decoded.kind, offset: 0, path, detail: decoded.detail });
   const header = decoded;
   const sum = new Checksummer(options.crc, header.salt);
-  const progress: Progress = { lastSequence: options.from?.sequence ?? header.baseSequence, lastTimeMs: -1, records: 0 };
-  let offset = options.from?.offset ?? FILE_HEADER_BYTES;
+  const progress: Progress = { lastSequence: from?.sequence ?? header.baseSequence, lastTimeMs: -1, records: 0 };
+  if (from !== undefined && !(await holdsPosition(reader, header, sum, from))) {
+    throw new PositionLostError(path, from);
+  }
+  let offset = from?.offset ?? FILE_HEADER_BYTES;
+  let lastBatchCrc = from?.batchCrc ?? 0;
   let tail: Corruption | null = null;
   let unyielded = false;
 
@@ -167,6 +197,7 @@ export async function* scanLog(file: FileHandle, fileBytes: number, options: Sca
     }
     unyielded ||= options.visit !== undefined;
     offset = batchEnd;
+    lastBatchCrc = batch.batchCrc;
   }
   if (unyielded) yield;
   return {
@@ -175,6 +206,7 @@ export async function* scanLog(file: FileHandle, fileBytes: number, options: Sca
     fileBytes,
     endOffset: offset,
     lastSequence: progress.lastSequence,
+    lastBatchCrc,
     records: progress.records,
     lastTimeMs: progress.lastTimeMs,
     tail,
@@ -248,7 +280,23 @@ function checkCommit(frame: Uint8Array, at: number, start: number, records: numb
   const { commit } = found;
   if (commit.batchStart !== start || commit.commitOffset !== at) return null;
   if (records === 0 || commit.recordCount !== records || commit.batchCrc !== batchCrc) return null;
-  return { commitOffset: at, records, sequence: found.sequence };
+  return { commitOffset: at, records, sequence: found.sequence, batchCrc };
+}
+
+/** Whether the file still ends a batch at `position`, with the same last sequence and batch checksum. */
+async function holdsPosition(reader: ChunkReader, header: FileHeader, sum: Checksummer, position: ScanPosition): Promise<boolean> {
+  const commitOffset = position.offset - COMMIT_RECORD_BYTES;
+  if (commitOffset < FILE_HEADER_BYTES) {
+    return position.offset === FILE_HEADER_BYTES && position.sequence === header.baseSequence;
+  }
+  if (reader.fileBytes < position.offset) return false;
+  const found = decodeCommitRecord(await reader.view(commitOffset, COMMIT_RECORD_BYTES), sum);
+  return (
+    found !== null &&
+    found.sequence === position.sequence &&
+    found.commit.commitOffset === commitOffset &&
+    found.commit.batchCrc === position.batchCrc
+  );
 }
 
 /** Second pass over a verified batch held whole in the buffer: checks each record's fields and visits it. */

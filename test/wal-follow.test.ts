@@ -7,7 +7,8 @@
  */
 
 import { afterAll, describe, expect, test } from "vitest";
-import { Wal, type WalOptions, type WalRecord } from "../mod.ts";
+import { defaultFileSystem } from "../adapters/auto.ts";
+import { type FileSystem, Wal, type WalOptions, type WalRecord, WalRewoundError } from "../mod.ts";
 import { Child, childScript, killAll, RUNTIMES } from "./children.ts";
 import { useTempDir } from "./helpers.ts";
 
@@ -170,6 +171,102 @@ describe("in-process follow", () => {
     await appendUpTo(wal, 40); // while the follower sits suspended in the first segment
     expect(wal.currentSequence).toBe(40);
     await iterator.return?.();
+    await wal.close();
+  });
+});
+
+/** The runtime's adapter, counting the bytes read through it. */
+async function countingFileSystem(): Promise<{ fs: FileSystem; bytesRead: () => number }> {
+  const base = await defaultFileSystem();
+  let bytesRead = 0;
+  const fs: FileSystem = Object.create(base);
+  fs.open = async (path, mode) => {
+    const handle = await base.open(path, mode);
+    const read = handle.read.bind(handle);
+    handle.read = async (buffer, position) => {
+      const count = await read(buffer, position);
+      bytesRead += count;
+      return count;
+    };
+    return handle;
+  };
+  return { fs, bytesRead: () => bytesRead };
+}
+
+/** Reads from `records` until one throws; returns what was read and the error. */
+async function readUntilError(iterator: AsyncIterator<WalRecord<unknown>>): Promise<{ seen: number[]; error: unknown }> {
+  const seen: number[] = [];
+  try {
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) seen.push(next.value.sequence);
+  } catch (error) {
+    return { seen, error };
+  }
+  return { seen, error: null };
+}
+
+describe("followers and back truncation", () => {
+  test("a follower resumes after the last batch it read: reading a segment as it grows costs its size, not its size squared", async () => {
+    const { fs, bytesRead } = await countingFileSystem();
+    const { wal } = await freshWal({ fs, segmentBytes: 64 * 1024 * 1024 });
+    const controller = new AbortController();
+    const following = collect(wal.follow({ signal: controller.signal }), controller, (seen) => seen.length === 2_000);
+    for (let n = 1; n <= 2_000; n++) {
+      await wal.append(`r${n}${"x".repeat(200)}`);
+      await wal.flush(); // one batch per record: the follower is woken for each
+    }
+    expect((await following).length).toBe(2_000);
+    const logBytes = (await fs.stat(`${wal.dir}/00000000000000000001.wal`))!.size;
+    // Rescanning from the start on every wake-up would read ~1,000 times the log.
+    expect(bytesRead()).toBeLessThan(4 * logBytes + 1024 * 1024);
+    await wal.close();
+  });
+
+  for (const where of ["in-process", "another process's view"] as const) {
+    test(`a back cut below what a follower returned is a WalRewoundError (${where}); restarting from its restartFrom returns the new records`, async () => {
+      const { dir, wal } = await freshWal({ segmentBytes: 400 });
+      await appendUpTo(wal, 30, 4);
+      const follow = (from: number): AsyncIterator<WalRecord<unknown>> =>
+        (where === "in-process" ? wal.follow({ from }) : Wal.follow(dir, { from, pollMs: 2 }))[Symbol.asyncIterator]();
+      const iterator = follow(1);
+      const before: number[] = [];
+      while (before.at(-1) !== 30) before.push(((await iterator.next()).value as WalRecord<unknown>).sequence);
+      await wal.truncateBack(17); // across segments: the follower's segment is deleted, an earlier one cut
+      for (let n = 18; n <= 25; n++) await wal.append(`new${n}`);
+      await wal.flush();
+      const { seen, error } = await readUntilError(iterator);
+      expect(seen).toEqual([]);
+      expect(error).toBeInstanceOf(WalRewoundError);
+      const rewound = error as WalRewoundError;
+      expect(rewound.code).toBe("WAL_REWOUND");
+      expect(rewound.returnedSequence).toBe(30);
+      expect(rewound.restartFrom).toBeGreaterThanOrEqual(1);
+      expect(rewound.restartFrom).toBeLessThanOrEqual(18);
+      const again = follow(rewound.restartFrom);
+      const values: unknown[] = [];
+      while (values.length < 26 - rewound.restartFrom) values.push(((await again.next()).value as WalRecord<unknown>).value);
+      expect(values.at(-1)).toBe("new25");
+      expect(values).toContain("new18");
+      expect(values).not.toContain("r18");
+      await again.return?.(undefined);
+      await wal.close();
+    });
+  }
+
+  test("a back cut inside the segment a follower is reading, below what it returned, is a WalRewoundError; one above it is not", async () => {
+    const { dir, wal } = await freshWal();
+    await appendUpTo(wal, 20, 5);
+    const iterator = Wal.follow(dir, { pollMs: 2 })[Symbol.asyncIterator]();
+    for (let n = 1; n <= 20; n++) expect(((await iterator.next()).value as WalRecord<unknown>).sequence).toBe(n);
+    await wal.truncateBack(25); // above everything: nothing changes
+    await wal.append("r21");
+    await wal.flush();
+    expect(((await iterator.next()).value as WalRecord<unknown>).value).toBe("r21");
+    await wal.truncateBack(12);
+    await wal.append("new13");
+    await wal.flush();
+    const { error } = await readUntilError(iterator);
+    expect(error).toBeInstanceOf(WalRewoundError);
+    expect((error as WalRewoundError).restartFrom).toBe(1); // the cut segment, from its start
     await wal.close();
   });
 });
