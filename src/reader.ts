@@ -17,7 +17,7 @@ import { WalDecodeError } from "./errors.ts";
 import { Checksummer, decodeFileHeader, FILE_HEADER_BYTES, isDamage } from "./format.ts";
 import type { FileHandle, FileSystem } from "./fs.ts";
 import { io } from "./log-file.ts";
-import { checkRecordBytesMax, checkSafeInteger, codecOrDefault, crcOf, fileSystemOrDefault } from "./options.ts";
+import { checkFileSystem, checkOptions, checkPath, checkRecordBytesMax, checkSafeInteger, codecOrDefault, crcOf, fileSystemOrDefault } from "./options.ts";
 import { type RecordVisitor, type ScanEnd, type ScanPosition, scanLog } from "./scan.ts";
 
 /** One record as read back. */
@@ -55,7 +55,7 @@ export class WalReader<T = unknown> implements AsyncIterable<WalRecord<T>> {
     this.path = path;
     this.#from = checkSafeInteger("from", options.from ?? 0, 0);
     this.#codec = codecOrDefault(options.codec);
-    this.#fs = options.fs;
+    this.#fs = checkFileSystem(options.fs);
     this.#recordBytesMax = checkRecordBytesMax(options.maxRecordBytes);
   }
 
@@ -63,8 +63,8 @@ export class WalReader<T = unknown> implements AsyncIterable<WalRecord<T>> {
    * A reader of the log at `path`. Nothing is opened until iteration starts;
    * each iteration opens the file afresh.
    */
-  static open<T = unknown>(path: string, options: WalReaderOptions<T> = {}): WalReader<T> {
-    return new WalReader<T>(path, options);
+  static open<T = unknown>(path: string, options?: WalReaderOptions<T>): WalReader<T> {
+    return new WalReader<T>(checkPath("path", path), checkOptions(options, "WalReader.open"));
   }
 
   /** Yields every intact record with `sequence >= from`, in order. */
