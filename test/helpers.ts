@@ -9,6 +9,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
+import { defaultFileSystem } from "../adapters/auto.ts";
+import type { FileSystem } from "../mod.ts";
 
 /**
  * Creates a fresh empty directory under the system temp directory and
@@ -19,4 +21,22 @@ export async function useTempDir(): Promise<string> {
   const path = await mkdtemp(join(tmpdir(), "tswal-test-"));
   onTestFinished(() => rm(path, { recursive: true, force: true }));
   return path;
+}
+
+/** The runtime's adapter, counting the bytes read through it. */
+export async function countingFileSystem(): Promise<{ fs: FileSystem; bytesRead: () => number }> {
+  const base = await defaultFileSystem();
+  let bytesRead = 0;
+  const fs: FileSystem = Object.create(base);
+  fs.open = async (path, mode) => {
+    const handle = await base.open(path, mode);
+    const read = handle.read.bind(handle);
+    handle.read = async (buffer, position) => {
+      const count = await read(buffer, position);
+      bytesRead += count;
+      return count;
+    };
+    return handle;
+  };
+  return { fs, bytesRead: () => bytesRead };
 }

@@ -7,10 +7,9 @@
  */
 
 import { afterAll, describe, expect, test } from "vitest";
-import { defaultFileSystem } from "../adapters/auto.ts";
-import { type FileSystem, Wal, type WalOptions, type WalRecord, WalRewoundError } from "../mod.ts";
+import { Wal, type WalOptions, type WalRecord, WalRewoundError } from "../mod.ts";
 import { Child, childScript, killAll, RUNTIMES } from "./children.ts";
-import { useTempDir } from "./helpers.ts";
+import { countingFileSystem, useTempDir } from "./helpers.ts";
 
 afterAll(killAll);
 
@@ -174,24 +173,6 @@ describe("in-process follow", () => {
     await wal.close();
   });
 });
-
-/** The runtime's adapter, counting the bytes read through it. */
-async function countingFileSystem(): Promise<{ fs: FileSystem; bytesRead: () => number }> {
-  const base = await defaultFileSystem();
-  let bytesRead = 0;
-  const fs: FileSystem = Object.create(base);
-  fs.open = async (path, mode) => {
-    const handle = await base.open(path, mode);
-    const read = handle.read.bind(handle);
-    handle.read = async (buffer, position) => {
-      const count = await read(buffer, position);
-      bytesRead += count;
-      return count;
-    };
-    return handle;
-  };
-  return { fs, bytesRead: () => bytesRead };
-}
 
 /** Reads from `records` until one throws; returns what was read and the error. */
 async function readUntilError(iterator: AsyncIterator<WalRecord<unknown>>): Promise<{ seen: number[]; error: unknown }> {
