@@ -7,7 +7,7 @@
  */
 
 /** File header size (docs/FORMAT.md). */
-export const FILE_HEADER_BYTES = 40;
+export const FILE_HEADER_BYTES = 64;
 /** Record header size (docs/FORMAT.md). */
 const RECORD_HEADER_BYTES = 32;
 

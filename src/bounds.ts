@@ -7,19 +7,27 @@
  * `wal.bounds`, and the directory synced. A crash can therefore never tear
  * it, and any damage to it is fatal.
  *
- * Layout (36 bytes, little-endian): magic `89 57 41 4C 42 4E 44 0A`
+ * It exists from the log's creation on (written right after the first
+ * segment), and it also carries the log's id (every segment's header has
+ * it) and names the newest segment, so that opening can verify the segment
+ * set as a whole (docs/SEGMENTS.md, "The segment set").
+ *
+ * Layout (64 bytes, little-endian): magic `89 57 41 4C 42 4E 44 0A`
  * (`\x89WALBND\n`), u16 version 1, u16 flags (bit 0: back cut pending), u32
- * reserved 0, u64 front, u64 back (0 unless bit 0), u32 plain CRC-32 of
- * bytes 0..32.
+ * reserved 0, u64 front, u64 back (0 unless bit 0), 16 bytes log id, u64
+ * newest (first sequence of the newest segment; 0 only while a back cut is
+ * pending and no segment lies at or below it), u32 reserved 0, u32 plain
+ * CRC-32 of bytes 0..60.
  *
  * @module
  */
 
 import type { Crc32 } from "./crc32.ts";
 import { type CorruptionKind, WalCorruptionError } from "./errors.ts";
-import { getU64, setU64 } from "./format.ts";
+import { getU64, LOG_ID_BYTES, setU64 } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
 import { errorCode, unlinkIfPresent, writeNewFile } from "./io.ts";
+import { notRegularFile } from "./segments.ts";
 import { join } from "./path.ts";
 
 /** Name of the bounds file inside the log directory. */
@@ -27,7 +35,8 @@ export const BOUNDS_FILE = "wal.bounds";
 /** Name it is written under before the rename that publishes it. */
 export const BOUNDS_TEMPORARY = `${BOUNDS_FILE}.creating`;
 
-const BOUNDS_BYTES = 36;
+const BOUNDS_BYTES = 64;
+const CRC_AT = BOUNDS_BYTES - 4;
 const MAGIC: readonly number[] = [0x89, 0x57, 0x41, 0x4c, 0x42, 0x4e, 0x44, 0x0a];
 const VERSION = 1;
 const FLAG_BACK_PENDING = 1;
@@ -40,11 +49,23 @@ export interface Bounds {
   readonly back: number | null;
 }
 
-/** The bounds of a log that was never truncated. */
+/** Bounds that hide nothing: what a reader assumes where there is no bounds file (yet). */
 export const INITIAL_BOUNDS: Bounds = { front: 0, back: null };
 
-/** Encodes `bounds` into the 36-byte file. */
-function encodeBounds(bounds: Bounds, crc: Crc32): Uint8Array {
+/** The whole bounds file: the bounds, and what lets opening verify the segment set. */
+export interface StoredBounds extends Bounds {
+  /** The log's id (16 bytes): every segment's header carries it. */
+  readonly logId: Uint8Array;
+  /**
+   * First sequence of the newest segment. While a back cut is pending: of
+   * the newest segment at or below the cut (the one the cut leaves newest),
+   * or 0 when there is none.
+   */
+  readonly newest: number;
+}
+
+/** Encodes `bounds` into the 64-byte file. */
+function encodeBounds(bounds: StoredBounds, crc: Crc32): Uint8Array {
   const bytes = new Uint8Array(BOUNDS_BYTES);
   const view = new DataView(bytes.buffer);
   bytes.set(MAGIC, 0);
@@ -52,38 +73,49 @@ function encodeBounds(bounds: Bounds, crc: Crc32): Uint8Array {
   view.setUint16(10, bounds.back === null ? 0 : FLAG_BACK_PENDING, true);
   setU64(view, 16, bounds.front);
   setU64(view, 24, bounds.back ?? 0);
-  view.setUint32(32, crc(bytes.subarray(0, 32), 0), true);
+  bytes.set(bounds.logId, 32);
+  setU64(view, 48, bounds.newest);
+  view.setUint32(CRC_AT, crc(bytes.subarray(0, CRC_AT), 0), true);
   return bytes;
 }
 
 /** Decodes the bounds file's bytes; anything but a well-formed file throws {@link WalCorruptionError}. */
-function decodeBounds(bytes: Uint8Array, crc: Crc32, path: string): Bounds {
+function decodeBounds(bytes: Uint8Array, crc: Crc32, path: string): StoredBounds {
   const fail = (kind: CorruptionKind, detail: string): never => {
     throw new WalCorruptionError({ kind, offset: 0, path, detail });
   };
   if (bytes.length !== BOUNDS_BYTES) fail("bad-header", `bounds file has ${bytes.length} bytes, not ${BOUNDS_BYTES}`);
   if (MAGIC.some((byte, index) => bytes[index] !== byte)) fail("bad-magic", "not a bounds file (magic differs)");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(32, true) !== crc(bytes.subarray(0, 32), 0)) fail("checksum-mismatch", "bounds file CRC does not match");
+  if (view.getUint32(CRC_AT, true) !== crc(bytes.subarray(0, CRC_AT), 0)) fail("checksum-mismatch", "bounds file CRC does not match");
   const version = view.getUint16(8, true);
   if (version !== VERSION) fail("unsupported-version", `bounds file version ${version}; this build reads ${VERSION}`);
   const flags = view.getUint16(10, true);
   const front = getU64(view, 16);
   const back = getU64(view, 24);
+  const newest = getU64(view, 48);
   const pending = flags === FLAG_BACK_PENDING;
-  if ((flags & ~FLAG_BACK_PENDING) !== 0 || view.getUint32(12, true) !== 0 || front < 0 || back < 0) {
+  if ((flags & ~FLAG_BACK_PENDING) !== 0 || view.getUint32(12, true) !== 0 || view.getUint32(56, true) !== 0 || front < 0 || back < 0 || newest < 0) {
     fail("bad-header", `bounds file fields out of range (flags ${flags})`);
   }
   if (!pending && back !== 0) fail("bad-header", `bounds file names back ${back} without a pending cut`);
   if (pending && front > back + 1) fail("bad-header", `bounds file front ${front} is above back ${back} + 1`);
-  return { front, back: pending ? back : null };
+  if (pending ? newest > back : newest < 1) fail("bad-header", `bounds file names newest segment ${newest} (back ${pending ? back : "none"})`);
+  return { front, back: pending ? back : null, logId: bytes.slice(32, 32 + LOG_ID_BYTES), newest };
 }
 
-/** The bounds stored in `dir`, or null when the log was never truncated (no bounds file). */
-export async function readBounds(fs: FileSystem, dir: string, crc: Crc32): Promise<Bounds | null> {
+/**
+ * The bounds stored in `dir`, or null when there is no bounds file (no log
+ * yet). Anything but a regular file there is refused before it is opened (a
+ * FIFO would block the read forever).
+ */
+export async function readBounds(fs: FileSystem, dir: string, crc: Crc32): Promise<StoredBounds | null> {
   const path = join(dir, BOUNDS_FILE);
   let bytes: Uint8Array;
   try {
+    const stat = await fs.stat(path);
+    if (stat === null) return null;
+    if (!stat.isFile) throw notRegularFile(path);
     bytes = await fs.readFile(path);
   } catch (error) {
     if (errorCode(error) === "ENOENT") return null;
@@ -97,7 +129,7 @@ export async function readBounds(fs: FileSystem, dir: string, crc: Crc32): Promi
  * returns, a crash leaves the new bounds; if it throws, a crash leaves the
  * old ones or the new ones.
  */
-export async function writeBounds(fs: FileSystem, dir: string, bounds: Bounds, crc: Crc32): Promise<void> {
+export async function writeBounds(fs: FileSystem, dir: string, bounds: StoredBounds, crc: Crc32): Promise<void> {
   const temporary = join(dir, BOUNDS_TEMPORARY);
   await unlinkIfPresent(fs, temporary);
   await writeNewFile(fs, temporary, encodeBounds(bounds, crc));

@@ -44,7 +44,17 @@ export type CorruptionKind =
   /** A record's sequence does not increase, or a commit does not match its batch. */
   | "sequence-violation"
   /** Header intact but declares a payload larger than `maxRecordBytes`. */
-  | "oversized-length";
+  | "oversized-length"
+  /**
+   * A segment of a segmented log is gone: the newest one the bounds file
+   * names, the one holding the front, or one between two others (the next
+   * one's link does not name the salt of the one before it).
+   */
+  | "missing-segment"
+  /** A segment belongs to another log (its log id differs), or is not part of this log's chain of segments. */
+  | "foreign-segment"
+  /** Segments exist but the bounds file, which every segmented log has from its creation on, does not. */
+  | "missing-bounds";
 
 /** Where and how a log is damaged. */
 export interface Corruption {

@@ -11,7 +11,7 @@ import { type Crc32, crc32 as crc32Portable } from "./crc32.ts";
 import type { CorruptionKind } from "./errors.ts";
 
 /** Size of the file header. */
-export const FILE_HEADER_BYTES = 40;
+export const FILE_HEADER_BYTES = 64;
 /** Size of every record header. */
 export const RECORD_HEADER_BYTES = 32;
 /** Size of a commit record's payload. */
@@ -24,8 +24,10 @@ export const FORMAT_VERSION = 2;
 export const RECORD_BYTES_MAX_DEFAULT = 16 * 1024 * 1024;
 /** The payload length field is a u32. */
 export const RECORD_BYTES_MAX_LIMIT = 0xffff_ffff;
-/** Size of the file's salt. */
+/** Size of the file's salt, and of the link to the previous segment's salt. */
 export const SALT_BYTES = 8;
+/** Size of the log id. */
+export const LOG_ID_BYTES = 16;
 
 /** `\x89WAL\r\n\x1a\n` */
 const FILE_MAGIC: readonly number[] = [0x89, 0x57, 0x41, 0x4c, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -58,17 +60,25 @@ function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** Offset of the file header's CRC: it covers every byte before it. */
+const FILE_HEADER_CRC_AT = FILE_HEADER_BYTES - 4;
+
 /** The file header's variable fields. */
 export interface FileHeader {
   /** Random bytes mixed into every record checksum. */
   readonly salt: Uint8Array;
   /** Every record's sequence is greater than this. */
   readonly baseSequence: number;
+  /** Random, shared by every segment of one segmented log (16 bytes); zeros in a single-file log. */
+  readonly logId: Uint8Array;
+  /** The salt of the segment before this one in its log (8 bytes); zeros for a log's first file. */
+  readonly link: Uint8Array;
 }
 
 /** Encodes a file header. */
 export function encodeFileHeader(header: FileHeader, crc: Crc32): Uint8Array {
-  if (header.salt.length !== SALT_BYTES) throw new RangeError("salt must be 8 bytes");
+  if (header.salt.length !== SALT_BYTES || header.link.length !== SALT_BYTES) throw new RangeError("salt and link must be 8 bytes");
+  if (header.logId.length !== LOG_ID_BYTES) throw new RangeError(`log id must be ${LOG_ID_BYTES} bytes`);
   const bytes = new Uint8Array(FILE_HEADER_BYTES);
   const view = viewOf(bytes);
   bytes.set(FILE_MAGIC, 0);
@@ -76,8 +86,15 @@ export function encodeFileHeader(header: FileHeader, crc: Crc32): Uint8Array {
   view.setUint16(10, FILE_HEADER_BYTES, true);
   bytes.set(header.salt, 16);
   setU64(view, 24, header.baseSequence);
-  view.setUint32(36, crc(bytes.subarray(0, 36), 0), true);
+  bytes.set(header.logId, 32);
+  bytes.set(header.link, 48);
+  view.setUint32(FILE_HEADER_CRC_AT, crc(bytes.subarray(0, FILE_HEADER_CRC_AT), 0), true);
   return bytes;
+}
+
+/** True when `a` and `b` hold the same bytes (salts, links, log ids). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, index) => byte === b[index]);
 }
 
 /** A frame-level problem: what kind, and the specifics. */
@@ -100,8 +117,8 @@ export function decodeFileHeader(bytes: Uint8Array, crc: Crc32): FileHeader | Fr
     return { kind: "partial-header", detail: `file has ${bytes.length} of ${FILE_HEADER_BYTES} header bytes` };
   }
   const view = viewOf(bytes);
-  const stored = view.getUint32(36, true);
-  const computed = crc(bytes.subarray(0, 36), 0);
+  const stored = view.getUint32(FILE_HEADER_CRC_AT, true);
+  const computed = crc(bytes.subarray(0, FILE_HEADER_CRC_AT), 0);
   if (stored !== computed) {
     return { kind: "checksum-mismatch", detail: `file header CRC ${hex(stored)} != computed ${hex(computed)}` };
   }
@@ -111,7 +128,7 @@ export function decodeFileHeader(bytes: Uint8Array, crc: Crc32): FileHeader | Fr
   }
   const headerBytes = view.getUint16(10, true);
   const flags = view.getUint32(12, true);
-  const reserved = view.getUint32(32, true);
+  const reserved = view.getUint32(56, true);
   const baseSequence = getU64(view, 24);
   if (headerBytes !== FILE_HEADER_BYTES || flags !== 0 || reserved !== 0 || baseSequence < 0) {
     return {
@@ -119,7 +136,7 @@ export function decodeFileHeader(bytes: Uint8Array, crc: Crc32): FileHeader | Fr
       detail: `file header fields out of range (size ${headerBytes}, flags ${flags}, reserved ${reserved})`,
     };
   }
-  return { salt: bytes.slice(16, 24), baseSequence };
+  return { salt: bytes.slice(16, 24), baseSequence, logId: bytes.slice(32, 48), link: bytes.slice(48, 56) };
 }
 
 /**

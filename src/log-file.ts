@@ -42,7 +42,7 @@ import {
   WalIoError,
   WalPoisonedError,
 } from "./errors.ts";
-import { type Checksummer, COMMIT_RECORD_BYTES, encodeFileHeader, SALT_BYTES } from "./format.ts";
+import { type Checksummer, COMMIT_RECORD_BYTES, encodeFileHeader, type FileHeader, LOG_ID_BYTES, SALT_BYTES } from "./format.ts";
 import type { FileHandle, FileSystem } from "./fs.ts";
 import { unlinkIfPresent, writeNewFile } from "./io.ts";
 import { dirname } from "./path.ts";
@@ -74,6 +74,10 @@ export interface LogFileOptions {
   readonly baseSequence: number;
   /** Salt of the file if it has to be created (8 bytes); default random. */
   readonly salt?: Uint8Array;
+  /** Log id of the file if it has to be created (16 bytes); default zeros (a single-file log). */
+  readonly logId?: Uint8Array;
+  /** Link (previous segment's salt) of the file if it has to be created (8 bytes); default zeros. */
+  readonly link?: Uint8Array;
   /** Called with every record of every intact batch while opening validates the file. */
   readonly onRecord?: RecordVisitor;
 }
@@ -98,6 +102,8 @@ export class LogFile {
   readonly repaired: Repair | null;
   /** The file header's base sequence. */
   readonly baseSequence: number;
+  /** The file header. */
+  readonly header: FileHeader;
   readonly #file: FileHandle;
   readonly #sum: Checksummer;
   readonly #now: () => number;
@@ -138,6 +144,7 @@ export class LogFile {
     this.#records = scan.records;
     this.#lastTimeMs = scan.lastTimeMs;
     this.baseSequence = scan.header.baseSequence;
+    this.header = scan.header;
     this.repaired = repaired;
   }
 
@@ -148,7 +155,7 @@ export class LogFile {
   static async open(fs: FileSystem, path: string, options: LogFileOptions): Promise<LogFile> {
     const stat = await io("stat", path, () => fs.stat(path));
     if (stat !== null && !stat.isFile) throw new WalIoError("open", path, new Error("not a regular file"));
-    if (stat === null) await io("create", path, () => createLogFile(fs, path, options.baseSequence, options.crc, options.salt));
+    if (stat === null) await io("create", path, () => createLogFile(fs, path, options));
     const file = await io("open", path, () => fs.open(path, "write"));
     try {
       const fileBytes = await io("size", path, () => file.size());
@@ -424,16 +431,16 @@ async function syncOnOpen(fs: FileSystem, file: FileHandle, path: string): Promi
 }
 
 /** Creates a log file atomically: header to `<path>.creating`, sync, rename, sync the directory. */
-async function createLogFile(
-  fs: FileSystem,
-  path: string,
-  baseSequence: number,
-  crc: Crc32,
-  salt: Uint8Array = crypto.getRandomValues(new Uint8Array(SALT_BYTES)),
-): Promise<void> {
+async function createLogFile(fs: FileSystem, path: string, options: LogFileOptions): Promise<void> {
+  const header: FileHeader = {
+    salt: options.salt ?? crypto.getRandomValues(new Uint8Array(SALT_BYTES)),
+    baseSequence: options.baseSequence,
+    logId: options.logId ?? new Uint8Array(LOG_ID_BYTES),
+    link: options.link ?? new Uint8Array(SALT_BYTES),
+  };
   const temporary = `${path}.creating`;
   await unlinkIfPresent(fs, temporary);
-  await writeNewFile(fs, temporary, encodeFileHeader({ salt, baseSequence }, crc));
+  await writeNewFile(fs, temporary, encodeFileHeader(header, options.crc));
   await fs.rename(temporary, path);
   await fs.syncDir(dirname(path));
 }

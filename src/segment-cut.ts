@@ -1,8 +1,9 @@
 /**
  * Back truncation inside one segment, by atomic replacement. The records up
- * to the cut are written afresh (same base sequence, their sequences and
- * times kept, in whole batches) to `<segment>.creating`, which is synced and
- * renamed over the segment; then the directory is synced.
+ * to the cut are written afresh (same file header: base sequence, salt, log
+ * id and link; their sequences and times kept, in whole batches) to
+ * `<segment>.creating`, which is synced and renamed over the segment; then
+ * the directory is synced.
  *
  * Why not truncate in place: the cut usually falls inside a batch, and a
  * batch is only valid with its commit record, which covers every record of
@@ -19,6 +20,7 @@ import { io, LogFile, type LogFileOptions } from "./log-file.ts";
 import { dirname } from "./path.ts";
 import { readFileRecords } from "./reader.ts";
 import { RECORD_HEADER_BYTES } from "./format.ts";
+import { readFileHead } from "./segments.ts";
 
 /** What {@link cutSegment} needs. */
 export type CutOptions = Pick<LogFileOptions, "recordBytesMax" | "batchBytesMax" | "crc" | "now">;
@@ -31,14 +33,15 @@ interface Copied {
 }
 
 /**
- * Replaces the segment at `path` (base sequence `baseSequence`) with one
- * holding only its records up to `sequence`, all committed, atomically and
+ * Replaces the segment at `path` with one holding only its records up to
+ * `sequence`, all committed, under the same file header, atomically and
  * durably.
  */
-export async function cutSegment(fs: FileSystem, path: string, baseSequence: number, sequence: number, options: CutOptions): Promise<void> {
+export async function cutSegment(fs: FileSystem, path: string, sequence: number, options: CutOptions): Promise<void> {
   const temporary = `${path}.creating`;
+  const { header } = await readFileHead(fs, path, options.crc);
   await io("unlink", temporary, () => unlinkIfPresent(fs, temporary));
-  const copy = await LogFile.open(fs, temporary, { ...options, repair: "strict", baseSequence });
+  const copy = await LogFile.open(fs, temporary, { ...options, ...header, repair: "strict" });
   try {
     const keep = (recordSequence: number, timeMs: number, bytes: Uint8Array, start: number, end: number): Copied | undefined =>
       recordSequence <= sequence ? { sequence: recordSequence, timeMs, payload: bytes.slice(start, end) } : undefined;

@@ -22,10 +22,10 @@
  */
 
 import { assert } from "./assert.ts";
-import { type Bounds, BOUNDS_FILE, BOUNDS_TEMPORARY, INITIAL_BOUNDS, readBounds, writeBounds } from "./bounds.ts";
+import { type Bounds, BOUNDS_FILE, BOUNDS_TEMPORARY, readBounds, type StoredBounds, writeBounds } from "./bounds.ts";
 import type { Crc32 } from "./crc32.ts";
 import { SequenceError, WalCorruptionError, WalPoisonedError } from "./errors.ts";
-import { COMMIT_RECORD_BYTES } from "./format.ts";
+import { COMMIT_RECORD_BYTES, LOG_ID_BYTES, SALT_BYTES } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
 import { unlinkIfPresent } from "./io.ts";
 import { io, LogFile, type LogFileOptions, type RepairPolicy } from "./log-file.ts";
@@ -33,12 +33,14 @@ import { join } from "./path.ts";
 import type { Repair } from "./repair.ts";
 import { hasRetention, type RetentionLimits, retentionFront } from "./retention.ts";
 import { type CutOptions, cutSegment } from "./segment-cut.ts";
+import { type SegmentHead, verifySegmentSet } from "./segment-set.ts";
 import {
   addRecord,
   discardAbove,
   emptySummary,
   isSegmentTemporary,
   liveFirsts,
+  readFileHead,
   scanSegment,
   type SegmentSummary,
   segmentFirsts,
@@ -81,7 +83,7 @@ export class SegmentStore {
   readonly #segments: SegmentSummary[];
   readonly #clock: RecordClock;
   #active: LogFile;
-  #bounds: Bounds;
+  #bounds: StoredBounds;
   #poison: unknown = null;
 
   private constructor(
@@ -91,7 +93,7 @@ export class SegmentStore {
     clock: RecordClock,
     segments: SegmentSummary[],
     active: LogFile,
-    bounds: Bounds,
+    bounds: StoredBounds,
   ) {
     this.#fs = fs;
     this.dir = dir;
@@ -104,36 +106,72 @@ export class SegmentStore {
   }
 
   /**
-   * Opens the log in `dir` (which exists; the caller holds its lock). Removes
-   * what interrupted operations left, finishes a pending back truncation,
-   * validates every segment (damage in any but the newest is fatal under
-   * every policy; the newest gets `options.repair`), and creates the first
-   * segment of a new log.
+   * Opens the log in `dir` (which exists; the caller holds its lock). First
+   * verifies the segment set as a whole, read-only (a set no crash can
+   * leave fails with `WalCorruptionError` and nothing is changed); then
+   * removes what interrupted operations left, finishes a pending rotation
+   * or back truncation, validates every segment (damage in any but the
+   * newest is fatal under every policy; the newest gets `options.repair`),
+   * and creates the first segment of a new log.
    */
   static async open(fs: FileSystem, dir: string, options: SegmentStoreOptions): Promise<SegmentStore> {
     const names = await io("list", dir, () => fs.readdir(dir));
+    const stored = await io("read", join(dir, BOUNDS_FILE), () => readBounds(fs, dir, options.crc));
+    const heads: SegmentHead[] = [];
+    for (const first of segmentFirsts(names)) {
+      const path = segmentPath(dir, first);
+      heads.push({ first, path, ...(await readFileHead(fs, path, options.crc)) });
+    }
+    const verdict = verifySegmentSet(dir, stored, heads);
+    // The set is sound: from here on, opening may finish what a crash interrupted.
     for (const name of names) {
       if (isSegmentTemporary(name) || name === BOUNDS_TEMPORARY) await io("unlink", join(dir, name), () => unlinkIfPresent(fs, join(dir, name)));
     }
-    const stored = await io("read", join(dir, BOUNDS_FILE), () => readBounds(fs, dir, options.crc));
-    const bounds = stored ?? INITIAL_BOUNDS;
-    const firsts = segmentFirsts(names);
+    if (verdict.kind === "new") return SegmentStore.#create(fs, dir, options);
+    const bounds = verdict.bounds;
+    if (verdict.rewrite) await io("write", join(dir, BOUNDS_FILE), () => writeBounds(fs, dir, bounds, options.crc));
+    const firsts = heads.map((head) => head.first);
     const live = liveFirsts(firsts, bounds);
-    const dead = firsts.filter((first) => !live.includes(first));
-    await removeSegments(fs, dir, dead);
+    await removeSegments(fs, dir, firsts.filter((first) => !live.includes(first)));
 
     const segments: SegmentSummary[] = [];
     for (const first of live.slice(0, -1)) segments.push(await openSealed(fs, segmentPath(dir, first), first, bounds.front, options));
-    // No segment: a new log (from `baseSequence`), or a back cut that removed every segment.
-    const newestFirst = live.at(-1) ?? (bounds.back ?? (stored === null ? options.baseSequence : Math.max(0, bounds.front - 1))) + 1;
+    // No live segment: a pending back cut removes every one; it continues from the cut.
+    const newestFirst = live.at(-1) ?? bounds.back! + 1;
     const clock = new RecordClock(options.now);
-    const { log: active, summary: newest } = await openLog(fs, dir, newestFirst, bounds.front, options, options.repair, clock.now);
+    const created = { logId: bounds.logId, link: new Uint8Array(SALT_BYTES) };
+    const { log: active, summary: newest } = await openLog(fs, dir, newestFirst, bounds.front, options, options.repair, clock.now, created);
     segments.push(newest);
     for (const segment of segments) clock.observe(segment.lastTimeMs);
-    const store = new SegmentStore(fs, dir, options, clock, segments, active, bounds);
+    return SegmentStore.#finishOpen(new SegmentStore(fs, dir, options, clock, segments, active, bounds));
+  }
+
+  /**
+   * Creates a new log: its first segment (base `options.baseSequence`, a new
+   * log id, linked to nothing), then the bounds file naming it. A crash in
+   * between leaves that segment alone, empty, without bounds: opening
+   * recognizes it and writes the bounds file.
+   */
+  static async #create(fs: FileSystem, dir: string, options: SegmentStoreOptions): Promise<SegmentStore> {
+    const first = options.baseSequence + 1;
+    const clock = new RecordClock(options.now);
+    const created = { logId: crypto.getRandomValues(new Uint8Array(LOG_ID_BYTES)), link: new Uint8Array(SALT_BYTES) };
+    const { log, summary } = await openLog(fs, dir, first, first, options, "strict", clock.now, created);
+    const bounds: StoredBounds = { front: first, back: null, logId: log.header.logId, newest: first };
     try {
-      checkOrder(segments);
-      if (bounds.back !== null) await store.#finishBackCut(bounds.back);
+      await io("write", join(dir, BOUNDS_FILE), () => writeBounds(fs, dir, bounds, options.crc));
+    } catch (error) {
+      await log.close().catch(() => undefined);
+      throw error;
+    }
+    return new SegmentStore(fs, dir, options, clock, [summary], log, bounds);
+  }
+
+  /** Checks the order across segments, finishes a pending back cut and settles the front; closes the store if that fails. */
+  static async #finishOpen(store: SegmentStore): Promise<SegmentStore> {
+    try {
+      checkOrder(store.#segments);
+      if (store.#bounds.back !== null) await store.#finishBackCut(store.#bounds.back);
       await store.#settle();
     } catch (error) {
       await store.#active.close().catch(() => undefined);
@@ -211,7 +249,6 @@ export class SegmentStore {
     if (first <= this.currentSequence) throw new SequenceError(this.currentSequence + 1, first);
     if (this.#active.records > 0 && this.#active.bytes + recordBytes + COMMIT_RECORD_BYTES > this.#options.segmentBytes) {
       await this.rotate();
-      if (this.#options.cleanupOnRotate) await this.cleanup();
     }
     await this.#tracked(() => this.#active.whenRoom(recordBytes));
     const last = this.#active.appendAll(payloads, first);
@@ -243,13 +280,15 @@ export class SegmentStore {
   }
 
   /**
-   * Commits the active segment, seals it and starts the next one. Does
-   * nothing when the active segment holds no record.
+   * Commits the active segment, seals it and starts the next one, then
+   * applies retention if `cleanupOnRotate` is set. Does nothing when the
+   * active segment holds no record.
    */
   async rotate(): Promise<void> {
     await this.commit();
     if (this.#active.records === 0) return;
     await this.#guard(() => this.#startSegment(this.currentSequence));
+    if (this.#options.cleanupOnRotate) await this.cleanup();
   }
 
   /** Applies the retention limits now (after committing): see {@link retentionFront}. */
@@ -272,7 +311,7 @@ export class SegmentStore {
     await this.commit();
     if (front <= this.#bounds.front) return;
     await this.#guard(async () => {
-      await this.#writeBounds({ front, back: null });
+      await this.#writeBounds({ ...this.#bounds, front, back: null });
       await this.#settle();
     });
   }
@@ -286,8 +325,10 @@ export class SegmentStore {
   async truncateBack(sequence: number): Promise<void> {
     await this.commit();
     if (sequence >= this.currentSequence) return;
+    // The bounds name the segment the cut leaves newest: the last one starting at or below it.
+    const newest = this.#segments.filter((segment) => segment.first <= sequence).at(-1)?.first ?? 0;
     await this.#guard(async () => {
-      await this.#writeBounds({ front: Math.min(this.#bounds.front, sequence + 1), back: sequence });
+      await this.#writeBounds({ ...this.#bounds, front: Math.min(this.#bounds.front, sequence + 1), back: sequence, newest });
       await this.#finishBackCut(sequence);
       await this.#settle();
     });
@@ -316,10 +357,11 @@ export class SegmentStore {
     await removeSegments(this.#fs, this.dir, victims.map((victim) => victim.first));
     const newest = this.#segments.at(-1);
     const cut = newest !== undefined && newest.lastSequence > back;
-    if (cut) await cutSegment(this.#fs, newest.path, newest.first - 1, back, this.#cutOptions());
+    if (cut) await cutSegment(this.#fs, newest.path, back, this.#cutOptions());
     if (victims.length > 0 || cut) {
       const first = newest?.first ?? back + 1;
-      const { log, summary } = await openLog(this.#fs, this.dir, first, this.#bounds.front, this.#options, "strict", this.#clock.now);
+      const created = { logId: this.#bounds.logId, link: new Uint8Array(SALT_BYTES) };
+      const { log, summary } = await openLog(this.#fs, this.dir, first, this.#bounds.front, this.#options, "strict", this.#clock.now, created);
       if (newest === undefined) this.#segments.push(summary);
       else this.#segments[this.#segments.length - 1] = summary;
       const replaced = this.#active;
@@ -329,7 +371,7 @@ export class SegmentStore {
     assert(this.#activeSummary().lastSequence <= back, "nothing above the cut remains");
     await this.commit();
     if (this.currentSequence < back) await this.#startSegment(back);
-    await this.#writeBounds({ front: this.#bounds.front, back: null });
+    await this.#writeBounds({ ...this.#bounds, back: null, newest: this.#activeSummary().first });
   }
 
   /**
@@ -357,17 +399,24 @@ export class SegmentStore {
     this.#checkInvariants();
   }
 
-  /** Seals the active segment (committed) and starts one with base sequence `base`. */
+  /**
+   * Seals the active segment (committed) and starts one with base sequence
+   * `base`, linked to the active one; then, unless a back cut is pending
+   * (finishing it names the newest), makes the bounds file name it as the
+   * newest, before anything is appended to it.
+   */
   async #startSegment(base: number): Promise<void> {
     assert(base >= this.currentSequence, `new segment base ${base} below current sequence ${this.currentSequence}`);
     assert(base + 1 > this.#activeSummary().first, "segment names increase");
     await this.commit();
-    const { log, summary } = await openLog(this.#fs, this.dir, base + 1, this.#bounds.front, this.#options, "strict", this.#clock.now);
+    const created = { logId: this.#bounds.logId, link: this.#active.header.salt };
+    const { log, summary } = await openLog(this.#fs, this.dir, base + 1, this.#bounds.front, this.#options, "strict", this.#clock.now, created);
     assert(log.records === 0 && log.baseSequence === base, `${summary.path} is new`);
     const sealed = this.#active;
     this.#segments.push(summary);
     this.#active = log;
     await sealed.close();
+    if (this.#bounds.back === null) await this.#writeBounds({ ...this.#bounds, newest: base + 1 });
   }
 
   /** Sequence of the first record at or above the front in `segment` appended at or after `cutoffMs`. */
@@ -383,7 +432,7 @@ export class SegmentStore {
     return found;
   }
 
-  async #writeBounds(bounds: Bounds): Promise<void> {
+  async #writeBounds(bounds: StoredBounds): Promise<void> {
     await io("write", join(this.dir, BOUNDS_FILE), () => writeBounds(this.#fs, this.dir, bounds, this.#options.crc));
     this.#bounds = bounds;
   }
@@ -425,8 +474,8 @@ export class SegmentStore {
 
 /**
  * Opens the segment of `dir` whose first possible sequence is `first` as a
- * {@link LogFile}, creating it if absent, checking its name, and
- * summarizing it under `front`.
+ * {@link LogFile}, creating it if absent (with the log id and link in
+ * `created`), checking its name, and summarizing it under `front`.
  */
 async function openLog(
   fs: FileSystem,
@@ -436,9 +485,11 @@ async function openLog(
   options: SegmentStoreOptions,
   repair: RepairPolicy,
   now: () => number,
+  created: { readonly logId: Uint8Array; readonly link: Uint8Array },
 ): Promise<{ log: LogFile; summary: SegmentSummary }> {
   const summary = emptySummary(first, segmentPath(dir, first), front);
   const log = await LogFile.open(fs, summary.path, {
+    ...created,
     repair,
     recordBytesMax: options.recordBytesMax,
     batchBytesMax: options.batchBytesMax,

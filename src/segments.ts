@@ -13,6 +13,9 @@
 
 import { assert } from "./assert.ts";
 import type { Bounds } from "./bounds.ts";
+import type { Crc32 } from "./crc32.ts";
+import { WalCorruptionError, WalIoError } from "./errors.ts";
+import { decodeFileHeader, FILE_HEADER_BYTES, type FileHeader, isDamage } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
 import { io, type ValidateOptions, validate } from "./log-file.ts";
 import { join } from "./path.ts";
@@ -173,4 +176,41 @@ export async function summarizeSegment(
   });
   summary.bytes = end.endOffset;
   return { summary, end };
+}
+
+/**
+ * The error for something other than a regular file (a FIFO, a device, a
+ * directory) where a file of the log should be: it is refused before it is
+ * opened, since opening a FIFO blocks until someone writes to it.
+ */
+export function notRegularFile(path: string): WalIoError {
+  return new WalIoError("open", path, new Error("not a regular file"));
+}
+
+/** A file's header and size, read without scanning the file. */
+export interface FileHead {
+  /** The decoded file header. */
+  readonly header: FileHeader;
+  /** Size of the file. */
+  readonly bytes: number;
+}
+
+/**
+ * Reads the header of the log file at `path` (refusing a non-regular file
+ * before opening it). A damaged header throws {@link WalCorruptionError}: a
+ * file is created with its header complete, so no crash leaves one.
+ */
+export async function readFileHead(fs: FileSystem, path: string, crc: Crc32): Promise<FileHead> {
+  const stat = await io("stat", path, () => fs.stat(path));
+  if (stat !== null && !stat.isFile) throw notRegularFile(path);
+  const file = await io("open", path, () => fs.open(path, "read"));
+  try {
+    const buffer = new Uint8Array(FILE_HEADER_BYTES);
+    const read = await io("read", path, () => file.read(buffer, 0));
+    const header = decodeFileHeader(buffer.subarray(0, read), crc);
+    if (isDamage(header)) throw new WalCorruptionError({ kind: header.kind, offset: 0, path, detail: header.detail });
+    return { header, bytes: await io("size", path, () => file.size()) };
+  } finally {
+    await io("close", path, () => file.close());
+  }
 }

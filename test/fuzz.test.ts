@@ -89,7 +89,7 @@ const KINDS: readonly CorruptionKind[] = [
 ];
 const TEARABLE: readonly CorruptionKind[] = ["torn-batch", "partial-header", "partial-payload", "zeroed-tail", "bad-magic", "checksum-mismatch"];
 /** Sizes of the file header and of a whole commit record (docs/FORMAT.md). */
-const FILE_HEADER_BYTES = 40;
+const FILE_HEADER_BYTES = 64;
 const COMMIT_RECORD_BYTES = 56;
 
 let fuzzCases = 0;
@@ -503,14 +503,14 @@ function saltedCrc(salt: Uint8Array, bytes: Uint8Array): number {
 }
 
 function fileHeader(salt: Uint8Array, baseSequence: number): Uint8Array {
-  const bytes = new Uint8Array(40);
+  const bytes = new Uint8Array(FILE_HEADER_BYTES); // log id and link (bytes 32..56) left zero
   const view = new DataView(bytes.buffer);
   bytes.set(FILE_MAGIC, 0);
   view.setUint16(8, 2, true);
-  view.setUint16(10, 40, true);
+  view.setUint16(10, FILE_HEADER_BYTES, true);
   bytes.set(salt, 16);
   setU64(view, 24, baseSequence);
-  view.setUint32(36, crc32(bytes.subarray(0, 36), 0), true);
+  view.setUint32(60, crc32(bytes.subarray(0, 60), 0), true);
   return bytes;
 }
 
@@ -554,7 +554,7 @@ interface Span {
 function spans(bytes: Uint8Array): Span[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: Span[] = [];
-  for (let offset = 40; offset + 32 <= bytes.length; ) {
+  for (let offset = FILE_HEADER_BYTES; offset + 32 <= bytes.length; ) {
     const end = offset + 32 + view.getUint32(offset + 4, true);
     if (end > bytes.length) break;
     out.push({ offset, end, kind: bytes[offset + 3]! });
@@ -704,7 +704,7 @@ function mutate(bytes: Uint8Array, mutation: Mutation, salt: Uint8Array, foreign
       if (theirs.length === 0) return bytes;
       const source = theirs[mutation.from % theirs.length]!;
       const record = foreign.subarray(source.offset, source.end);
-      const boundaries = [...ours.map((span) => span.offset), ours.at(-1)?.end ?? Math.min(40, bytes.length)];
+      const boundaries = [...ours.map((span) => span.offset), ours.at(-1)?.end ?? Math.min(FILE_HEADER_BYTES, bytes.length)];
       const index = mutation.at % boundaries.length;
       const where = boundaries[index]!;
       const replaced = mutation.replace && index < ours.length ? ours[index]!.end : where;
@@ -749,7 +749,7 @@ describe("hostile files never escape the typed errors, the memory bound or the r
           const bytes = magic ? concat(Uint8Array.from(FILE_MAGIC), random) : random;
           const verdict = await checkHostile(bytes, recordBytesMax);
           // random bytes are never a file header (a 2^-32 CRC coincidence aside): fatal under every policy
-          if (bytes.length < 40 || !magic) expect(verdict.repair).toHaveProperty("failed");
+          if (bytes.length < FILE_HEADER_BYTES || !magic) expect(verdict.repair).toHaveProperty("failed");
         },
       ),
       { numRuns: 150 },
@@ -762,8 +762,8 @@ describe("hostile files never escape the typed errors, the memory bound or the r
         const bytes = concat(fileHeader(salt, base), random);
         const verdict = await checkHostile(bytes, max);
         // random bytes hold no valid commit, so all of it is a torn tail: the first batch, cut at the header
-        expect(verdict.repair).toEqual({ cut: random.length === 0 ? null : { kind: expect.any(String), offset: 40 } });
-        expect(verdict.strict).toEqual(random.length === 0 ? null : { kind: expect.any(String), offset: 40 });
+        expect(verdict.repair).toEqual({ cut: random.length === 0 ? null : { kind: expect.any(String), offset: FILE_HEADER_BYTES } });
+        expect(verdict.strict).toEqual(random.length === 0 ? null : { kind: expect.any(String), offset: FILE_HEADER_BYTES });
       }),
       { numRuns: 150 },
     );
@@ -802,9 +802,9 @@ describe("hostile files never escape the typed errors, the memory bound or the r
    */
   function body(salt: Uint8Array, base: number, pieces: readonly Piece[]): Uint8Array {
     const parts: Uint8Array[] = [fileHeader(salt, base)];
-    let offset = 40;
+    let offset = FILE_HEADER_BYTES;
     let sequence = base;
-    let batchStart = 40;
+    let batchStart = FILE_HEADER_BYTES;
     let batchParts: Uint8Array[] = [];
     let pending = 0;
     for (const piece of pieces) {

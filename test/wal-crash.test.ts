@@ -62,6 +62,8 @@ interface Scenario {
    * Default: the operation is one step.
    */
   readonly steps?: readonly ((wal: Wal) => Promise<unknown>)[];
+  /** Options besides `options` for the log the steps run on (default none). */
+  readonly stepOptions?: WalOptions<unknown>;
 }
 
 /** Appends `count` records `r<sequence>`, flushing after every `batch`. */
@@ -80,12 +82,12 @@ async function appendNew(wal: Wal): Promise<void> {
 }
 
 /**
- * With `segmentBytes: 260`, records `r1` … `r10` appended by
+ * With `segmentBytes: 284`, records `r1` … `r10` appended by
  * {@link appendRecords} fill segments [1-3] [4-5] [6-7] [8-9] [10], with
  * commits after records 2, 3 | 4, 5 | 6, 7 | 8, 9 | 10 (a segment takes a
- * record only with room for its commit).
+ * record only with room for its commit: 64 + 3 × 36 + 2 × 56 = 284).
  */
-const SMALL = { segmentBytes: 260, cleanupOnRotate: false } as const;
+const SMALL = { segmentBytes: 284, cleanupOnRotate: false } as const;
 
 const SCENARIOS: readonly Scenario[] = [
   { name: "rotate", options: SMALL, setup: (wal) => appendRecords(wal, 7), operation: (wal) => wal.rotate() },
@@ -108,10 +110,19 @@ const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: "an append that rotates and applies retention (maxSegments)",
-    options: { segmentBytes: 260, maxSegments: 2 },
+    options: { segmentBytes: 284, maxSegments: 2 },
     setup: (wal) => appendRecords(wal, 7),
     operation: appendNew,
     steps: [(wal) => wal.rotate(), (wal) => wal.cleanup(), (wal) => wal.append("new"), (wal) => wal.flush()],
+    stepOptions: { cleanupOnRotate: false },
+  },
+  {
+    name: "rotate applying retention (maxSegments)",
+    options: { segmentBytes: 284, maxSegments: 2 },
+    setup: (wal) => appendRecords(wal, 7),
+    operation: (wal) => wal.rotate(),
+    steps: [(wal) => wal.rotate(), (wal) => wal.cleanup()],
+    stepOptions: { cleanupOnRotate: false },
   },
   { name: "cleanup by maxSegments", options: { ...SMALL, maxSegments: 2 }, setup: (wal) => appendRecords(wal, 10), operation: (wal) => wal.cleanup() },
   { name: "cleanup by maxTotalBytes", options: { ...SMALL, maxTotalBytes: 500 }, setup: (wal) => appendRecords(wal, 10), operation: (wal) => wal.cleanup() },
@@ -192,11 +203,17 @@ describe("every directory operation is atomic across a crash", () => {
       const unchanged = await prepare(scenario);
       const before = await stateOf(unchanged.wal);
       const allowed = [before];
-      for (const step of scenario.steps ?? []) {
-        await step(unchanged.wal);
-        allowed.push(await stateOf(unchanged.wal));
+      let stepping = unchanged.wal;
+      if (scenario.stepOptions !== undefined) {
+        await stepping.close();
+        stepping = await Wal.open(DIR, { ...scenario.options, ...scenario.stepOptions, fs: unchanged.fs, now: unchanged.clock.now });
+        expect(await stateOf(stepping)).toEqual(before);
       }
-      await unchanged.wal.close();
+      for (const step of scenario.steps ?? []) {
+        await step(stepping);
+        allowed.push(await stateOf(stepping));
+      }
+      await stepping.close();
       const reference = await prepare(scenario);
       const start = reference.fs.operationCount;
       await scenario.operation(reference.wal, reference.clock);

@@ -166,7 +166,7 @@ describe("layout and sequences", () => {
   test("stats count segments, bytes, records and the oldest record's time", async () => {
     const clock = manualClock(5000);
     const { dir, wal } = await freshWal({ segmentBytes: 300, now: clock.now });
-    expect(wal.stats()).toEqual({ segments: 1, bytes: 40, records: 0, oldestTimeMs: null });
+    expect(wal.stats()).toEqual({ segments: 1, bytes: 64, records: 0, oldestTimeMs: null });
     await appendUpTo(wal, 3);
     clock.set(9000);
     await appendUpTo(wal, 12);
@@ -414,7 +414,7 @@ describe("damage", () => {
     const [first, second] = (await segmentFiles(dir)).map((name) => `${dir}/${name}`);
     const original = await readFile(first!);
     const flipped = Uint8Array.from(original);
-    flipped[40 + 33] = flipped[40 + 33]! ^ 0x40; // a payload byte of the first record
+    flipped[64 + 33] = flipped[64 + 33]! ^ 0x40; // a payload byte of the first record
     await writeFile(first!, flipped);
     for (const repair of ["strict", "truncate-partial"] as const) {
       expect((await corruptionOf(dir, { repair })).path).toBe(first);

@@ -98,8 +98,8 @@ describe("round trip", () => {
     expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x57, 0x41, 0x4c, 0x0d, 0x0a, 0x1a, 0x0a]);
     const view = new DataView(bytes.buffer);
     expect(view.getUint16(8, true)).toBe(2); // format version
-    expect(view.getUint16(10, true)).toBe(40); // header size
-    expect(view.getUint32(36, true)).toBe(crc32(bytes.subarray(0, 36), 0));
+    expect(view.getUint16(10, true)).toBe(64); // header size
+    expect(view.getUint32(60, true)).toBe(crc32(bytes.subarray(0, 60), 0));
     const spans = frames(bytes);
     expect(spans.map((f) => f.kind)).toEqual([1, 2, 1, 1, 2]); // one commit per batch, after its records
     for (const span of spans) expect(bytes[span.offset + 2], `version of the frame at ${span.offset}`).toBe(2);
@@ -109,7 +109,7 @@ describe("round trip", () => {
     expect(view.getUint32(first.offset + 28, true)).toBe(crc32(bytes.subarray(first.offset, first.offset + 28), seed));
     expect(view.getUint32(first.offset + 24, true)).toBe(crc32(bytes.subarray(first.offset + 32, first.end), seed));
     expect(view.getUint32(first.offset + 16, true)).toBe(1234);
-    const batchStarts = [40, spans[1]!.end];
+    const batchStarts = [64, spans[1]!.end];
     for (const [index, commit] of [spans[1]!, spans[4]!].entries()) {
       const start = batchStarts[index]!;
       expect(commit.end - commit.offset).toBe(56);
@@ -377,7 +377,7 @@ describe("damage to durable data", () => {
       const flipped = full.slice();
       flipped[at]! ^= 0x20;
       await overwrite(path, flipped);
-      const expectedOffset = at < 40 ? 0 : spans.find((f) => at >= f.offset && at < f.end)!.offset;
+      const expectedOffset = at < 64 ? 0 : spans.find((f) => at >= f.offset && at < f.end)!.offset;
       for (const repair of ["strict", "truncate-partial"] as const) {
         const found = await corruptionOf(path, repair);
         expect(found.offset, `byte ${at} under ${repair}`).toBe(expectedOffset);
