@@ -29,10 +29,11 @@ export {
   WalError,
   WalIoError,
   WalLockedError,
+  WalLockLostError,
   WalPoisonedError,
   WalRewoundError,
 } from "./src/errors.ts";
-export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity } from "./src/fs.ts";
+export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "./src/fs.ts";
 export { WalReader, type WalReaderOptions, type WalRecord } from "./src/reader.ts";
 export { type AppendOptions, type Repair, type RepairPolicy, type SyncMode, WalWriter, type WalWriterOptions } from "./src/writer.ts";
 export {

@@ -36,7 +36,7 @@ export class BunFileSystem extends NodeFileSystem {
    */
   override readonly crc32 = (data: Uint8Array, seed: number): number => Bun.hash.crc32(data, seed);
 
-  /** pid, hostname and `bun <version>`. */
+  /** pid, hostname, `bun <version>`, and boot id, pid namespace and start time. */
   override process(): ProcessIdentity {
     return { ...super.process(), runtime: `bun ${Bun.version}` };
   }

@@ -27,6 +27,7 @@ declare namespace Deno {
     isFile: boolean;
     isDirectory: boolean;
     size: number;
+    mtime: Date | null;
   }
 
   /** An entry yielded by {@link Deno.readDir} (the field used). */
@@ -57,4 +58,5 @@ declare namespace Deno {
   function remove(path: string | URL): Promise<void>;
   function mkdir(path: string | URL, options?: { recursive?: boolean }): Promise<void>;
   function readDir(path: string | URL): AsyncIterable<DirEntry>;
+  function unrefTimer(id: number): void;
 }

@@ -2,9 +2,12 @@
  * The Deno filesystem adapter: {@link FileSystem} on Deno's own file APIs.
  *
  * Permissions: `--allow-read` and `--allow-write` for the log directory,
- * `--allow-sys=hostname` for {@link DenoFileSystem.process}, and `--allow-run`
- * for {@link DenoFileSystem.isProcessAlive} to tell a dead process from a live
- * one (without it every pid counts as alive, so stale locks are never broken).
+ * `--allow-sys=hostname` for {@link DenoFileSystem.process}. That is enough
+ * for the lock: a lock left by a dead process is broken once its heartbeat
+ * is older than `staleMs` (no `--allow-run` needed). To break it at once, the
+ * lock must read `/proc` (the pid namespace, and the holder's pid and start
+ * time), which Deno 2 allows only under `--allow-all` (it refuses
+ * `--allow-read=/proc`); the `WalLockedError` says so.
  *
  * `Deno.FsFile` has no positional read or write: each goes through the file's
  * single cursor (`seek`, then `read`/`write`). A {@link DenoFileHandle}
@@ -25,9 +28,10 @@
  */
 
 import * as zlib from "node:zlib";
-import type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity } from "../src/fs.ts";
+import type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "../src/fs.ts";
 import { errorCode } from "../src/io.ts";
 import { isProcessAlive, noProgressError } from "./errors.ts";
+import { ownProcessFacts, processStatus } from "./process.ts";
 
 /** `Deno.open` options for each {@link OpenMode}: never append, never truncate. */
 const OPEN_OPTIONS: Readonly<Record<OpenMode, Deno.OpenOptions>> = {
@@ -162,7 +166,8 @@ export class DenoFileSystem implements FileSystem {
   async stat(path: string): Promise<FileStat | null> {
     try {
       const info = await posix(() => Deno.stat(path));
-      return { size: info.size, isFile: info.isFile, isDirectory: info.isDirectory };
+      const modified = info.mtime === null ? {} : { modifiedAtMs: info.mtime.getTime() };
+      return { size: info.size, isFile: info.isFile, isDirectory: info.isDirectory, ...modified };
     } catch (error) {
       if (errorCode(error) === "ENOENT") return null;
       throw error;
@@ -215,10 +220,13 @@ export class DenoFileSystem implements FileSystem {
     });
   }
 
-  /** `Deno.pid`, `Deno.hostname()` (needs `--allow-sys=hostname`) and `deno <version>`. */
+  /**
+   * `Deno.pid`, `Deno.hostname()` (needs `--allow-sys=hostname`), `deno <version>`,
+   * and boot id, pid namespace and start time where `/proc` may be read.
+   */
   process(): ProcessIdentity {
     try {
-      return { pid: Deno.pid, hostname: Deno.hostname(), runtime: `deno ${Deno.version.deno}` };
+      return { pid: Deno.pid, hostname: Deno.hostname(), runtime: `deno ${Deno.version.deno}`, ...ownProcessFacts() };
     } catch (error) {
       throw withPosixCode(error);
     }
@@ -231,6 +239,16 @@ export class DenoFileSystem implements FileSystem {
    */
   isProcessAlive(pid: number): boolean {
     return isProcessAlive(pid);
+  }
+
+  /** `/proc/<pid>/stat` (Deno 2: needs `--allow-all`), else `kill(pid, 0)` (needs `--allow-run`); see `adapters/process.ts`. */
+  processStatus(pid: number): Promise<ProcessStatus> {
+    return processStatus(pid);
+  }
+
+  /** `Deno.unrefTimer`: Deno's `setTimeout` returns a number, which has no `unref`. */
+  unrefTimer(timer: unknown): void {
+    if (typeof timer === "number") Deno.unrefTimer(timer);
   }
 }
 

@@ -22,9 +22,10 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import process from "node:process";
 import * as zlib from "node:zlib";
-import type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity } from "../src/fs.ts";
+import type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "../src/fs.ts";
 import { errorCode } from "../src/io.ts";
 import { isProcessAlive, noProgressError } from "./errors.ts";
+import { ownProcessFacts, processStatus } from "./process.ts";
 
 /** `fs.open` flags for each {@link OpenMode}: never `a` (append), never truncating. */
 const OPEN_FLAGS: Readonly<Record<OpenMode, string>> = {
@@ -121,7 +122,7 @@ export class NodeFileSystem implements FileSystem {
   async stat(path: string): Promise<FileStat | null> {
     try {
       const stats = await fs.stat(path);
-      return { size: stats.size, isFile: stats.isFile(), isDirectory: stats.isDirectory() };
+      return { size: stats.size, isFile: stats.isFile(), isDirectory: stats.isDirectory(), modifiedAtMs: stats.mtimeMs };
     } catch (error) {
       if (errorCode(error) === "ENOENT") return null;
       throw error;
@@ -169,14 +170,19 @@ export class NodeFileSystem implements FileSystem {
     }
   }
 
-  /** pid, `os.hostname()` and `node <version>`. */
+  /** pid, `os.hostname()`, `node <version>`, and boot id, pid namespace and start time (`adapters/process.ts`). */
   process(): ProcessIdentity {
-    return { pid: process.pid, hostname: os.hostname(), runtime: `node ${process.versions.node}` };
+    return { pid: process.pid, hostname: os.hostname(), runtime: `node ${process.versions.node}`, ...ownProcessFacts() };
   }
 
   /** See {@link isProcessAlive} in `adapters/errors.ts`. */
   isProcessAlive(pid: number): boolean {
     return isProcessAlive(pid);
+  }
+
+  /** See {@link processStatus} in `adapters/process.ts`. */
+  processStatus(pid: number): Promise<ProcessStatus> {
+    return processStatus(pid);
   }
 }
 

@@ -180,9 +180,13 @@ export class WalLockedError extends WalError {
   readonly lockPath: string;
   /** Who holds it, as recorded in the lock file, when readable. */
   readonly holder: LockHolder | null;
-  constructor(lockPath: string, holder: LockHolder | null) {
+  /**
+   * @param detail why the holder counts as live (e.g. what permission would
+   *   let this process tell it is dead), appended to the message
+   */
+  constructor(lockPath: string, holder: LockHolder | null, detail?: string) {
     const who = holder === null ? "an unknown holder" : `pid ${holder.pid} on ${holder.hostname} (${holder.runtime})`;
-    super("WAL_LOCKED", `${lockPath} is held by ${who}`);
+    super("WAL_LOCKED", `${lockPath} is held by ${who}${detail === undefined ? "" : `: ${detail}`}`);
     this.lockPath = lockPath;
     this.holder = holder;
   }
@@ -202,6 +206,31 @@ export interface LockHolder {
   readonly token: string;
   /** When the lock was taken, milliseconds since the epoch. */
   readonly acquiredAtMs: number;
+  /** The holder's last heartbeat, milliseconds since the epoch (`acquiredAtMs` when absent). */
+  readonly heartbeatAtMs?: number;
+  /** The holder's `staleMs`: contenders wait at least this long after its last heartbeat. */
+  readonly staleMs?: number;
+  /** The holder's machine boot (see `ProcessIdentity.bootId`), when known. */
+  readonly bootId?: string;
+  /** The holder's pid namespace (see `ProcessIdentity.pidNamespace`), when known. */
+  readonly pidNamespace?: string;
+  /** The holder's process start time (see `ProcessIdentity.startTime`), when known. */
+  readonly startTime?: string;
+}
+
+/**
+ * This writer's lock was taken over by another process (it was paused, or
+ * could not refresh its heartbeat, for longer than `staleMs`), or can no
+ * longer be confirmed. The writer refuses every further write, so it never
+ * writes beside the new holder; reopen the log to write again.
+ */
+export class WalLockLostError extends WalError {
+  /** The lock file. */
+  readonly lockPath: string;
+  constructor(lockPath: string, detail: string, options?: { cause?: unknown }) {
+    super("WAL_LOCK_LOST", `the writer lock ${lockPath} is no longer held by this writer: ${detail}`, options);
+    this.lockPath = lockPath;
+  }
 }
 
 /** An argument is out of range or of the wrong type. Nothing was written. */

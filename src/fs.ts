@@ -18,8 +18,9 @@
  *   (creations, renames, removals) are on stable storage.
  *
  * The exclusive-writer lock protocol is implemented once, in `src/lock.ts`, on
- * top of {@link FileSystem.link}, {@link FileSystem.process} and
- * {@link FileSystem.isProcessAlive}; adapters only supply those primitives, so
+ * top of {@link FileSystem.link}, {@link FileSystem.process},
+ * {@link FileSystem.processStatus} (or {@link FileSystem.isProcessAlive}) and
+ * {@link FileSystem.unrefTimer}; adapters only supply those primitives, so
  * every runtime takes and honours the same lock.
  *
  * @module
@@ -56,6 +57,11 @@ export interface FileStat {
   readonly isFile: boolean;
   /** True for a directory. */
   readonly isDirectory: boolean;
+  /**
+   * Last modification, milliseconds since the epoch, when the adapter knows
+   * it. The lock uses it to age a lock file that does not parse.
+   */
+  readonly modifiedAtMs?: number;
 }
 
 /** Who the current process is, as far as the lock protocol needs to know. */
@@ -73,6 +79,30 @@ export interface ProcessIdentity {
    * several process lifetimes in one heap supplies its own.
    */
   readonly instance?: string;
+  /**
+   * Which boot of which machine this is (Linux: `/proc/sys/kernel/random/boot_id`);
+   * absent when unknown. Two processes can see each other's pids only if
+   * their boot ids and pid namespaces are equal.
+   */
+  readonly bootId?: string;
+  /**
+   * The pid namespace the pid is valid in (Linux: the `/proc/self/ns/pid`
+   * link, e.g. `pid:[4026531836]`; `host` on systems without pid namespaces);
+   * absent when unknown, which makes every other process's liveness unknown.
+   */
+  readonly pidNamespace?: string;
+  /** When this process started (Linux: `/proc/self/stat` field 22, clock ticks since boot); absent when unknown. */
+  readonly startTime?: string;
+}
+
+/** What {@link FileSystem.processStatus} found out about a pid of this machine and pid namespace. */
+export interface ProcessStatus {
+  /** `gone`: no such process; `alive`: one exists; `unknown`: the adapter could not tell. */
+  readonly state: "alive" | "gone" | "unknown";
+  /** The live process's start time, comparable with {@link ProcessIdentity.startTime}, when known. */
+  readonly startTime?: string;
+  /** For `unknown`: why, and what would let the adapter tell (a permission to grant). */
+  readonly reason?: string;
 }
 
 /** How {@link FileSystem.open} opens a file. */
@@ -117,6 +147,17 @@ export interface FileSystem {
    * never broken.
    */
   isProcessAlive(pid: number): boolean;
+  /**
+   * Whether `pid` exists in this process's pid namespace, and since when.
+   * Optional: without it the lock asks {@link isProcessAlive} and knows no
+   * start times. Must not throw; `unknown` (with a reason) when unsure.
+   */
+  processStatus?(pid: number): Promise<ProcessStatus>;
+  /**
+   * Makes `timer` (what `setTimeout` returned) not keep the process alive,
+   * for runtimes whose timers have no `unref` method (Deno). Optional.
+   */
+  unrefTimer?(timer: unknown): void;
   /**
    * Optional accelerated CRC-32 (IEEE 802.3 / ISO-HDLC polynomial, reflected,
    * init and xorout `0xFFFFFFFF`), continuing from `seed` the way zlib's

@@ -80,6 +80,12 @@ export interface LogFileOptions {
   readonly link?: Uint8Array;
   /** Called with every record of every intact batch while opening validates the file. */
   readonly onRecord?: RecordVisitor;
+  /**
+   * Called before each batch is written (the writer lock's fence): `undefined`
+   * to go on, or a promise that must resolve first. A failure poisons the
+   * file with it and writes nothing.
+   */
+  readonly fence?: () => Promise<void> | undefined;
 }
 
 /** What {@link validate} needs to know. */
@@ -108,6 +114,7 @@ export class LogFile {
   readonly #sum: Checksummer;
   readonly #now: () => number;
   readonly #batchBytesMax: number;
+  readonly #fence: (() => Promise<void> | undefined) | undefined;
   /** Offset where the next batch goes: the end of every batch sealed so far. */
   #end: number;
   /** End of what the last successful fsync covered: nothing before it can be lost. */
@@ -136,6 +143,7 @@ export class LogFile {
     this.#file = file;
     this.#now = options.now;
     this.#batchBytesMax = options.batchBytesMax;
+    this.#fence = options.fence;
     this.#sum = scan.checksummer;
     this.#end = scan.endOffset;
     this.#durableEnd = scan.endOffset; // opening synced the file (see syncOnOpen)
@@ -344,6 +352,7 @@ export class LogFile {
   /** Writes a sealed batch at `start` and syncs it; on failure rolls back (or poisons) and discards what is buffered. */
   async #writeBatch(bytes: Uint8Array, start: number, written: Written): Promise<void> {
     try {
+      await this.#fenced(start);
       await this.#writeOrRollBack(bytes, start);
       await this.#sync();
     } catch (error) {
@@ -351,6 +360,19 @@ export class LogFile {
       throw error;
     }
     this.#written = written;
+  }
+
+  /** Runs the `fence` option before the batch at `start` is written; its failure poisons the file before any byte is written. */
+  async #fenced(start: number): Promise<void> {
+    const pending = this.#fence?.();
+    if (pending === undefined) return;
+    try {
+      await pending;
+    } catch (error) {
+      this.#end = start;
+      this.#poison ??= error;
+      throw error;
+    }
   }
 
   /** Writes at `start`; on failure truncates back and syncs, or poisons if that fails. */

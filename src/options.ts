@@ -10,6 +10,7 @@ import { type Crc32, crc32 as crc32Portable } from "./crc32.ts";
 import { WalArgumentError } from "./errors.ts";
 import { RECORD_BYTES_MAX_DEFAULT, RECORD_BYTES_MAX_LIMIT } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
+import { STALE_MS_DEFAULT, STALE_MS_MAX, STALE_MS_MIN } from "./lock.ts";
 import type { RepairPolicy } from "./log-file.ts";
 
 /** Default `maxBatchBytes`: 4 MiB. */
@@ -40,6 +41,15 @@ export function checkRepairPolicy(value: RepairPolicy | undefined): RepairPolicy
     throw new WalArgumentError(`repair must be "strict" or "truncate-partial", not ${String(repair)}`);
   }
   return repair;
+}
+
+/** Checks `staleMs` (how old a lock holder's heartbeat must be before it is broken) and returns it or the default. */
+export function checkStaleMs(value: unknown): number {
+  const staleMs = value ?? STALE_MS_DEFAULT;
+  if (typeof staleMs !== "number" || !Number.isSafeInteger(staleMs) || staleMs < STALE_MS_MIN || staleMs > STALE_MS_MAX) {
+    throw new WalArgumentError(`staleMs must be an integer from ${STALE_MS_MIN} to ${STALE_MS_MAX}, not ${String(staleMs)}`);
+  }
+  return staleMs;
 }
 
 /** Checks that `value` is a safe integer of at least `min`, naming it `name`. */

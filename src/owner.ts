@@ -48,8 +48,9 @@ export class LogOwner {
     return this.#closeRequested;
   }
 
-  /** Throws `WalPoisonedError` or `WalClosedError` if the log takes no more writes. */
+  /** Throws `WalLockLostError`, `WalPoisonedError` or `WalClosedError` if the log takes no more writes. */
   checkWritable(): void {
+    this.#lock.checkNotLost();
     this.#checkNotPoisoned();
     if (this.#closeRequested) throw new WalClosedError(this.#name);
   }
@@ -57,7 +58,8 @@ export class LogOwner {
   /**
    * Checks the log is writable and runs `prepare` now (argument checks,
    * encoding: a failure rejects before anything is queued), then runs
-   * `operation` with its result on the queue, after checking again.
+   * `operation` with its result on the queue, after checking again and
+   * passing the lock's fence (`WalLockLostError` if another writer took it).
    */
   run<V, R>(prepare: () => V, operation: (prepared: V) => Promise<R>): Promise<R> {
     let prepared: V;
@@ -69,7 +71,8 @@ export class LogOwner {
     }
     return this.#queue.run(() => {
       this.checkWritable();
-      return operation(prepared);
+      const fenced = this.#lock.fence();
+      return fenced === undefined ? operation(prepared) : fenced.then(() => operation(prepared));
     });
   }
 
@@ -94,9 +97,9 @@ export class LogOwner {
 /** The `prepare` step of an operation that takes no arguments. */
 export function noArguments(): void {}
 
-/** Takes the writer lock at `lockPath`, then `open`s with it; releases the lock if opening fails. */
-export async function openLocked<R>(fs: FileSystem, lockPath: string, open: (lock: WriterLock) => Promise<R>): Promise<R> {
-  const lock = await io("lock", lockPath, () => acquireLock(fs, lockPath));
+/** Takes the writer lock at `lockPath` (see `src/lock.ts` for `staleMs`), then `open`s with it; releases the lock if opening fails. */
+export async function openLocked<R>(fs: FileSystem, lockPath: string, staleMs: number, open: (lock: WriterLock) => Promise<R>): Promise<R> {
+  const lock = await io("lock", lockPath, () => acquireLock(fs, lockPath, { staleMs }));
   try {
     return await open(lock);
   } catch (error) {

@@ -497,6 +497,7 @@ async function openLog(
     now,
     baseSequence: first - 1,
     onRecord: (sequence, timeMs) => addRecord(summary, sequence, timeMs),
+    ...(options.fence === undefined ? {} : { fence: options.fence }),
   });
   if (log.baseSequence !== first - 1) {
     await log.close().catch(() => undefined);

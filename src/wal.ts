@@ -25,6 +25,7 @@ import {
   checkRecordBytesMax,
   checkRepairPolicy,
   checkSafeInteger,
+  checkStaleMs,
   codecOrDefault,
   crcOf,
   fileSystemOrDefault,
@@ -77,6 +78,15 @@ export interface WalOptions<T> extends RetentionLimits {
   readonly cleanupOnRotate?: boolean;
   /** How often an in-process follower looks for changes it was not told about, ms, 1 … 2^31 − 1; default 100. */
   readonly pollMs?: number;
+  /**
+   * How old, in ms, the lock holder's heartbeat must be before another
+   * process may break its lock when it cannot prove the holder dead (another
+   * host or pid namespace, or no permission to look); 100 … 86 400 000,
+   * default 30 000. The holder refreshes it every `staleMs / 3`; a log
+   * whose lock was broken meanwhile refuses every write with
+   * `WalLockLostError` (see `src/lock.ts`).
+   */
+  readonly staleMs?: number;
 }
 
 /** Options of {@link Wal.read}. */
@@ -160,12 +170,14 @@ export class Wal<T = unknown> implements AsyncDisposable {
     const cleanupOnRotate = options.cleanupOnRotate ?? true;
     if (typeof cleanupOnRotate !== "boolean") throw new WalArgumentError(`cleanupOnRotate must be a boolean, not ${typeof cleanupOnRotate}`);
     const pollMs = checkPollMs(options.pollMs);
+    const staleMs = checkStaleMs(options.staleMs);
     const codec = codecOrDefault(options.codec);
     const fs = await fileSystemOrDefault(options.fs);
     await io("mkdir", dir, () => makeDirectory(fs, dir));
     const lockPath = join(dir, LOCK_FILE);
-    return openLocked(fs, lockPath, async (lock) => {
+    return openLocked(fs, lockPath, staleMs, async (lock) => {
       const store = await SegmentStore.open(fs, dir, {
+        fence: () => lock.fence(),
         repair,
         recordBytesMax,
         batchBytesMax,

@@ -23,6 +23,7 @@ import {
   checkRecordBytesMax,
   checkRepairPolicy,
   checkSafeInteger,
+  checkStaleMs,
   codecOrDefault,
   crcOf,
   fileSystemOrDefault,
@@ -56,6 +57,15 @@ export interface WalWriterOptions<T> {
   readonly now?: () => number;
   /** Records of a newly created file must have sequences above this; default 0. Ignored for an existing file. */
   readonly baseSequence?: number;
+  /**
+   * How old, in ms, the lock holder's heartbeat must be before another
+   * process may break its lock when it cannot prove the holder dead (another
+   * host or pid namespace, or no permission to look); 100 … 86 400 000,
+   * default 30 000. The holder refreshes it every `staleMs / 3`; a writer
+   * whose lock was broken meanwhile refuses every write with
+   * `WalLockLostError` (see `src/lock.ts`).
+   */
+  readonly staleMs?: number;
   /**
    * The 8-byte salt of a newly created file; default random. Fix it only to
    * make files reproducible byte for byte (tests); ignored for an existing file.
@@ -95,7 +105,7 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
    * exclusive writer lock, then validates every batch, applying
    * `options.repair` to a torn tail. A failed open writes nothing to the log.
    *
-   * @throws {WalLockedError} another writer holds the log
+   * @throws {WalLockedError} another writer holds the log (and is not provably dead, or its heartbeat is younger than `staleMs`)
    * @throws {WalCorruptionError} the log is damaged (beyond what the policy repairs)
    * @throws {WalIoError} the filesystem failed
    * @throws {WalArgumentError} an option is invalid
@@ -109,10 +119,12 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
       throw new WalArgumentError(`salt must be a Uint8Array of ${SALT_BYTES} bytes`);
     }
     const now = checkClock(options.now);
+    const staleMs = checkStaleMs(options.staleMs);
     const codec = codecOrDefault(options.codec);
     const fs = await fileSystemOrDefault(options.fs);
-    return openLocked(fs, `${path}.lock`, async (lock) => {
+    return openLocked(fs, `${path}.lock`, staleMs, async (lock) => {
       const log = await LogFile.open(fs, path, {
+        fence: () => lock.fence(),
         repair,
         recordBytesMax: limits.recordBytesMax,
         batchBytesMax: limits.batchBytesMax,

@@ -137,7 +137,11 @@ describe.each(RUNTIMES)("a log locked by a %s child", (holderRuntime) => {
     expect(await readHere(path)).toEqual(["a", "b", "c"]);
     await holder.call<WriteResult>({ op: "write", path, batches: [["d"]], hold: true });
 
-    // SIGKILL the holder: its lock file stays behind.
+    // SIGKILL the holder: its lock file stays behind. The signal goes straight
+    // to the pid first: Deno's `ChildProcess.kill` closes the child's stdin
+    // before signalling it, and an agent that sees its stdin end releases its
+    // locks, which once removed the lock file before the signal landed.
+    process.kill(holder.pid, "SIGKILL");
     const exit = await holder.kill();
     expect(exit.signal).toBe("SIGKILL");
     agents.delete(holderRuntime);

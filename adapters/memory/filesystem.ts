@@ -405,13 +405,15 @@ export class MemoryFileSystem implements FileSystem {
     this.#machine.syncDirectory(node);
   }
 
-  /** This simulated process: its pid, the machine's host name, runtime `memory`. */
+  /** This simulated process: its pid, the machine's host name, runtime `memory`, one pid namespace for all. */
   process(): ProcessIdentity {
     return {
       pid: this.#pid,
       hostname: this.#machine.hostname,
       runtime: "memory",
       instance: `memory-boot-${this.#machine.bootNumber}-pid-${this.#pid}`,
+      // Every simulated process of the machine sees every other's pid.
+      pidNamespace: "memory",
     };
   }
 
