@@ -45,6 +45,7 @@ import {
 import { type Checksummer, COMMIT_RECORD_BYTES, encodeFileHeader, type FileHeader, LOG_ID_BYTES, SALT_BYTES } from "./format.ts";
 import type { FileHandle, FileSystem } from "./fs.ts";
 import { unlinkIfPresent, writeNewFile } from "./io.ts";
+import { clockTimeMs } from "./options.ts";
 import { dirname } from "./path.ts";
 import { cutTornTail, type Repair } from "./repair.ts";
 import { type RecordVisitor, type ScanEnd, scanLog } from "./scan.ts";
@@ -306,11 +307,7 @@ export class LogFile {
 
   /** The clock's time for a record, checked: a time the format cannot store is refused before anything is accepted. */
   #recordTime(): number {
-    const timeMs = this.#now();
-    if (typeof timeMs !== "number" || !(timeMs >= 0) || timeMs > Number.MAX_SAFE_INTEGER) {
-      throw new WalArgumentError(`the clock returned ${String(timeMs)}; record times must be milliseconds from 0 to 2^53 - 1`);
-    }
-    return Math.floor(timeMs);
+    return clockTimeMs(this.#now);
   }
 
   /** Settles once everything accepted so far is durable (or was discarded by a failure). */

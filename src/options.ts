@@ -60,14 +60,74 @@ export function checkSafeInteger(name: string, value: number, min: number): numb
   return value;
 }
 
-/** The codec, or JSON. */
-export function codecOrDefault<T>(codec: Codec<T> | undefined): Codec<T> {
-  return codec ?? (jsonCodec as Codec<T>);
+/**
+ * The time `now` returns, checked: milliseconds from 0 to 2^53 - 1 (the
+ * format's range), floored. NaN, infinities, negatives and non-numbers are
+ * refused before anything uses them (a record time, a retention cutoff).
+ */
+export function clockTimeMs(now: () => number): number {
+  const timeMs = now();
+  if (typeof timeMs !== "number" || !(timeMs >= 0) || timeMs > Number.MAX_SAFE_INTEGER) {
+    throw new WalArgumentError(`the clock returned ${String(timeMs)}; times must be milliseconds from 0 to 2^53 - 1`);
+  }
+  return Math.floor(timeMs);
 }
 
-/** The given adapter, or the running runtime's (its module loaded only now). */
+/** Checks that an options argument is an object or absent (`{}` then); `entry` names the call in the error. */
+export function checkOptions<O extends object>(value: O | undefined, entry: string): Partial<O> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new WalArgumentError(`${entry} takes an options object, not ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/** Checks a file or directory path: a non-empty string without NUL that does not end in `/`. */
+export function checkPath(name: string, value: unknown): string {
+  if (typeof value !== "string" || value === "" || value.includes("\0") || value.endsWith("/")) {
+    throw new WalArgumentError(`${name} must be a non-empty path not ending in "/", not ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/** Checks the `signal` option: absent or an `AbortSignal`. */
+export function checkSignal(value: unknown): AbortSignal | undefined {
+  if (value !== undefined && !(value instanceof AbortSignal)) {
+    throw new WalArgumentError(`signal must be an AbortSignal (controller.signal), not ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/** The codec, checked (an object with a name and `encode` and `decode` functions), or JSON. */
+export function codecOrDefault<T>(codec: Codec<T> | undefined): Codec<T> {
+  if (codec === undefined) return jsonCodec as Codec<T>;
+  if (typeof codec !== "object" || codec === null || typeof codec.encode !== "function" || typeof codec.decode !== "function") {
+    throw new WalArgumentError(`codec must be an object with encode and decode functions, not ${describeValue(codec)}`);
+  }
+  if (typeof codec.name !== "string") throw new WalArgumentError("codec must have a string name (used in diagnostics)");
+  return codec;
+}
+
+/** Checks the `fs` option: absent or an adapter (an object with an `open` function). */
+export function checkFileSystem(fs: FileSystem | undefined): FileSystem | undefined {
+  if (fs !== undefined && (typeof fs !== "object" || fs === null || typeof fs.open !== "function")) {
+    throw new WalArgumentError(`fs must be a FileSystem adapter, not ${describeValue(fs)}`);
+  }
+  return fs;
+}
+
+/** The given adapter, checked, or the running runtime's (its module loaded only now). */
 export async function fileSystemOrDefault(fs: FileSystem | undefined): Promise<FileSystem> {
-  return fs ?? (await (await import("../adapters/auto.ts")).defaultFileSystem());
+  return checkFileSystem(fs) ?? (await (await import("../adapters/auto.ts")).defaultFileSystem());
+}
+
+/** A short description of a bad argument for an error message. */
+function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === "object") return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+  return `${typeof value} ${String(value)}`;
 }
 
 /** The adapter's native CRC-32, or the portable one. */

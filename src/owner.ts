@@ -3,9 +3,10 @@
  * the segmented `Wal`: the exclusive lock, one serial queue for every
  * operation, and the closed state. Keeping it in one place keeps the two
  * writers' promises identical: an operation is refused at once when the log
- * is poisoned or closing, and checked again when its turn comes; close runs
- * once, runs every closing step even when one fails, releases the lock last,
- * and reports the first failure.
+ * is poisoned or closing, and checked for poisoning again when its turn
+ * comes: an operation called before `close` completes normally. Close runs
+ * once, after every operation called before it, runs every closing step even
+ * when one fails, releases the lock last, and reports the first failure.
  *
  * @module
  */
@@ -70,7 +71,9 @@ export class LogOwner {
       return Promise.reject(error);
     }
     return this.#queue.run(() => {
-      this.checkWritable();
+      // Not closed-checked again: a call made before `close` completes, and close's own steps run after it.
+      this.#lock.checkNotLost();
+      this.#checkNotPoisoned();
       const fenced = this.#lock.fence();
       return fenced === undefined ? operation(prepared) : fenced.then(() => operation(prepared));
     });

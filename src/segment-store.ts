@@ -29,6 +29,7 @@ import { COMMIT_RECORD_BYTES, LOG_ID_BYTES, SALT_BYTES } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
 import { unlinkIfPresent } from "./io.ts";
 import { io, LogFile, type LogFileOptions, type RepairPolicy } from "./log-file.ts";
+import { clockTimeMs } from "./options.ts";
 import { join } from "./path.ts";
 import type { Repair } from "./repair.ts";
 import { hasRetention, type RetentionLimits, retentionFront } from "./retention.ts";
@@ -295,7 +296,7 @@ export class SegmentStore {
   async cleanup(): Promise<void> {
     await this.commit();
     if (!hasRetention(this.#options.retention)) return;
-    const front = await retentionFront(this.#segments, this.#bounds.front, this.#options.retention, this.#options.now(), (segment, cutoffMs) =>
+    const front = await retentionFront(this.#segments, this.#bounds.front, this.#options.retention, clockTimeMs(this.#options.now), (segment, cutoffMs) =>
       this.#firstYoung(segment, cutoffMs),
     );
     await this.truncateFront(front);
@@ -468,6 +469,7 @@ export class SegmentStore {
       assert(segments[index]!.first > segments[index - 1]!.lastSequence, "each segment starts above the one before");
     }
     assert(liveFirsts(this.firsts, this.#bounds).length === segments.length, "every segment is live");
+    assert(this.#bounds.back !== null || this.#bounds.newest === this.#activeSummary().first, "the bounds file names the active segment as the newest");
     assert(this.#bounds.back !== null || this.#bounds.front <= this.currentSequence + 1, "the front is at most one past the end");
   }
 }

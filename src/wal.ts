@@ -22,9 +22,13 @@ import type { WriterLock } from "./lock.ts";
 import { io, type RepairPolicy } from "./log-file.ts";
 import {
   checkBatchBytesMax,
+  checkFileSystem,
+  checkOptions,
+  checkPath,
   checkRecordBytesMax,
   checkRepairPolicy,
   checkSafeInteger,
+  checkSignal,
   checkStaleMs,
   codecOrDefault,
   crcOf,
@@ -158,7 +162,9 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalIoError} the filesystem failed
    * @throws {WalArgumentError} an option is invalid
    */
-  static async open<T = unknown>(dir: string, options: WalOptions<T> = {}): Promise<Wal<T>> {
+  static async open<T = unknown>(dir: string, optionsGiven?: WalOptions<T>): Promise<Wal<T>> {
+    checkPath("dir", dir);
+    const options = checkOptions(optionsGiven, "Wal.open");
     const repair = checkRepairPolicy(options.repair);
     const sync = checkSyncMode(options.sync);
     const recordBytesMax = checkRecordBytesMax(options.maxRecordBytes);
@@ -202,25 +208,25 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * Waits quietly at a torn tail (a record being written) and while the
    * directory does not exist yet.
    *
-   * @throws {WalArgumentError} an option is invalid (when iteration starts)
+   * @throws {WalArgumentError} an option is invalid (at the call)
+   * @throws {WalRewoundError} a back truncation (or a crash) replaced records it returned
    * @throws {WalCorruptionError} a segment or the bounds file is damaged
    * @throws {WalIoError} the filesystem failed
    */
-  static async *follow<T = unknown>(dir: string, options: WalDirectoryFollowOptions<T> = {}): AsyncGenerator<WalRecord<T>, void, undefined> {
+  static follow<T = unknown>(dir: string, optionsGiven?: WalDirectoryFollowOptions<T>): AsyncGenerator<WalRecord<T>, void, undefined> {
+    checkPath("dir", dir);
+    const options = checkOptions(optionsGiven, "Wal.follow");
     const from = checkSafeInteger("from", options.from ?? 0, 0);
     const recordBytesMax = checkRecordBytesMax(options.maxRecordBytes);
     const pollMs = checkPollMs(options.pollMs);
-    const fs = await fileSystemOrDefault(options.fs);
-    const source = directorySource(fs, dir, crcOf(fs), pollMs);
-    yield* readRecords(source, {
-      from,
-      to: Number.MAX_SAFE_INTEGER,
-      follow: true,
-      signal: options.signal,
-      codec: codecOrDefault(options.codec),
-      fs,
-      recordBytesMax,
-    });
+    const signal = checkSignal(options.signal);
+    const codec = codecOrDefault(options.codec);
+    checkFileSystem(options.fs);
+    return (async function* (): AsyncGenerator<WalRecord<T>, void, undefined> {
+      const fs = await fileSystemOrDefault(options.fs);
+      const source = directorySource(fs, dir, crcOf(fs), pollMs);
+      yield* readRecords(source, { from, to: Number.MAX_SAFE_INTEGER, follow: true, signal, codec, fs, recordBytesMax });
+    })();
   }
 
   /** Highest sequence in the log (durable or not yet flushed), or the one it continues from when empty. */
@@ -378,7 +384,8 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalCorruptionError} a payload cannot be decoded
    * @throws {WalIoError} the filesystem failed
    */
-  read(options: WalReadOptions = {}): AsyncGenerator<WalRecord<T>, void, undefined> {
+  read(optionsGiven?: WalReadOptions): AsyncGenerator<WalRecord<T>, void, undefined> {
+    const options = checkOptions(optionsGiven, "read");
     const from = checkSafeInteger("from", options.from ?? 0, 0);
     const to = checkSafeInteger("to", options.to ?? Number.MAX_SAFE_INTEGER, 0);
     if (this.#owner.closeRequested) throw new WalClosedError(this.dir);
@@ -397,16 +404,12 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalCorruptionError} a payload cannot be decoded
    * @throws {WalIoError} the filesystem failed
    */
-  follow(options: WalFollowOptions = {}): AsyncGenerator<WalRecord<T>, void, undefined> {
+  follow(optionsGiven?: WalFollowOptions): AsyncGenerator<WalRecord<T>, void, undefined> {
+    const options = checkOptions(optionsGiven, "follow");
     const from = checkSafeInteger("from", options.from ?? 0, 0);
+    const signal = checkSignal(options.signal);
     if (this.#owner.closeRequested) throw new WalClosedError(this.dir);
-    return readRecords(this.#source(), {
-      ...this.#readOptions(),
-      from,
-      to: Number.MAX_SAFE_INTEGER,
-      follow: true,
-      signal: options.signal,
-    });
+    return readRecords(this.#source(), { ...this.#readOptions(), from, to: Number.MAX_SAFE_INTEGER, follow: true, signal });
   }
 
   /**

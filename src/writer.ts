@@ -20,6 +20,8 @@ import type { WriterLock } from "./lock.ts";
 import { LogFile, type RepairPolicy } from "./log-file.ts";
 import {
   checkBatchBytesMax,
+  checkOptions,
+  checkPath,
   checkRecordBytesMax,
   checkRepairPolicy,
   checkSafeInteger,
@@ -110,7 +112,9 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
    * @throws {WalIoError} the filesystem failed
    * @throws {WalArgumentError} an option is invalid
    */
-  static async open<T = unknown>(path: string, options: WalWriterOptions<T> = {}): Promise<WalWriter<T>> {
+  static async open<T = unknown>(path: string, optionsGiven?: WalWriterOptions<T>): Promise<WalWriter<T>> {
+    checkPath("path", path);
+    const options = checkOptions(optionsGiven, "WalWriter.open");
     const repair = checkRepairPolicy(options.repair);
     const sync = checkSyncMode(options.sync);
     const limits = { recordBytesMax: checkRecordBytesMax(options.maxRecordBytes), batchBytesMax: checkBatchBytesMax(options.maxBatchBytes) };
@@ -269,6 +273,7 @@ export function checkClock(now: unknown): () => number {
 
 /** Checks an append's explicit sequence, if any, and encodes its value: everything an append can refuse before I/O. */
 export function prepareAppend<T>(codec: Codec<T>, value: T, options: AppendOptions | undefined, recordBytesMax: number): Uint8Array {
+  checkOptions(options, "append");
   if (options?.sequence !== undefined) checkSafeInteger("sequence", options.sequence, 1);
   return encodeValue(codec, value, recordBytesMax);
 }
@@ -282,6 +287,7 @@ export function prepareBatch<T>(
   batchBytesMax: number,
 ): Uint8Array[] {
   if (!Array.isArray(values)) throw new WalArgumentError("appendBatch takes an array of values");
+  checkOptions(options, "appendBatch");
   if (options?.sequence !== undefined) checkSafeInteger("sequence", options.sequence, 1);
   const payloads = values.map((value) => encodeValue(codec, value, recordBytesMax));
   const bytes = batchBytes(payloads);
