@@ -470,7 +470,6 @@ export class SegmentStore {
     }
     assert(liveFirsts(this.firsts, this.#bounds).length === segments.length, "every segment is live");
     assert(this.#bounds.back !== null || this.#bounds.newest === this.#activeSummary().first, "the bounds file names the active segment as the newest");
-    assert(this.#bounds.back !== null || this.#bounds.newest === this.#activeSummary().first, "the bounds file names the active segment as the newest");
     assert(this.#bounds.back !== null || this.#bounds.front <= this.currentSequence + 1, "the front is at most one past the end");
   }
 }
