@@ -17,7 +17,7 @@ import { spawn } from "node:child_process";
 import { existsSync, linkSync, readdirSync, readFileSync, renameSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { defaultFileSystem, runtimeName } from "../adapters/auto.ts";
 import { type FileSystem, type LockHolder, Wal, WalArgumentError, WalLockedError, WalLockLostError, WalWriter } from "../mod.ts";
 import { childScript, ROOT } from "./children.ts";
@@ -156,10 +156,12 @@ describe.skipIf(process.platform !== "linux")(`the writer lock on ${runtimeName(
   test("a holder whose heartbeat is older than staleMs is broken, even in another pid namespace", async () => {
     const dir = await useTempDir();
     const old = Date.now() - 60_000;
-    const path = join(dir, "old.wal");
-    writeLock(`${path}.lock`, holder({ pid: process.pid, pidNamespace: "pid:[4026530000]", heartbeatAtMs: old, acquiredAtMs: old }));
-    const writer = await WalWriter.open(path);
-    await writer.close();
+    for (const [index, stale] of [holder({ pid: process.ppid, pidNamespace: "pid:[4026530000]" }), holder({ hostname: "elsewhere" })].entries()) {
+      const path = join(dir, `old-${index}.wal`);
+      writeLock(`${path}.lock`, { ...stale, heartbeatAtMs: old, acquiredAtMs: old });
+      const writer = await WalWriter.open(path);
+      await writer.close();
+    }
     // staleMs is the larger of the holder's and the opener's.
     const patient = join(dir, "patient.wal");
     writeLock(`${patient}.lock`, holder({ hostname: "elsewhere", heartbeatAtMs: old, staleMs: 120_000 }));
@@ -275,6 +277,44 @@ describe.skipIf(process.platform !== "linux")(`fencing on ${runtimeName()}`, () 
     await writer.close().catch(() => undefined);
     expect(readFileSync(path)).toEqual(before);
     expect(JSON.parse(readFileSync(`${path}.lock`, "utf8"))).toEqual(newcomer);
+  });
+
+  test("the fence before a batch write catches a takeover that no heartbeat has noticed yet", async () => {
+    const path = join(await useTempDir(), "unnoticed.wal");
+    const writer = await WalWriter.open(path, { staleMs: 100 });
+    vi.useFakeTimers({ toFake: ["setTimeout"] }); // the heartbeat timer never fires from here on
+    try {
+      await writer.append("before");
+      await writer.flush();
+      takeOver(`${path}.lock`);
+      const before = readFileSync(path);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200); // past staleMs / 2, without a timer
+      expect(await writer.append("after")).toBe(2); // accepted into the buffer: nothing knows yet
+      await expect(writer.flush()).rejects.toBeInstanceOf(WalLockLostError);
+      expect(readFileSync(path)).toEqual(before);
+      await expect(writer.append("later")).rejects.toBeInstanceOf(WalLockLostError);
+    } finally {
+      vi.useRealTimers();
+      await writer.close().catch(() => undefined);
+    }
+  });
+
+  test("so does the fence before a queued operation of a segmented log", async () => {
+    const dir = await useTempDir();
+    const wal = await Wal.open(dir, { staleMs: 100 });
+    vi.useFakeTimers({ toFake: ["setTimeout"] });
+    try {
+      await wal.appendBatch(["a", "b", "c"]);
+      await wal.flush();
+      takeOver(join(dir, "wal.lock"));
+      const before = snapshot(dir);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+      await expect(wal.truncateFront(2)).rejects.toBeInstanceOf(WalLockLostError);
+      expect(snapshot(dir)).toEqual(before);
+    } finally {
+      vi.useRealTimers();
+      await wal.close().catch(() => undefined);
+    }
   });
 
   test("so does a segmented log, for appends, rotations and truncations alike", async () => {
