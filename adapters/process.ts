@@ -22,8 +22,11 @@ import { errorCode } from "../src/io.ts";
 
 /** What {@link ownProcessFacts} tells about this process: fields absent when unknown. */
 export interface ProcessFacts {
+  /** `/proc/sys/kernel/random/boot_id`: which boot of which machine. */
   readonly bootId?: string;
+  /** The `/proc/self/ns/pid` link, e.g. `pid:[4026531836]`; `host` where there are no pid namespaces. */
   readonly pidNamespace?: string;
+  /** `/proc/self/stat` field 22: clock ticks from boot to this process's start. */
   readonly startTime?: string;
 }
 
