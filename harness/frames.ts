@@ -21,16 +21,22 @@ export interface FrameSpan {
   readonly kind: number;
 }
 
-/** The frames of an undamaged log file, in order. */
+/** The frames of an undamaged log file, in order, up to the zeros a writer preallocates after its last batch. */
 export function frames(bytes: Uint8Array): FrameSpan[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: FrameSpan[] = [];
-  for (let offset = FILE_HEADER_BYTES; offset + RECORD_HEADER_BYTES <= bytes.length; ) {
+  for (let offset = FILE_HEADER_BYTES; offset + RECORD_HEADER_BYTES <= bytes.length && !isZeroFrame(bytes, offset); ) {
     const end = offset + RECORD_HEADER_BYTES + view.getUint32(offset + 4, true);
     out.push({ offset, end, kind: bytes[offset + 3]! });
     offset = end;
   }
   return out;
+}
+
+/** True when the record header at `offset` is all zeros: preallocated space, no frame. */
+function isZeroFrame(bytes: Uint8Array, offset: number): boolean {
+  for (let i = offset; i < offset + RECORD_HEADER_BYTES; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 /** Offset of the frame holding byte `at`: 0 for the file header. */

@@ -26,8 +26,6 @@ export type CorruptionKind =
   | "partial-header"
   /** Record header intact, payload cut short by end of file. */
   | "partial-payload"
-  /** Everything from `offset` to end of file is zero bytes (preallocated or lost sectors). */
-  | "zeroed-tail"
   /** File or record magic is wrong. */
   | "bad-magic"
   /** File or record format version is not one this build reads. */

@@ -46,6 +46,8 @@ export interface LogView {
   readonly bounds: Bounds;
   /** Differs from an earlier view's whenever the newest segment may have changed since. */
   readonly stamp: number;
+  /** Where the newest segment's batches end, when the writer says (nothing to read past it), else undefined. */
+  readonly newestEndOffset?: number;
 }
 
 /** Where a reader gets its views of the log from, and how it waits for a change. */
@@ -147,7 +149,7 @@ export async function* readRecords<T>(source: LogSource, options: ReadRecordsOpt
         }
         throw new PositionLostError(segmentPath(source.dir, state.cursor!.first), state.cursor!.position);
       }
-      read = yield* readSegment(path, first, to, options, state);
+      read = yield* readSegment(path, first, to, options, state, newest ? view.newestEndOffset : undefined);
     } catch (error) {
       if (error instanceof PositionLostError) {
         if (state.returned >= 0) throw await rewound(source.dir, options.fs, state, view);
@@ -183,10 +185,12 @@ async function* readSegment<T>(
   to: number,
   options: ReadRecordsOptions<T>,
   state: ReadState,
+  endOffsetMax: number | undefined,
 ): AsyncGenerator<WalRecord<T>, SegmentRead, undefined> {
   const cursor = state.cursor;
   const resume = cursor !== null && cursor.first === first ? cursor.position : null;
-  const reading = readFileRecords(options.fs, path, resume, options.recordBytesMax, decodingFrom(options.codec, state.next, path));
+  const decoding = decodingFrom(options.codec, state.next, path);
+  const reading = readFileRecords(options.fs, path, resume, options.recordBytesMax, decoding, endOffsetMax);
   let returnedHere = false;
   try {
     for (;;) {
@@ -281,6 +285,7 @@ function isNotFound(error: unknown): boolean {
  * yet reads as an empty log.
  */
 export function directorySource(fs: FileSystem, dir: string, crc: Crc32, pollMs: number): LogSource {
+  let polls = 0;
   return {
     dir,
     async view(): Promise<LogView> {
@@ -292,14 +297,12 @@ export function directorySource(fs: FileSystem, dir: string, crc: Crc32, pollMs:
         if (errorCode(error) !== "ENOENT") throw new WalIoError("list", dir, error);
         names = [];
       }
-      const firsts = liveFirsts(segmentFirsts(names), bounds);
-      const newestFirst = firsts.at(-1);
-      const newest = newestFirst === undefined ? null : segmentPath(dir, newestFirst);
-      const stat = newest === null ? null : await io("stat", newest, () => fs.stat(newest));
-      return { firsts, bounds, stamp: stat?.size ?? -1 };
+      // The newest segment's size says nothing (the writer preallocates): after each poll interval it is worth a look, which resumes where the last one stopped.
+      return { firsts: liveFirsts(segmentFirsts(names), bounds), bounds, stamp: polls };
     },
     async waitForChange(signal: AbortSignal | undefined): Promise<boolean> {
       await sleep(pollMs, signal);
+      polls++;
       return !isAborted(signal);
     },
   };

@@ -315,7 +315,6 @@ export function isTearable(kind: CorruptionKind): boolean {
     kind === "torn-batch" ||
     kind === "partial-header" ||
     kind === "partial-payload" ||
-    kind === "zeroed-tail" ||
     kind === "bad-magic" ||
     kind === "checksum-mismatch"
   );

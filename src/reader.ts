@@ -106,7 +106,8 @@ export interface FileReadEnd {
  * this file returned; null for the start), mapping each record with `map`,
  * and yields the mapped records a buffer window at a time. Returns where it
  * stopped, to resume from there. Throws `PositionLostError` (src/scan.ts)
- * when the file no longer holds `resume`.
+ * when the file no longer holds `resume`. Reads no further than
+ * `endOffsetMax` when given (the writer's end: what follows is preallocated).
  */
 export async function* readFileRecords<R>(
   fs: FileSystem,
@@ -114,10 +115,11 @@ export async function* readFileRecords<R>(
   resume: ScanPosition | null,
   recordBytesMax: number,
   map: RecordMapper<R>,
+  endOffsetMax = Number.MAX_SAFE_INTEGER,
 ): AsyncGenerator<R[], FileReadEnd, void> {
   const file = await io("open", path, () => fs.open(path, "read"));
   try {
-    const fileBytes = await io("size", path, () => file.size());
+    const fileBytes = Math.min(endOffsetMax, await io("size", path, () => file.size()));
     let mapped: R[] = [];
     let failure: unknown = null;
     const visit: RecordVisitor = (sequence, timeMs, bytes, payloadStart, payloadEnd, offset) => {

@@ -44,9 +44,10 @@ interface Damage {
 
 /**
  * Where and how the batch at `start` is damaged, as the torn tail
- * `[start, end of file)` a crash can leave; throws {@link WalCorruptionError}
- * when no crash explains the damage. `lastSequence` is the sequence before
- * the batch.
+ * `[start, end of file)` a crash can leave; null when every byte from
+ * `start` on is zero (space the writer preallocated: the log ends at
+ * `start`). Throws {@link WalCorruptionError} when no crash explains the
+ * damage. `lastSequence` is the sequence before the batch.
  */
 export async function classifyDamage(
   reader: ChunkReader,
@@ -55,7 +56,8 @@ export async function classifyDamage(
   lastSequence: number,
   path: string,
   recordBytesMax: number,
-): Promise<Corruption> {
+): Promise<Corruption | null> {
+  if (await isZeroFrom(reader, start)) return null;
   const damage = await firstDamage(reader, start, sum, lastSequence, recordBytesMax);
   const fatal = (detail: string): never => {
     throw new WalCorruptionError({ kind: damage.kind, offset: damage.offset, path, detail });
@@ -72,7 +74,6 @@ export async function classifyDamage(
     fatal(`${damage.detail}; a valid commit of a later batch at ${later.offset} follows${shifted}, so this is damage to durable data`);
   }
   const tailBytes = reader.fileBytes - start;
-  if (await isZeroFrom(reader, start)) return { kind: "zeroed-tail", offset: start, path, detail: `${tailBytes} zero bytes to end of file` };
   const where = damage.offset === start ? "" : ` at ${damage.offset}`;
   return {
     kind: damage.offset === start ? damage.kind : "torn-batch",
@@ -157,6 +158,7 @@ async function findCommitAfter(reader: ChunkReader, from: number, sum: Checksumm
   let base = from;
   while (base + COMMIT_RECORD_BYTES <= end) {
     const window = await reader.view(base, SEARCH_WINDOW_BYTES);
+    if (window.length < COMMIT_RECORD_BYTES) return null; // the file shrank under a reader: a writer cut its preallocated space
     const last = window.length - COMMIT_RECORD_BYTES;
     for (let i = window.indexOf(RECORD_MAGIC_0); i >= 0 && i <= last; i = window.indexOf(RECORD_MAGIC_0, i + 1)) {
       if (window[i + 1] !== RECORD_MAGIC_1 || window[i + 3] !== RecordKind.commit) continue;
@@ -168,10 +170,11 @@ async function findCommitAfter(reader: ChunkReader, from: number, sum: Checksumm
   return null;
 }
 
-
+/** Whether every byte from `from` to the end of the file is zero. */
 async function isZeroFrom(reader: ChunkReader, from: number): Promise<boolean> {
   for (let base = from; base < reader.fileBytes; ) {
     const window = await reader.view(base, SEARCH_WINDOW_BYTES);
+    if (window.length === 0) return true; // the file shrank under a reader: a writer cut its preallocated space
     for (let i = 0; i < window.length; i++) if (window[i] !== 0) return false;
     base += window.length;
   }

@@ -96,7 +96,11 @@ export interface ScanEnd {
   readonly records: number;
   /** Time of the last of those records, or -1 when none. */
   readonly lastTimeMs: number;
-  /** What follows the last intact batch when a crash explains it (a torn tail, from `endOffset` to the end), or null. */
+  /**
+   * What follows the last intact batch when a crash explains it (a torn
+   * tail, from `endOffset` to the end), or null: the file ends there, or only
+   * zeros follow (space the writer preallocated, `fileBytes - endOffset`).
+   */
   readonly tail: Corruption | null;
 }
 

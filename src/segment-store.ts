@@ -206,6 +206,11 @@ export class SegmentStore {
     return this.#bounds;
   }
 
+  /** End of the active segment's batches sealed so far: readers need not look past it (preallocated zeros follow). */
+  get activeEndOffset(): number {
+    return this.#active.endOffset;
+  }
+
   /** First sequences of the live segments, oldest first (a fresh array). */
   get firsts(): number[] {
     return this.#segments.map((segment) => segment.first);
@@ -498,6 +503,7 @@ async function openLog(
     crc: options.crc,
     now,
     baseSequence: first - 1,
+    preallocateToBytes: options.segmentBytes,
     onRecord: (sequence, timeMs) => addRecord(summary, sequence, timeMs),
     ...(options.fence === undefined ? {} : { fence: options.fence }),
   });

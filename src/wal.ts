@@ -449,7 +449,12 @@ export class Wal<T = unknown> implements AsyncDisposable {
   #source(): LogSource {
     return {
       dir: this.dir,
-      view: async () => ({ firsts: this.#store.firsts, bounds: this.#store.bounds, stamp: this.#changes.version }),
+      view: async () => ({
+        firsts: this.#store.firsts,
+        bounds: this.#store.bounds,
+        stamp: this.#changes.version,
+        newestEndOffset: this.#store.activeEndOffset,
+      }),
       waitForChange: async (signal) => {
         if (this.#closed) return false;
         await this.#changes.wait(this.#pollMs, signal);

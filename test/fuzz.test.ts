@@ -78,7 +78,6 @@ const DOCUMENTED_CODES = ["WAL_CORRUPTION", "WAL_DECODE", "WAL_IO", "WAL_POISONE
 const KINDS: readonly CorruptionKind[] = [
   "partial-header",
   "partial-payload",
-  "zeroed-tail",
   "bad-magic",
   "unsupported-version",
   "bad-header",
@@ -87,7 +86,7 @@ const KINDS: readonly CorruptionKind[] = [
   "sequence-violation",
   "oversized-length",
 ];
-const TEARABLE: readonly CorruptionKind[] = ["torn-batch", "partial-header", "partial-payload", "zeroed-tail", "bad-magic", "checksum-mismatch"];
+const TEARABLE: readonly CorruptionKind[] = ["torn-batch", "partial-header", "partial-payload", "bad-magic", "checksum-mismatch"];
 /** Sizes of the file header and of a whole commit record (docs/FORMAT.md). */
 const FILE_HEADER_BYTES = 64;
 const COMMIT_RECORD_BYTES = 56;
@@ -610,9 +609,12 @@ async function buildLog(spec: LogSpec): Promise<Uint8Array> {
     for (const value of batch) await writer.append(value);
     await writer.flush();
   }
-  if (spec.torn.length === 0) return fs.snapshot().get(PATH) as Uint8Array;
+  if (spec.torn.length === 0) {
+    await writer.close(); // cuts the preallocated zeros
+    return fs.snapshot().get(PATH) as Uint8Array;
+  }
   for (const value of spec.torn) await writer.append(value);
-  await writer.flush();
+  await writer.close();
   const whole = fs.snapshot().get(PATH) as Uint8Array;
   return whole.slice(0, whole.length - COMMIT_RECORD_BYTES); // the final batch's commit never landed
 }

@@ -63,3 +63,8 @@ export async function overwrite(path: string, bytes: Uint8Array): Promise<void> 
 export async function contents(path: string): Promise<Uint8Array> {
   return new Uint8Array(await readFile(path));
 }
+
+/** The size of the log in the file at `path`: the end of its last frame, without the zeros an open writer preallocates after it. */
+export async function logBytes(path: string): Promise<number> {
+  return frames(await contents(path)).at(-1)?.end ?? FILE_HEADER_BYTES;
+}

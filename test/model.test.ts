@@ -77,7 +77,7 @@ let crashes = 0;
 let repairs = 0;
 let faultsFired = 0;
 
-const TEARABLE: readonly CorruptionKind[] = ["torn-batch", "partial-header", "partial-payload", "zeroed-tail", "bad-magic", "checksum-mismatch"];
+const TEARABLE: readonly CorruptionKind[] = ["torn-batch", "partial-header", "partial-payload", "bad-magic", "checksum-mismatch"];
 
 function normalize(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value));

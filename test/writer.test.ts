@@ -31,7 +31,7 @@ const BATCHES = [FIVE.slice(0, 2), FIVE.slice(2, 3), FIVE.slice(3)];
 /** The record kinds of a file holding {@link BATCHES}. */
 const BATCH_KINDS = [1, 1, 2, 1, 2, 1, 1, 2];
 /** The damage kinds a crash can leave (docs/FORMAT.md). */
-const TEARABLE = ["torn-batch", "partial-header", "partial-payload", "zeroed-tail", "bad-magic", "checksum-mismatch"];
+const TEARABLE = ["torn-batch", "partial-header", "partial-payload", "bad-magic", "checksum-mismatch"];
 
 /** Opens and expects a corruption error; returns its diagnostic. */
 async function corruptionOf(path: string, repair: "strict" | "truncate-partial") {
@@ -149,7 +149,7 @@ describe("sequences", () => {
     await writer.flush();
     expect(await contents(path)).toEqual(full);
     await writer.close();
-    expect(await contents(path)).toEqual(full);
+    expect(await contents(path)).toEqual(full.subarray(0, frames(full).at(-1)!.end)); // less the preallocated zeros
     const sequences: number[] = [];
     for await (const r of WalReader.open(path)) sequences.push(r.sequence);
     expect(sequences).toEqual([1, 10, 11, Number.MAX_SAFE_INTEGER]);
@@ -251,18 +251,36 @@ describe("torn tails", () => {
     expect(first.end - start).toBeGreaterThan(32); // the cuts covered both kinds of a cut first record
   });
 
-  test("a zero-filled tail is zeroed-tail: strict fails, truncate-partial cuts and keeps it", async () => {
+  test("zeros after the last batch are preallocated space, not damage: strict opens and the writer goes on there; closing cuts them", async () => {
     const path = `${await useTempDir()}/zeros.wal`;
     const full = await writeLog(path, FIVE);
     const zeroed = new Uint8Array(full.length + 4096);
     zeroed.set(full);
     await overwrite(path, zeroed);
-    expect(await corruptionOf(path, "strict")).toMatchObject({ kind: "zeroed-tail", offset: full.length });
-    const writer = await WalWriter.open(path, { repair: "truncate-partial" });
-    expect(writer.repaired).toMatchObject({ kind: "zeroed-tail", offset: full.length, bytes: 4096 });
+    const writer = await WalWriter.open(path);
+    expect(writer.repaired).toBeNull();
     expect(await writer.append("after")).toBe(6);
+    await writer.flush();
+    expect((await contents(path)).length).toBeGreaterThanOrEqual(zeroed.length); // the batch went into the zeros
     await writer.close();
     expect(await readValues(path)).toEqual([...FIVE, "after"]);
+    expect((await contents(path)).subarray(0, full.length)).toEqual(full);
+    const closed = await contents(path);
+    expect(closed.length).toBe(frames(closed).at(-1)!.end); // no zeros left after the last batch
+  });
+
+  test("a writer preallocates zeros past its last batch while open (one write per batch either way) and leaves none after close", async () => {
+    const path = `${await useTempDir()}/prealloc.wal`;
+    const writer = await WalWriter.open(path);
+    await writer.append("one");
+    await writer.flush();
+    const open = await contents(path);
+    const end = frames(open).at(-1)!.end;
+    expect(open.length).toBeGreaterThan(end);
+    expect(open.subarray(end).every((byte) => byte === 0)).toBe(true);
+    expect(await readValues(path)).toEqual(["one"]); // a reader stops at the zeros
+    await writer.close();
+    expect((await contents(path)).length).toBe(end);
   });
 
   test("garbage after the last commit is a torn tail; a commit of another log inside it does not count", async () => {
@@ -321,7 +339,7 @@ describe("torn tails", () => {
     const bytes = await contents(path);
     const spans = frames(bytes);
     expect(spans.map((f) => f.kind)).toEqual([1, 2, 1, 1, 1, 2]); // the three went out as one batch
-    const start = flushed.length;
+    const start = frames(flushed).at(-1)!.end; // the open writer had preallocated zeros after it
     expect(spans[2]!.offset).toBe(start);
 
     // "lost" never reached the disk; the sectors around it and the commit did
@@ -344,7 +362,7 @@ describe("torn tails", () => {
       expect(await contents(repaired.repaired!.savedTo)).toEqual(damaged.subarray(start));
       expect(repaired.currentSequence).toBe(1);
       await repaired.close();
-      expect(await contents(torn)).toEqual(flushed);
+      expect(await contents(torn)).toEqual(flushed.subarray(0, start));
       expect(await readValues(torn)).toEqual(["durable"]);
     }
   });
