@@ -61,6 +61,24 @@ describe("rollback", () => {
     });
   }
 
+  test("a batch that must grow the file (past the preallocated zeros) failing after a prefix leaves the file byte-identical, zeros and size included", async () => {
+    const big = "y".repeat(6000); // more than the 4 KiB of zeros the first batch left after it
+    const batchBytes = 32 + JSON.stringify(big).length + 56;
+    for (let landed = 0; landed < batchBytes + 4096; landed += 211) {
+      const fs = new MemoryFileSystem({ seed: landed });
+      const writer = await freshLog(fs, ["a", "b"]);
+      const before = bytesOf(fs);
+      expect(before.at(-1)).toBe(0); // preallocated space after the first batch
+      fs.injectFault({ op: "write", code: "ENOSPC", bytesWritten: landed });
+      await writer.append(big);
+      await expect(writer.flush()).rejects.toBeInstanceOf(WalIoError);
+      expect(bytesOf(fs)).toEqual(before);
+      expect(await writer.append("c")).toBe(3);
+      await writer.close();
+      expect(await valuesIn(fs)).toEqual(["a", "b", "c"]);
+    }
+  });
+
   test("records accepted while the failed batch was in flight are discarded too; every flush covering them is told", async () => {
     const fs = new MemoryFileSystem();
     const writer = await freshLog(fs, ["a"]);
