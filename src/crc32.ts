@@ -28,14 +28,15 @@ function buildTables(): Uint32Array {
 }
 
 /**
- * CRC-32 of `data`, continuing from `seed` (0 to start a new checksum).
- * `crc32(b, crc32(a, 0)) === crc32(a ++ b, 0)`.
+ * CRC-32 of `data[start, end)` (default: all of it), continuing from `seed`
+ * (0 to start a new checksum). `crc32(b, crc32(a, 0)) === crc32(a ++ b, 0)`.
+ * The range lets a caller checksum part of a buffer without a view object.
  */
-export function crc32(data: Uint8Array, seed: number): number {
+export function crc32(data: Uint8Array, seed: number, start = 0, end = data.length): number {
   const t = TABLES;
   let crc = ~seed >>> 0;
-  let i = 0;
-  const end8 = data.length - (data.length % 8);
+  let i = start;
+  const end8 = end - ((end - start) % 8);
   while (i < end8) {
     const lo = (crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
     const hi = data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24);
@@ -50,7 +51,7 @@ export function crc32(data: Uint8Array, seed: number): number {
       t[hi >>> 24]!;
     i += 8;
   }
-  while (i < data.length) crc = t[(crc ^ data[i++]!) & 0xff]! ^ (crc >>> 8);
+  while (i < end) crc = t[(crc ^ data[i++]!) & 0xff]! ^ (crc >>> 8);
   return ~crc >>> 0;
 }
 

@@ -164,6 +164,11 @@ export class Checksummer {
     return this.#seed;
   }
 
+  /** Salted CRC-32 of `bytes[start, end)`, without a view object when short. */
+  ofRange(bytes: Uint8Array, start: number, end: number): number {
+    return end - start < NATIVE_CRC_MIN_BYTES ? crc32Portable(bytes, this.#seed, start, end) : this.#crc(bytes.subarray(start, end), this.#seed);
+  }
+
   /** Continues the running salted checksum `state` over `bytes` (`extend(extend(seed, a), b)` = CRC of a ++ b). */
   extend(state: number, bytes: Uint8Array): number {
     return bytes.length < NATIVE_CRC_MIN_BYTES ? crc32Portable(bytes, state) : this.#crc(bytes, state);
@@ -210,7 +215,7 @@ export function encodeRecord(
   setU64(view, at + 8, sequence);
   setU64(view, at + 16, timeMs);
   view.setUint32(at + 24, sum.of(payload), true);
-  view.setUint32(at + 28, sum.of(target.subarray(at, at + 28)), true);
+  view.setUint32(at + 28, sum.ofRange(target, at, at + 28), true);
   target.set(payload, at + RECORD_HEADER_BYTES);
   return RECORD_HEADER_BYTES + payload.length;
 }

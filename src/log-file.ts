@@ -415,7 +415,8 @@ export class LogFile {
    */
   #preallocating(batch: Uint8Array, start: number): Uint8Array {
     const end = start + batch.length;
-    if (end <= this.#fileBytes) return batch;
+    // A batch as large as the most that is ever preallocated gains little from it, and would be copied.
+    if (end <= this.#fileBytes || batch.length >= PREALLOCATE_BYTES_MAX) return batch;
     const aheadBytes = Math.min(PREALLOCATE_BYTES_MAX, Math.max(PREALLOCATE_BYTES_MIN, end), Math.max(0, this.#preallocateToBytes - end));
     if (aheadBytes === 0) return batch;
     const bytes = new Uint8Array(batch.length + aheadBytes);

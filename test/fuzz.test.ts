@@ -740,6 +740,19 @@ function mutate(bytes: Uint8Array, mutation: Mutation, salt: Uint8Array, foreign
 // ---------------------------------------------------------------------------
 // The properties
 
+describe("the portable CRC-32", () => {
+  test("over a range of a buffer equals the CRC of that range copied out, from any seed", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(), fc.nat(), fc.nat({ max: 0xffff_ffff }), (data, a, b, seed) => {
+        const start = a % (data.length + 1);
+        const end = start + (b % (data.length - start + 1));
+        expect(crc32(data, seed, start, end)).toBe(crc32(data.slice(start, end), seed));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe("hostile files never escape the typed errors, the memory bound or the repair contract", () => {
   test("(a) random bytes, with and without a file magic in front", async () => {
     await fc.assert(
