@@ -13,6 +13,7 @@ import {
   COMMIT_RECORD_BYTES,
   encodeCommitPayload,
   encodeRecord,
+  encodeRecordHeader,
   RECORD_HEADER_BYTES,
   RecordKind,
 } from "./format.ts";
@@ -21,6 +22,10 @@ import {
 const INITIAL_BYTES = 64 * 1024;
 /** A buffer grown past this (by an outsized record or batch) is let go when emptied. */
 const KEPT_BYTES_MAX = 8 * 1024 * 1024;
+/** UTF-8 takes at most this many bytes per UTF-16 code unit. */
+export const UTF8_BYTES_PER_CODE_UNIT_MAX = 3;
+
+const utf8 = new TextEncoder();
 
 /** Encoded records of one batch, with room for its commit. */
 export class BatchBuffer {
@@ -61,6 +66,25 @@ export class BatchBuffer {
     this.#records++;
     this.#lastSequence = sequence;
     this.#lastTimeMs = timeMs;
+  }
+
+  /**
+   * Encodes a data record whose payload is `text` in UTF-8, straight into
+   * the batch (no array per record). Returns the payload's size, or -1 with
+   * nothing added when it would exceed `payloadBytesMax`.
+   */
+  addText(sequence: number, timeMs: number, text: string, payloadBytesMax: number, sum: Checksummer): number {
+    assert(!this.#sealed && sequence > this.#lastSequence, "records go into an open batch in sequence order");
+    if (text.length > payloadBytesMax) return -1; // UTF-8 takes at least a byte per code unit: no need to encode
+    this.#reserve(RECORD_HEADER_BYTES + UTF8_BYTES_PER_CODE_UNIT_MAX * text.length);
+    const at = this.#length;
+    const { written } = utf8.encodeInto(text, this.#bytes.subarray(at + RECORD_HEADER_BYTES));
+    if (written > payloadBytesMax) return -1;
+    this.#length += encodeRecordHeader(this.#bytes, this.#view, at, RecordKind.data, sequence, timeMs, written, sum);
+    this.#records++;
+    this.#lastSequence = sequence;
+    this.#lastTimeMs = timeMs;
+    return written;
   }
 
   /**

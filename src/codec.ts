@@ -17,6 +17,12 @@ export interface Codec<T> {
   encode(value: T): Uint8Array;
   /** The value for `bytes`. Throw if `bytes` is not a valid encoding. */
   decode(bytes: Uint8Array): T;
+  /**
+   * Optional, for a text encoding: the value as text, whose UTF-8 is exactly
+   * what `encode` returns. With it the writer encodes the text straight into
+   * its batch buffer instead of taking an array per record.
+   */
+  toText?(value: T): string;
 }
 
 const utf8Encoder = new TextEncoder();
@@ -26,14 +32,20 @@ const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 export const jsonCodec: Codec<unknown> = {
   name: "json",
   encode(value: unknown): Uint8Array {
-    const text = JSON.stringify(value);
-    if (typeof text !== "string") throw new TypeError(`JSON cannot represent a value of type ${typeof value}`);
-    return utf8Encoder.encode(text);
+    return utf8Encoder.encode(jsonText(value));
   },
+  toText: jsonText,
   decode(bytes: Uint8Array): unknown {
     return JSON.parse(utf8Decoder.decode(bytes));
   },
 };
+
+/** `value` as JSON text; throws for a value `JSON.stringify` cannot represent. */
+function jsonText(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (typeof text !== "string") throw new TypeError(`JSON cannot represent a value of type ${typeof value}`);
+  return text;
+}
 
 /** Raw bytes, stored as given. Decoded values are fresh copies. */
 export const bytesCodec: Codec<Uint8Array> = {

@@ -207,17 +207,35 @@ export function encodeRecord(
   payload: Uint8Array,
   sum: Checksummer,
 ): number {
+  target.set(payload, at + RECORD_HEADER_BYTES);
+  return encodeRecordHeader(target, view, at, kind, sequence, timeMs, payload.length, sum);
+}
+
+/**
+ * Encodes the header of the record at `target[at]` whose payload of
+ * `payloadBytes` is already in place after it, and returns the frame's size.
+ */
+export function encodeRecordHeader(
+  target: Uint8Array,
+  view: DataView,
+  at: number,
+  kind: RecordKind,
+  sequence: number,
+  timeMs: number,
+  payloadBytes: number,
+  sum: Checksummer,
+): number {
+  const payloadStart = at + RECORD_HEADER_BYTES;
   target[at] = RECORD_MAGIC_0;
   target[at + 1] = RECORD_MAGIC_1;
   target[at + 2] = FORMAT_VERSION;
   target[at + 3] = kind;
-  view.setUint32(at + 4, payload.length, true);
+  view.setUint32(at + 4, payloadBytes, true);
   setU64(view, at + 8, sequence);
   setU64(view, at + 16, timeMs);
-  view.setUint32(at + 24, sum.of(payload), true);
+  view.setUint32(at + 24, sum.ofRange(target, payloadStart, payloadStart + payloadBytes), true);
   view.setUint32(at + 28, sum.ofRange(target, at, at + 28), true);
-  target.set(payload, at + RECORD_HEADER_BYTES);
-  return RECORD_HEADER_BYTES + payload.length;
+  return RECORD_HEADER_BYTES + payloadBytes;
 }
 
 /**

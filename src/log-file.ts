@@ -126,6 +126,7 @@ export class LogFile {
   readonly #sum: Checksummer;
   readonly #now: () => number;
   readonly #batchBytesMax: number;
+  readonly #recordBytesMax: number;
   readonly #preallocateToBytes: number;
   readonly #fence: (() => Promise<void> | undefined) | undefined;
   /** Offset where the next batch goes: the end of every batch sealed so far. */
@@ -160,6 +161,7 @@ export class LogFile {
     this.#file = file;
     this.#now = options.now;
     this.#batchBytesMax = options.batchBytesMax;
+    this.#recordBytesMax = options.recordBytesMax;
     this.#preallocateToBytes = options.preallocateToBytes ?? Number.MAX_SAFE_INTEGER;
     this.#fence = options.fence;
     this.#sum = scan.checksummer;
@@ -270,6 +272,22 @@ export class LogFile {
   }
 
   /**
+   * {@link append} of a record whose payload is `text` in UTF-8, encoded
+   * straight into the batch being filled (the caller checked
+   * {@link hasRoom} for 3 bytes per UTF-16 code unit). Throws
+   * `WalArgumentError`, accepting nothing, when the payload exceeds
+   * `recordBytesMax`.
+   */
+  appendText(text: string, sequence: number = this.#sequence + 1): number {
+    this.#checkSequence(sequence);
+    const timeMs = this.#recordTime();
+    const payloadBytes = this.#filling.addText(sequence, timeMs, text, this.#recordBytesMax, this.#sum);
+    if (payloadBytes < 0) throw new WalArgumentError(`the record exceeds maxRecordBytes ${this.#recordBytesMax}`);
+    this.#accepted(sequence, timeMs);
+    return sequence;
+  }
+
+  /**
    * Accepts `payloads` as records with consecutive sequences from `first`
    * (default current + 1), all in the batch being filled, so that they reach
    * the disk in one write under one commit: all or none. Returns the last
@@ -329,6 +347,10 @@ export class LogFile {
 
   #accept(payload: Uint8Array, sequence: number, timeMs: number): void {
     this.#filling.add(sequence, timeMs, payload, this.#sum);
+    this.#accepted(sequence, timeMs);
+  }
+
+  #accepted(sequence: number, timeMs: number): void {
     this.#sequence = sequence;
     this.#records++;
     this.#lastTimeMs = timeMs;

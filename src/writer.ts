@@ -14,6 +14,7 @@
 import type { Codec } from "./codec.ts";
 import { checkSyncMode, Durability, type SyncMode } from "./durability.ts";
 import { WalArgumentError } from "./errors.ts";
+import { UTF8_BYTES_PER_CODE_UNIT_MAX } from "./batch-buffer.ts";
 import { RECORD_HEADER_BYTES, SALT_BYTES } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
 import type { WriterLock } from "./lock.ts";
@@ -168,6 +169,7 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the writer is closed
    */
   append(value: T, options?: AppendOptions): Promise<number> {
+    if (this.#codec.toText !== undefined && this.#owner.idle) return this.#acceptText(value, options);
     return this.#accept(
       () => prepareAppend(this.#codec, value, options, this.#recordBytesMax),
       (payload) => RECORD_HEADER_BYTES + payload.length,
@@ -237,6 +239,31 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
    * then accepts into the batch being filled: at once when nothing is queued
    * and there is room, else in turn after waiting for room.
    */
+  /**
+   * {@link append} with a text codec and nothing queued: the text is encoded
+   * straight into the batch being filled when it has room for the text's
+   * largest UTF-8; otherwise the text's bytes take the general path.
+   */
+  #acceptText(value: T, options: AppendOptions | undefined): Promise<number> {
+    let sequence: number;
+    try {
+      this.#owner.checkWritable();
+      checkAppendOptions(options, "append");
+      const text = textOf(this.#codec, value);
+      if (!this.#log.hasRoom(RECORD_HEADER_BYTES + UTF8_BYTES_PER_CODE_UNIT_MAX * text.length)) {
+        return this.#accept(
+          () => checkPayloadBytes(utf8.encode(text), this.#recordBytesMax),
+          (payload) => RECORD_HEADER_BYTES + payload.length,
+          (payload) => this.#log.append(payload, options?.sequence),
+        );
+      }
+      sequence = this.#log.appendText(text, options?.sequence);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#durability.accepted(sequence);
+  }
+
   #accept<P>(prepare: () => P, bytesOf: (prepared: P) => number, accept: (prepared: P) => number): Promise<number> {
     let prepared: P;
     let sequence: number;
@@ -273,9 +300,23 @@ export function checkClock(now: unknown): () => number {
 
 /** Checks an append's explicit sequence, if any, and encodes its value: everything an append can refuse before I/O. */
 export function prepareAppend<T>(codec: Codec<T>, value: T, options: AppendOptions | undefined, recordBytesMax: number): Uint8Array {
-  checkOptions(options, "append");
-  if (options?.sequence !== undefined) checkSafeInteger("sequence", options.sequence, 1);
+  checkAppendOptions(options, "append");
   return encodeValue(codec, value, recordBytesMax);
+}
+
+/** Checks an append's options: an object, its explicit sequence (if any) a safe integer of at least 1. */
+function checkAppendOptions(options: AppendOptions | undefined, entry: string): void {
+  checkOptions(options, entry);
+  if (options?.sequence !== undefined) checkSafeInteger("sequence", options.sequence, 1);
+}
+
+/** The text codec's text for `value`, or `WalArgumentError` when it cannot encode it. */
+function textOf<T>(codec: Codec<T>, value: T): string {
+  try {
+    return codec.toText!(value);
+  } catch (error) {
+    throw new WalArgumentError(`the ${codec.name} codec cannot encode this value`, { cause: error });
+  }
 }
 
 /** {@link prepareAppend} for a batch, which must also fit `batchBytesMax` (a batch of one always does). */
@@ -287,8 +328,7 @@ export function prepareBatch<T>(
   batchBytesMax: number,
 ): Uint8Array[] {
   if (!Array.isArray(values)) throw new WalArgumentError("appendBatch takes an array of values");
-  checkOptions(options, "appendBatch");
-  if (options?.sequence !== undefined) checkSafeInteger("sequence", options.sequence, 1);
+  checkAppendOptions(options, "appendBatch");
   const payloads = values.map((value) => encodeValue(codec, value, recordBytesMax));
   const bytes = batchBytes(payloads);
   if (payloads.length > 1 && bytes > batchBytesMax) {
@@ -312,8 +352,15 @@ export function encodeValue<T>(codec: Codec<T>, value: T, recordBytesMax: number
   } catch (error) {
     throw new WalArgumentError(`the ${codec.name} codec cannot encode this value`, { cause: error });
   }
+  return checkPayloadBytes(payload, recordBytesMax);
+}
+
+/** `payload`, or `WalArgumentError` when it exceeds `recordBytesMax`. */
+function checkPayloadBytes(payload: Uint8Array, recordBytesMax: number): Uint8Array {
   if (payload.length > recordBytesMax) {
     throw new WalArgumentError(`record of ${payload.length} bytes exceeds maxRecordBytes ${recordBytesMax}`);
   }
   return payload;
 }
+
+const utf8 = new TextEncoder();

@@ -10,7 +10,9 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import {
   bytesCodec,
+  type Codec,
   crc32,
+  jsonCodec,
   SequenceError,
   WalArgumentError,
   WalClosedError,
@@ -527,5 +529,44 @@ describe("damage to durable data", () => {
     const path = `${await useTempDir()}/text.wal`;
     await overwrite(path, new TextEncoder().encode("hello, this is not a write-ahead log at all\n"));
     expect(await corruptionOf(path, "truncate-partial")).toMatchObject({ kind: "bad-magic", offset: 0 });
+  });
+});
+
+describe("text codecs (toText): records encoded straight into the batch", () => {
+  /** JSON without `toText`: every record takes the general path, through `encode`. */
+  const jsonBytesOnly: Codec<unknown> = { name: "json", encode: (value) => jsonCodec.encode(value), decode: (bytes) => jsonCodec.decode(bytes) };
+
+  test("write exactly the bytes encode would, whatever the text (multibyte, surrogate pairs, lone surrogates)", async () => {
+    const dir = await useTempDir();
+    const salt = new Uint8Array(8).fill(7);
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" }), fc.jsonValue()), { maxLength: 12 }), async (values) => {
+        run++;
+        const files: Uint8Array[] = [];
+        for (const codec of [jsonCodec, jsonBytesOnly]) {
+          const path = `${dir}/${run}-${files.length}.wal`;
+          const writer = await WalWriter.open(path, { codec, salt, now: () => 1_700_000_000_000, maxBatchBytes: 1024 });
+          for (const value of values) await writer.append(value);
+          await writer.close();
+          files.push(await contents(path));
+        }
+        expect(files[0]).toEqual(files[1]);
+        const expected = values.map((value) => JSON.parse(JSON.stringify(value)) as unknown);
+        expect(await readValues(`${dir}/${run}-0.wal`)).toEqual(expected);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test("a text whose UTF-8 exceeds maxRecordBytes is refused before anything is accepted, though its code units fit", async () => {
+    const path = `${await useTempDir()}/limit.wal`;
+    const writer = await WalWriter.open(path, { maxRecordBytes: 100 });
+    await expect(writer.append("é".repeat(60))).rejects.toBeInstanceOf(WalArgumentError); // 62 code units, 122 bytes of JSON
+    await expect(writer.append("x".repeat(200))).rejects.toBeInstanceOf(WalArgumentError);
+    expect(writer.currentSequence).toBe(0);
+    expect(await writer.append("é".repeat(40))).toBe(1); // 82 bytes
+    await writer.close();
+    expect(await readValues(path)).toEqual(["é".repeat(40)]);
   });
 });
