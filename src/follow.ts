@@ -129,6 +129,7 @@ export async function* readRecords<T>(source: LogSource, options: ReadRecordsOpt
   let suspect: string | null = null;
   while (!isAborted(signal)) {
     const view = await source.view();
+    forgetDeadSegments(state, view);
     state.next = Math.max(state.next, view.bounds.front);
     const to = view.bounds.back === null ? options.to : Math.min(options.to, view.bounds.back);
     if (!follow && state.next > to) return;
@@ -173,6 +174,12 @@ export async function* readRecords<T>(source: LogSource, options: ReadRecordsOpt
       return;
     }
   }
+}
+
+/** Drops the salts of segments no longer in the log: what a reader keeps stays bounded by the live segments. */
+function forgetDeadSegments(state: ReadState, view: LogView): void {
+  const oldest = view.firsts[0] ?? Number.MAX_SAFE_INTEGER;
+  for (const first of state.salts.keys()) if (first < oldest) state.salts.delete(first);
 }
 
 /** How reading a segment ended: at its end, at a record above `to`, or because the signal aborted. */

@@ -25,7 +25,8 @@ import { assert } from "./assert.ts";
 import { type Bounds, BOUNDS_FILE, BOUNDS_TEMPORARY, readBounds, type StoredBounds, writeBounds } from "./bounds.ts";
 import type { Crc32 } from "./crc32.ts";
 import { SequenceError, WalCorruptionError, WalPoisonedError } from "./errors.ts";
-import { COMMIT_RECORD_BYTES, LOG_ID_BYTES, SALT_BYTES } from "./format.ts";
+import { UTF8_BYTES_PER_CODE_UNIT_MAX } from "./batch-buffer.ts";
+import { COMMIT_RECORD_BYTES, LOG_ID_BYTES, RECORD_HEADER_BYTES, SALT_BYTES } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
 import { unlinkIfPresent } from "./io.ts";
 import { io, LogFile, type LogFileOptions, type RepairPolicy } from "./log-file.ts";
@@ -262,6 +263,25 @@ export class SegmentStore {
     for (let sequence = first; sequence <= last; sequence++) addRecord(summary, sequence, this.#active.lastTimeMs);
     summary.bytes = this.#active.bytes;
     return last;
+  }
+
+  /**
+   * Accepts one record at once, without I/O, when the active segment takes
+   * it without rotating and its batch has room: `payload` as bytes, or as
+   * text encoded in place (sized at its largest UTF-8 for both checks).
+   * Returns its sequence, or null when it must go through {@link append}.
+   */
+  appendNow(payload: Uint8Array | string, sequence: number = this.currentSequence + 1): number | null {
+    this.checkNotPoisoned();
+    const recordBytes = RECORD_HEADER_BYTES + (typeof payload === "string" ? UTF8_BYTES_PER_CODE_UNIT_MAX * payload.length : payload.length);
+    const active = this.#active;
+    if (active.records > 0 && active.bytes + recordBytes + COMMIT_RECORD_BYTES > this.#options.segmentBytes) return null;
+    if (!active.hasRoom(recordBytes)) return null;
+    const accepted = typeof payload === "string" ? active.appendText(payload, sequence) : active.append(payload, sequence);
+    const summary = this.#activeSummary();
+    addRecord(summary, accepted, active.lastTimeMs);
+    summary.bytes = active.bytes;
+    return accepted;
   }
 
   /** Makes every accepted record durable (see {@link LogFile.commit}). */

@@ -40,7 +40,7 @@ import type { WalRecord } from "./reader.ts";
 import type { Repair } from "./repair.ts";
 import { checkRetentionLimits, type RetentionLimits } from "./retention.ts";
 import { SegmentStore, type WalStats } from "./segment-store.ts";
-import { type AppendOptions, batchBytes, checkClock, prepareAppend, prepareBatch } from "./writer.ts";
+import { type AppendOptions, batchBytes, checkClock, prepareAppend, prepareBatch, prepareText, textPayload } from "./writer.ts";
 
 export type { RetentionLimits } from "./retention.ts";
 export type { WalStats } from "./segment-store.ts";
@@ -272,8 +272,27 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the log is closed
    */
   append(value: T, options?: AppendOptions): Promise<number> {
+    if (!this.#owner.idle) return this.#appendInTurn(() => prepareAppend(this.#codec, value, options, this.#recordBytesMax), options);
+    let sequence: number | null;
+    try {
+      this.#owner.checkWritable();
+      // Nothing queued: accepted at once when the active segment takes it without rotating (text encoded in place).
+      const payload = this.#codec.toText === undefined ? prepareAppend(this.#codec, value, options, this.#recordBytesMax) : prepareText(this.#codec, value, options);
+      sequence = this.#store.appendNow(payload, options?.sequence);
+      if (sequence === null) {
+        return this.#appendInTurn(() => (typeof payload === "string" ? textPayload(payload, this.#recordBytesMax) : payload), options);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#changes.notify();
+    return this.#durability.accepted(sequence);
+  }
+
+  /** Appends the record `prepare` encodes in its turn on the queue (rotating first if the active segment is full). */
+  #appendInTurn(prepare: () => Uint8Array, options: AppendOptions | undefined): Promise<number> {
     return this.#run(
-      () => [prepareAppend(this.#codec, value, options, this.#recordBytesMax)],
+      () => [prepare()],
       (payloads) => this.#store.append(payloads, batchBytes(payloads), options?.sequence),
     ).then((sequence) => this.#durability.accepted(sequence));
   }

@@ -248,11 +248,10 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
     let sequence: number;
     try {
       this.#owner.checkWritable();
-      checkAppendOptions(options, "append");
-      const text = textOf(this.#codec, value);
+      const text = prepareText(this.#codec, value, options);
       if (!this.#log.hasRoom(RECORD_HEADER_BYTES + UTF8_BYTES_PER_CODE_UNIT_MAX * text.length)) {
         return this.#accept(
-          () => checkPayloadBytes(utf8.encode(text), this.#recordBytesMax),
+          () => textPayload(text, this.#recordBytesMax),
           (payload) => RECORD_HEADER_BYTES + payload.length,
           (payload) => this.#log.append(payload, options?.sequence),
         );
@@ -310,13 +309,23 @@ function checkAppendOptions(options: AppendOptions | undefined, entry: string): 
   if (options?.sequence !== undefined) checkSafeInteger("sequence", options.sequence, 1);
 }
 
-/** The text codec's text for `value`, or `WalArgumentError` when it cannot encode it. */
-function textOf<T>(codec: Codec<T>, value: T): string {
+/**
+ * {@link prepareAppend} for a codec with `toText`: checks the options and
+ * returns the value's text, to be encoded in place (its size is checked
+ * then).
+ */
+export function prepareText<T>(codec: Codec<T>, value: T, options: AppendOptions | undefined): string {
+  checkAppendOptions(options, "append");
   try {
     return codec.toText!(value);
   } catch (error) {
     throw new WalArgumentError(`the ${codec.name} codec cannot encode this value`, { cause: error });
   }
+}
+
+/** The UTF-8 bytes of a text payload, checked against `recordBytesMax`, for when it cannot be encoded in place. */
+export function textPayload(text: string, recordBytesMax: number): Uint8Array {
+  return checkPayloadBytes(utf8.encode(text), recordBytesMax);
 }
 
 /** {@link prepareAppend} for a batch, which must also fit `batchBytesMax` (a batch of one always does). */
