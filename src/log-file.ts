@@ -32,7 +32,7 @@
  */
 
 import { assert } from "./assert.ts";
-import { BatchBuffer } from "./batch-buffer.ts";
+import { BatchBuffer, UTF8_BYTES_PER_CODE_UNIT_MAX } from "./batch-buffer.ts";
 import type { Crc32 } from "./crc32.ts";
 import {
   SequenceError,
@@ -42,7 +42,7 @@ import {
   WalIoError,
   WalPoisonedError,
 } from "./errors.ts";
-import { type Checksummer, COMMIT_RECORD_BYTES, encodeFileHeader, type FileHeader, LOG_ID_BYTES, SALT_BYTES } from "./format.ts";
+import { type Checksummer, COMMIT_RECORD_BYTES, encodeFileHeader, RECORD_HEADER_BYTES, type FileHeader, LOG_ID_BYTES, SALT_BYTES } from "./format.ts";
 import type { FileHandle, FileSystem } from "./fs.ts";
 import { unlinkIfPresent, writeNewFile } from "./io.ts";
 import { clockTimeMs } from "./options.ts";
@@ -269,6 +269,17 @@ export class LogFile {
     this.#checkSequence(sequence);
     this.#accept(payload, sequence, timeMs);
     return sequence;
+  }
+
+  /**
+   * Accepts one record now if the batch being filled has room for it:
+   * `payload` as bytes ({@link append}) or as text ({@link appendText},
+   * sized at its largest UTF-8). Returns its sequence, or null (nothing
+   * accepted) when the caller must wait for room.
+   */
+  appendNow(payload: Uint8Array | string, sequence: number = this.#sequence + 1): number | null {
+    if (!this.hasRoom(recordBytesAtMost(payload))) return null;
+    return typeof payload === "string" ? this.appendText(payload, sequence) : this.append(payload, sequence);
   }
 
   /**
@@ -499,6 +510,11 @@ export class LogFile {
     }
     this.#durableEnd = this.#end;
   }
+}
+
+/** The most bytes a record with `payload` (bytes, or text to be encoded in UTF-8) takes, header included. */
+export function recordBytesAtMost(payload: Uint8Array | string): number {
+  return RECORD_HEADER_BYTES + (typeof payload === "string" ? UTF8_BYTES_PER_CODE_UNIT_MAX * payload.length : payload.length);
 }
 
 /** Scans the whole file, passing each record of each intact batch to `options.onRecord`. Decodes nothing. */

@@ -25,11 +25,10 @@ import { assert } from "./assert.ts";
 import { type Bounds, BOUNDS_FILE, BOUNDS_TEMPORARY, readBounds, type StoredBounds, writeBounds } from "./bounds.ts";
 import type { Crc32 } from "./crc32.ts";
 import { SequenceError, WalCorruptionError, WalPoisonedError } from "./errors.ts";
-import { UTF8_BYTES_PER_CODE_UNIT_MAX } from "./batch-buffer.ts";
-import { COMMIT_RECORD_BYTES, LOG_ID_BYTES, RECORD_HEADER_BYTES, SALT_BYTES } from "./format.ts";
+import { COMMIT_RECORD_BYTES, LOG_ID_BYTES, SALT_BYTES } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
 import { unlinkIfPresent } from "./io.ts";
-import { io, LogFile, type LogFileOptions, type RepairPolicy } from "./log-file.ts";
+import { io, LogFile, type LogFileOptions, recordBytesAtMost, type RepairPolicy } from "./log-file.ts";
 import { clockTimeMs } from "./options.ts";
 import { join } from "./path.ts";
 import type { Repair } from "./repair.ts";
@@ -273,11 +272,10 @@ export class SegmentStore {
    */
   appendNow(payload: Uint8Array | string, sequence: number = this.currentSequence + 1): number | null {
     this.checkNotPoisoned();
-    const recordBytes = RECORD_HEADER_BYTES + (typeof payload === "string" ? UTF8_BYTES_PER_CODE_UNIT_MAX * payload.length : payload.length);
     const active = this.#active;
-    if (active.records > 0 && active.bytes + recordBytes + COMMIT_RECORD_BYTES > this.#options.segmentBytes) return null;
-    if (!active.hasRoom(recordBytes)) return null;
-    const accepted = typeof payload === "string" ? active.appendText(payload, sequence) : active.append(payload, sequence);
+    if (active.records > 0 && active.bytes + recordBytesAtMost(payload) + COMMIT_RECORD_BYTES > this.#options.segmentBytes) return null;
+    const accepted = active.appendNow(payload, sequence);
+    if (accepted === null) return null;
     const summary = this.#activeSummary();
     addRecord(summary, accepted, active.lastTimeMs);
     summary.bytes = active.bytes;

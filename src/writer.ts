@@ -14,7 +14,6 @@
 import type { Codec } from "./codec.ts";
 import { checkSyncMode, Durability, type SyncMode } from "./durability.ts";
 import { WalArgumentError } from "./errors.ts";
-import { UTF8_BYTES_PER_CODE_UNIT_MAX } from "./batch-buffer.ts";
 import { RECORD_HEADER_BYTES, SALT_BYTES } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
 import type { WriterLock } from "./lock.ts";
@@ -169,12 +168,24 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the writer is closed
    */
   append(value: T, options?: AppendOptions): Promise<number> {
-    if (this.#codec.toText !== undefined && this.#owner.idle) return this.#acceptText(value, options);
-    return this.#accept(
-      () => prepareAppend(this.#codec, value, options, this.#recordBytesMax),
-      (payload) => RECORD_HEADER_BYTES + payload.length,
-      (payload) => this.#log.append(payload, options?.sequence),
-    );
+    let sequence: number | null;
+    try {
+      this.#owner.checkWritable();
+      // A text codec's text is encoded straight into the batch buffer when it is accepted at once.
+      const payload = this.#codec.toText === undefined ? prepareAppend(this.#codec, value, options, this.#recordBytesMax) : prepareText(this.#codec, value, options);
+      sequence = this.#owner.idle ? this.#log.appendNow(payload, options?.sequence) : null;
+      if (sequence === null) {
+        const bytes = typeof payload === "string" ? textPayload(payload, this.#recordBytesMax) : payload;
+        return this.#accept(
+          () => bytes,
+          (prepared) => RECORD_HEADER_BYTES + prepared.length,
+          (prepared) => this.#log.append(prepared, options?.sequence),
+        );
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#durability.accepted(sequence);
   }
 
   /**
@@ -239,30 +250,6 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
    * then accepts into the batch being filled: at once when nothing is queued
    * and there is room, else in turn after waiting for room.
    */
-  /**
-   * {@link append} with a text codec and nothing queued: the text is encoded
-   * straight into the batch being filled when it has room for the text's
-   * largest UTF-8; otherwise the text's bytes take the general path.
-   */
-  #acceptText(value: T, options: AppendOptions | undefined): Promise<number> {
-    let sequence: number;
-    try {
-      this.#owner.checkWritable();
-      const text = prepareText(this.#codec, value, options);
-      if (!this.#log.hasRoom(RECORD_HEADER_BYTES + UTF8_BYTES_PER_CODE_UNIT_MAX * text.length)) {
-        return this.#accept(
-          () => textPayload(text, this.#recordBytesMax),
-          (payload) => RECORD_HEADER_BYTES + payload.length,
-          (payload) => this.#log.append(payload, options?.sequence),
-        );
-      }
-      sequence = this.#log.appendText(text, options?.sequence);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#durability.accepted(sequence);
-  }
-
   #accept<P>(prepare: () => P, bytesOf: (prepared: P) => number, accept: (prepared: P) => number): Promise<number> {
     let prepared: P;
     let sequence: number;
