@@ -27,6 +27,14 @@ export const UTF8_BYTES_PER_CODE_UNIT_MAX = 3;
 
 const utf8 = new TextEncoder();
 
+/** Where a batch stood, to go back to: see {@link BatchBuffer.mark}. */
+export interface BatchMark {
+  readonly length: number;
+  readonly records: number;
+  readonly lastSequence: number;
+  readonly lastTimeMs: number;
+}
+
 /** Encoded records of one batch, with room for its commit. */
 export class BatchBuffer {
   #bytes = new Uint8Array(INITIAL_BYTES);
@@ -100,6 +108,20 @@ export class BatchBuffer {
     this.#length += encodeRecord(this.#bytes, this.#view, this.#length, RecordKind.commit, this.#lastSequence, timeMs, payload, sum);
     this.#sealed = true;
     return this.#bytes.subarray(0, this.#length);
+  }
+
+  /** The batch as it stands, for {@link restore}. */
+  mark(): BatchMark {
+    return { length: this.#length, records: this.#records, lastSequence: this.#lastSequence, lastTimeMs: this.#lastTimeMs };
+  }
+
+  /** Drops every record added since `mark` was taken (of this batch, not sealed since). */
+  restore(mark: BatchMark): void {
+    assert(!this.#sealed && mark.length <= this.#length && mark.records <= this.#records, "a batch goes back only to a mark of its own");
+    this.#length = mark.length;
+    this.#records = mark.records;
+    this.#lastSequence = mark.lastSequence;
+    this.#lastTimeMs = mark.lastTimeMs;
   }
 
   /** Empties the batch for reuse, keeping its memory unless an outsized batch grew it. */

@@ -283,6 +283,38 @@ export class LogFile {
   }
 
   /**
+   * {@link appendAll} of records whose payloads are `texts` in UTF-8,
+   * encoded straight into the batch being filled, when it has room for
+   * their largest UTF-8. Returns the last sequence, or null (nothing
+   * accepted) when the caller must wait for room. Throws `WalArgumentError`,
+   * accepting nothing, when a payload exceeds `recordBytesMax` or the records
+   * (more than one) exceed `batchBytesMax`.
+   */
+  appendAllTextNow(texts: readonly string[], first: number = this.#sequence + 1): number | null {
+    let bytesAtMost = 0;
+    for (const text of texts) bytesAtMost += recordBytesAtMost(text);
+    if (!this.hasRoom(bytesAtMost)) return null;
+    if (texts.length === 0) return this.#sequence;
+    this.#checkSequence(first);
+    this.#checkSequence(first + texts.length - 1);
+    const timeMs = this.#recordTime();
+    const mark = this.#filling.mark();
+    try {
+      for (let index = 0; index < texts.length; index++) {
+        if (this.#filling.addText(first + index, timeMs, texts[index]!, this.#recordBytesMax, this.#sum) < 0) {
+          throw new WalArgumentError(`record ${index} of the batch exceeds maxRecordBytes ${this.#recordBytesMax}`);
+        }
+      }
+      checkBatchBytes(texts.length, this.#filling.length - mark.length, this.#batchBytesMax);
+    } catch (error) {
+      this.#filling.restore(mark);
+      throw error;
+    }
+    for (let index = 0; index < texts.length; index++) this.#accepted(first + index, timeMs);
+    return this.#sequence;
+  }
+
+  /**
    * {@link append} of a record whose payload is `text` in UTF-8, encoded
    * straight into the batch being filled (the caller checked
    * {@link hasRoom} for 3 bytes per UTF-16 code unit). Throws
@@ -509,6 +541,13 @@ export class LogFile {
       throw new WalPoisonedError(this.path, error);
     }
     this.#durableEnd = this.#end;
+  }
+}
+
+/** Throws `WalArgumentError` when a batch of `records` records (more than one) takes more than `batchBytesMax` bytes of frames. */
+export function checkBatchBytes(records: number, bytes: number, batchBytesMax: number): void {
+  if (records > 1 && bytes > batchBytesMax) {
+    throw new WalArgumentError(`a batch of ${records} records (${bytes} bytes) exceeds maxBatchBytes ${batchBytesMax}`);
   }
 }
 

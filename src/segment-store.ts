@@ -258,10 +258,15 @@ export class SegmentStore {
     }
     await this.#tracked(() => this.#active.whenRoom(recordBytes));
     const last = this.#active.appendAll(payloads, first);
+    this.#recordAccepted(first, last);
+    return last;
+  }
+
+  /** Counts the records `first` … `last` (none when `last < first`) just accepted into the active segment in its summary. */
+  #recordAccepted(first: number, last: number): void {
     const summary = this.#activeSummary();
     for (let sequence = first; sequence <= last; sequence++) addRecord(summary, sequence, this.#active.lastTimeMs);
     summary.bytes = this.#active.bytes;
-    return last;
   }
 
   /**
@@ -276,10 +281,25 @@ export class SegmentStore {
     if (active.records > 0 && active.bytes + recordBytesAtMost(payload) + COMMIT_RECORD_BYTES > this.#options.segmentBytes) return null;
     const accepted = active.appendNow(payload, sequence);
     if (accepted === null) return null;
-    const summary = this.#activeSummary();
-    addRecord(summary, accepted, active.lastTimeMs);
-    summary.bytes = active.bytes;
+    this.#recordAccepted(accepted, accepted);
     return accepted;
+  }
+
+  /**
+   * {@link LogFile.appendAllTextNow} in the active segment when it takes the
+   * records without rotating; null when they must go through
+   * {@link append}.
+   */
+  appendAllTextNow(texts: readonly string[], first: number = this.currentSequence + 1): number | null {
+    this.checkNotPoisoned();
+    const active = this.#active;
+    let bytesAtMost = 0;
+    for (const text of texts) bytesAtMost += recordBytesAtMost(text);
+    if (active.records > 0 && active.bytes + bytesAtMost + COMMIT_RECORD_BYTES > this.#options.segmentBytes) return null;
+    const last = active.appendAllTextNow(texts, first);
+    if (last === null) return null;
+    this.#recordAccepted(last - texts.length + 1, last);
+    return last;
   }
 
   /** Makes every accepted record durable (see {@link LogFile.commit}). */

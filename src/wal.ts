@@ -40,7 +40,17 @@ import type { WalRecord } from "./reader.ts";
 import type { Repair } from "./repair.ts";
 import { checkRetentionLimits, type RetentionLimits } from "./retention.ts";
 import { SegmentStore, type WalStats } from "./segment-store.ts";
-import { type AppendOptions, batchBytes, checkClock, prepareAppend, prepareBatch, prepareText, textPayload } from "./writer.ts";
+import {
+  type AppendOptions,
+  batchBytes,
+  checkClock,
+  prepareAppend,
+  prepareBatch,
+  prepareText,
+  prepareTexts,
+  textPayload,
+  textPayloads,
+} from "./writer.ts";
 
 export type { RetentionLimits } from "./retention.ts";
 export type { WalStats } from "./segment-store.ts";
@@ -272,7 +282,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the log is closed
    */
   append(value: T, options?: AppendOptions): Promise<number> {
-    if (!this.#owner.idle) return this.#appendInTurn(() => prepareAppend(this.#codec, value, options, this.#recordBytesMax), options);
+    if (!this.#owner.idle) return this.#appendInTurn(() => [prepareAppend(this.#codec, value, options, this.#recordBytesMax)], options);
     let sequence: number | null;
     try {
       this.#owner.checkWritable();
@@ -280,7 +290,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
       const payload = this.#codec.toText === undefined ? prepareAppend(this.#codec, value, options, this.#recordBytesMax) : prepareText(this.#codec, value, options);
       sequence = this.#store.appendNow(payload, options?.sequence);
       if (sequence === null) {
-        return this.#appendInTurn(() => (typeof payload === "string" ? textPayload(payload, this.#recordBytesMax) : payload), options);
+        return this.#appendInTurn(() => [typeof payload === "string" ? textPayload(payload, this.#recordBytesMax) : payload], options);
       }
     } catch (error) {
       return Promise.reject(error);
@@ -289,13 +299,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
     return this.#durability.accepted(sequence);
   }
 
-  /** Appends the record `prepare` encodes in its turn on the queue (rotating first if the active segment is full). */
-  #appendInTurn(prepare: () => Uint8Array, options: AppendOptions | undefined): Promise<number> {
-    return this.#run(
-      () => [prepare()],
-      (payloads) => this.#store.append(payloads, batchBytes(payloads), options?.sequence),
-    ).then((sequence) => this.#durability.accepted(sequence));
-  }
+
 
   /**
    * Appends `values` as records with consecutive sequences that survive a
@@ -310,9 +314,26 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the log is closed
    */
   appendBatch(values: readonly T[], options?: AppendOptions): Promise<number> {
-    return this.#run(
-      () => prepareBatch(this.#codec, values, options, this.#recordBytesMax, this.#batchBytesMax),
-      async (payloads) => (payloads.length === 0 ? this.#store.currentSequence : this.#store.append(payloads, batchBytes(payloads), options?.sequence)),
+    if (this.#codec.toText === undefined || !this.#owner.idle) {
+      return this.#appendInTurn(() => prepareBatch(this.#codec, values, options, this.#recordBytesMax, this.#batchBytesMax), options);
+    }
+    let sequence: number | null;
+    try {
+      this.#owner.checkWritable();
+      const texts = prepareTexts(this.#codec, values, options);
+      sequence = this.#store.appendAllTextNow(texts, options?.sequence);
+      if (sequence === null) return this.#appendInTurn(() => textPayloads(texts, this.#recordBytesMax, this.#batchBytesMax), options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#changes.notify();
+    return this.#durability.accepted(sequence);
+  }
+
+  /** Appends the records `prepare` encodes (at the call), in one batch, in their turn on the queue (rotating first if the active segment is full). */
+  #appendInTurn(prepare: () => Uint8Array[], options: AppendOptions | undefined): Promise<number> {
+    return this.#run(prepare, async (payloads) =>
+      payloads.length === 0 ? this.#store.currentSequence : this.#store.append(payloads, batchBytes(payloads), options?.sequence),
     ).then((sequence) => this.#durability.accepted(sequence));
   }
 

@@ -17,7 +17,7 @@ import { WalArgumentError } from "./errors.ts";
 import { RECORD_HEADER_BYTES, SALT_BYTES } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
 import type { WriterLock } from "./lock.ts";
-import { LogFile, type RepairPolicy } from "./log-file.ts";
+import { checkBatchBytes, LogFile, type RepairPolicy } from "./log-file.ts";
 import {
   checkBatchBytesMax,
   checkOptions,
@@ -201,6 +201,7 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the writer is closed
    */
   appendBatch(values: readonly T[], options?: AppendOptions): Promise<number> {
+    if (this.#codec.toText !== undefined) return this.#appendTexts(values, options);
     return this.#accept(
       () => prepareBatch(this.#codec, values, options, this.#recordBytesMax, this.#batchBytesMax),
       batchBytes,
@@ -250,6 +251,27 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
    * then accepts into the batch being filled: at once when nothing is queued
    * and there is room, else in turn after waiting for room.
    */
+  /** {@link appendBatch} with a text codec: encoded in place when accepted at once, else as bytes in turn. */
+  #appendTexts(values: readonly T[], options: AppendOptions | undefined): Promise<number> {
+    let sequence: number | null;
+    try {
+      this.#owner.checkWritable();
+      const texts = prepareTexts(this.#codec, values, options);
+      sequence = this.#owner.idle ? this.#log.appendAllTextNow(texts, options?.sequence) : null;
+      if (sequence === null) {
+        const payloads = textPayloads(texts, this.#recordBytesMax, this.#batchBytesMax);
+        return this.#accept(
+          () => payloads,
+          batchBytes,
+          (prepared) => (prepared.length === 0 ? this.#log.currentSequence : this.#log.appendAll(prepared, options?.sequence)),
+        );
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#durability.accepted(sequence);
+  }
+
   #accept<P>(prepare: () => P, bytesOf: (prepared: P) => number, accept: (prepared: P) => number): Promise<number> {
     let prepared: P;
     let sequence: number;
@@ -303,6 +325,11 @@ function checkAppendOptions(options: AppendOptions | undefined, entry: string): 
  */
 export function prepareText<T>(codec: Codec<T>, value: T, options: AppendOptions | undefined): string {
   checkAppendOptions(options, "append");
+  return textOf(codec, value);
+}
+
+/** The text codec's text for `value`, or `WalArgumentError` when it cannot encode it. */
+function textOf<T>(codec: Codec<T>, value: T): string {
   try {
     return codec.toText!(value);
   } catch (error) {
@@ -326,10 +353,21 @@ export function prepareBatch<T>(
   if (!Array.isArray(values)) throw new WalArgumentError("appendBatch takes an array of values");
   checkAppendOptions(options, "appendBatch");
   const payloads = values.map((value) => encodeValue(codec, value, recordBytesMax));
-  const bytes = batchBytes(payloads);
-  if (payloads.length > 1 && bytes > batchBytesMax) {
-    throw new WalArgumentError(`a batch of ${payloads.length} records (${bytes} bytes) exceeds maxBatchBytes ${batchBytesMax}`);
-  }
+  checkBatchBytes(payloads.length, batchBytes(payloads), batchBytesMax);
+  return payloads;
+}
+
+/** {@link prepareBatch} for a codec with `toText`: checks the arguments and returns the values' texts, to be encoded in place. */
+export function prepareTexts<T>(codec: Codec<T>, values: readonly T[], options: AppendOptions | undefined): string[] {
+  if (!Array.isArray(values)) throw new WalArgumentError("appendBatch takes an array of values");
+  checkAppendOptions(options, "appendBatch");
+  return values.map((value) => textOf(codec, value));
+}
+
+/** {@link prepareBatch} of texts that cannot be encoded in place: their UTF-8 bytes, checked. */
+export function textPayloads(texts: readonly string[], recordBytesMax: number, batchBytesMax: number): Uint8Array[] {
+  const payloads = texts.map((text) => textPayload(text, recordBytesMax));
+  checkBatchBytes(payloads.length, batchBytes(payloads), batchBytesMax);
   return payloads;
 }
 

@@ -546,13 +546,14 @@ describe("text codecs (toText): records encoded straight into the batch", () => 
         const files: Uint8Array[] = [];
         for (const codec of [jsonCodec, jsonBytesOnly]) {
           const path = `${dir}/${run}-${files.length}.wal`;
-          const writer = await WalWriter.open(path, { codec, salt, now: () => 1_700_000_000_000, maxBatchBytes: 1024 });
+          const writer = await WalWriter.open(path, { codec, salt, now: () => 1_700_000_000_000, maxBatchBytes: 4096 });
           for (const value of values) await writer.append(value);
+          await writer.appendBatch(values.slice(0, 3));
           await writer.close();
           files.push(await contents(path));
         }
         expect(files[0]).toEqual(files[1]);
-        const expected = values.map((value) => JSON.parse(JSON.stringify(value)) as unknown);
+        const expected = [...values, ...values.slice(0, 3)].map((value) => JSON.parse(JSON.stringify(value)) as unknown);
         expect(await readValues(`${dir}/${run}-0.wal`)).toEqual(expected);
       }),
       { numRuns: 60 },
@@ -568,5 +569,17 @@ describe("text codecs (toText): records encoded straight into the batch", () => 
     expect(await writer.append("é".repeat(40))).toBe(1); // 82 bytes
     await writer.close();
     expect(await readValues(path)).toEqual(["é".repeat(40)]);
+  });
+
+  test("appendBatch of texts is all or nothing: a record over maxRecordBytes or a batch over maxBatchBytes accepts none of it", async () => {
+    const path = `${await useTempDir()}/batch-limit.wal`;
+    const writer = await WalWriter.open(path, { maxRecordBytes: 100, maxBatchBytes: 1024 });
+    await writer.append("first");
+    await expect(writer.appendBatch(["ok", "fine", "é".repeat(60)])).rejects.toBeInstanceOf(WalArgumentError);
+    await expect(writer.appendBatch(Array.from({ length: 12 }, () => "x".repeat(90)))).rejects.toBeInstanceOf(WalArgumentError); // 12 × 124 bytes
+    expect(writer.currentSequence).toBe(1);
+    expect(await writer.appendBatch(["a", "b"])).toBe(3);
+    await writer.close();
+    expect(await readValues(path)).toEqual(["first", "a", "b"]);
   });
 });
