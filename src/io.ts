@@ -4,6 +4,7 @@
  * @module
  */
 
+import { WalIoError } from "./errors.ts";
 import type { FileHandle, FileSystem } from "./fs.ts";
 
 /** Copy buffer size. */
@@ -56,4 +57,24 @@ export async function copyToNewFile(fs: FileSystem, source: FileHandle, from: nu
   } finally {
     await copy.close();
   }
+}
+
+/**
+ * The error for something other than a regular file (a FIFO, a device, a
+ * directory) where a file of the log should be: it is refused before it is
+ * opened, since opening a FIFO blocks until someone writes to it.
+ */
+export function notRegularFile(path: string): WalIoError {
+  return new WalIoError("open", path, new Error("not a regular file"));
+}
+
+/** Throws {@link notRegularFile} when something other than a regular file is at `path` (nothing there is fine: opening reports it). */
+export async function checkRegularFile(fs: FileSystem, path: string): Promise<void> {
+  let stat;
+  try {
+    stat = await fs.stat(path);
+  } catch (error) {
+    throw new WalIoError("stat", path, error);
+  }
+  if (stat !== null && !stat.isFile) throw notRegularFile(path);
 }

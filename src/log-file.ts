@@ -44,7 +44,7 @@ import {
 } from "./errors.ts";
 import { type Checksummer, COMMIT_RECORD_BYTES, encodeFileHeader, RECORD_HEADER_BYTES, type FileHeader, LOG_ID_BYTES, SALT_BYTES } from "./format.ts";
 import type { FileHandle, FileSystem } from "./fs.ts";
-import { unlinkIfPresent, writeNewFile } from "./io.ts";
+import { notRegularFile, unlinkIfPresent, writeNewFile } from "./io.ts";
 import { clockTimeMs } from "./options.ts";
 import { dirname } from "./path.ts";
 import { cutTornTail, type Repair } from "./repair.ts";
@@ -183,7 +183,7 @@ export class LogFile {
    */
   static async open(fs: FileSystem, path: string, options: LogFileOptions): Promise<LogFile> {
     const stat = await io("stat", path, () => fs.stat(path));
-    if (stat !== null && !stat.isFile) throw new WalIoError("open", path, new Error("not a regular file"));
+    if (stat !== null && !stat.isFile) throw notRegularFile(path);
     if (stat === null) await io("create", path, () => createLogFile(fs, path, options));
     const file = await io("open", path, () => fs.open(path, "write"));
     try {

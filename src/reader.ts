@@ -16,6 +16,7 @@ import type { Codec } from "./codec.ts";
 import { WalDecodeError } from "./errors.ts";
 import { Checksummer, decodeFileHeader, FILE_HEADER_BYTES, isDamage } from "./format.ts";
 import type { FileHandle, FileSystem } from "./fs.ts";
+import { checkRegularFile } from "./io.ts";
 import { io } from "./log-file.ts";
 import { checkFileSystem, checkOptions, checkPath, checkRecordBytesMax, checkSafeInteger, codecOrDefault, crcOf, fileSystemOrDefault } from "./options.ts";
 import { type RecordVisitor, type ScanEnd, type ScanPosition, scanLog } from "./scan.ts";
@@ -117,6 +118,7 @@ export async function* readFileRecords<R>(
   map: RecordMapper<R>,
   endOffsetMax = Number.MAX_SAFE_INTEGER,
 ): AsyncGenerator<R[], FileReadEnd, void> {
+  await checkRegularFile(fs, path); // a FIFO would block the open
   const file = await io("open", path, () => fs.open(path, "read"));
   try {
     const fileBytes = Math.min(endOffsetMax, await io("size", path, () => file.size()));

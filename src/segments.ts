@@ -14,7 +14,8 @@
 import { assert } from "./assert.ts";
 import type { Bounds } from "./bounds.ts";
 import type { Crc32 } from "./crc32.ts";
-import { WalCorruptionError, WalIoError } from "./errors.ts";
+import { WalCorruptionError } from "./errors.ts";
+import { checkRegularFile } from "./io.ts";
 import { decodeFileHeader, FILE_HEADER_BYTES, type FileHeader, isDamage } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
 import { io, type ValidateOptions, validate } from "./log-file.ts";
@@ -178,15 +179,6 @@ export async function summarizeSegment(
   return { summary, end };
 }
 
-/**
- * The error for something other than a regular file (a FIFO, a device, a
- * directory) where a file of the log should be: it is refused before it is
- * opened, since opening a FIFO blocks until someone writes to it.
- */
-export function notRegularFile(path: string): WalIoError {
-  return new WalIoError("open", path, new Error("not a regular file"));
-}
-
 /** A file's header and size, read without scanning the file. */
 export interface FileHead {
   /** The decoded file header. */
@@ -201,8 +193,7 @@ export interface FileHead {
  * file is created with its header complete, so no crash leaves one.
  */
 export async function readFileHead(fs: FileSystem, path: string, crc: Crc32): Promise<FileHead> {
-  const stat = await io("stat", path, () => fs.stat(path));
-  if (stat !== null && !stat.isFile) throw notRegularFile(path);
+  await checkRegularFile(fs, path);
   const file = await io("open", path, () => fs.open(path, "read"));
   try {
     const buffer = new Uint8Array(FILE_HEADER_BYTES);

@@ -13,7 +13,7 @@ import { execFileSync } from "node:child_process";
 import { copyFile, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { describe, expect, test } from "vitest";
 import { CRASH_OUTCOMES, MemoryFileSystem } from "../adapters/memory.ts";
-import { type RepairPolicy, Wal, WalCorruptionError, WalIoError, type WalOptions } from "../mod.ts";
+import { type RepairPolicy, Wal, WalCorruptionError, WalIoError, type WalOptions, WalReader } from "../mod.ts";
 import { useTempDir } from "./helpers.ts";
 
 const SEGMENT_NAME = /^\d{20}\.wal$/;
@@ -201,13 +201,13 @@ describe("explicit rotation applies retention (cleanupOnRotate)", () => {
 
 describe("a non-regular file where a file of the log should be", () => {
   /** Opening refuses within a second with `WalIoError`, then opens once the FIFO is gone (the lock was released). */
-  async function expectFifoRefused(dir: string, fifo: string): Promise<void> {
+  async function expectFifoRefused(dir: string, fifo: string, attempt: () => Promise<unknown> = () => Wal.open(dir, { segmentBytes: 300 })): Promise<void> {
     execFileSync("mkfifo", [fifo]);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const hung = new Promise<string>((resolve) => {
       timer = setTimeout(() => resolve("still opening after 2 s"), 2000);
     });
-    const outcome = await Promise.race([Wal.open(dir, { segmentBytes: 300 }).then((wal) => wal, (e: unknown) => e), hung]);
+    const outcome = await Promise.race([attempt().then((opened) => opened, (e: unknown) => e), hung]);
     clearTimeout(timer);
     if (outcome === "still opening after 2 s") {
       // unblock the reader stuck in open(2) so that the test process can end
@@ -227,6 +227,18 @@ describe("a non-regular file where a file of the log should be", () => {
     expect(wal.stats().records).toBe(3);
     await wal.close();
     expect((await segmentFiles(dir))[0]).toBe(name);
+  });
+
+  test("a segment under a reader: WalReader and Wal.follow refuse it instead of blocking", async () => {
+    const dir = await writtenLog(3);
+    const segment = (await segmentFiles(dir)).at(-1)!;
+    await rename(`${dir}/${segment}`, `${dir}/segment.saved`);
+    await expectFifoRefused(dir, `${dir}/${segment}`, async () => {
+      for await (const _ of WalReader.open(`${dir}/${segment}`));
+    });
+    await expectFifoRefused(dir, `${dir}/${segment}`, async () => {
+      for await (const _ of Wal.follow(dir, { pollMs: 5 }));
+    });
   });
 
   test("the bounds file", async () => {
