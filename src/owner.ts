@@ -80,6 +80,22 @@ export class LogOwner {
   }
 
   /**
+   * Starts `start` (a commit, say) now when nothing is queued, else in its
+   * turn, and settles with what it returns, without holding the queue while
+   * that is pending: operations queued after it (appends filling the next
+   * batch) go on meanwhile. Refused at once like {@link run}.
+   */
+  startInTurn<R>(start: () => Promise<R>): Promise<R> {
+    if (!this.idle) return this.run(noArguments, async () => [start()] as const).then(([started]) => started);
+    try {
+      this.checkWritable();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return start();
+  }
+
+  /**
    * Closes once: after every queued operation, runs `steps` in order (all of
    * them, even after a failure), then releases the lock. Later calls return
    * the first call's promise, which rejects with the first failure.

@@ -347,7 +347,8 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the log is closed
    */
   flush(): Promise<void> {
-    return this.#run(noArguments, () => this.#store.commit());
+    // Not held in the queue while its write and fsync are in flight: appends meanwhile fill the next batch.
+    return this.#owner.startInTurn(() => this.#store.commit()).finally(() => this.#changes.notify());
   }
 
   /**

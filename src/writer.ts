@@ -219,16 +219,7 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the writer is closed
    */
   flush(): Promise<void> {
-    if (this.#owner.idle) {
-      try {
-        this.#owner.checkWritable();
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      return this.#log.commit();
-    }
-    // Behind queued appends: start the commit in turn, but do not hold the queue while it is in flight.
-    return this.#owner.run(noArguments, async () => [this.#log.commit()] as const).then(([durable]) => durable);
+    return this.#owner.startInTurn(() => this.#log.commit());
   }
 
   /**

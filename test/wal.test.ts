@@ -19,6 +19,8 @@ import {
   type WalOptions,
   WalReader,
 } from "../mod.ts";
+import { defaultFileSystem } from "../adapters/auto.ts";
+import type { FileSystem } from "../mod.ts";
 import { useTempDir } from "./helpers.ts";
 import { finalBatchStart, logBytes } from "./log-files.ts";
 
@@ -73,6 +75,57 @@ async function corruptionOf(dir: string, options: WalOptions<unknown>) {
   expect(error).toBeInstanceOf(WalCorruptionError);
   return (error as WalCorruptionError).corruption;
 }
+
+/** The runtime's adapter, with every file sync held while `held` is set until `release` is called. */
+async function gatedSyncs(): Promise<{ fs: FileSystem; hold: () => void; release: () => void; syncs: () => number }> {
+  const base = await defaultFileSystem();
+  let gate: Promise<void> | null = null;
+  let open = (): void => undefined;
+  let syncs = 0;
+  const fs: FileSystem = Object.create(base);
+  fs.open = async (path, mode) => {
+    const handle = await base.open(path, mode);
+    const sync = handle.sync.bind(handle);
+    handle.sync = async () => {
+      syncs++;
+      if (gate !== null) await gate;
+      return sync();
+    };
+    return handle;
+  };
+  return {
+    fs,
+    hold: () => {
+      gate = new Promise((resolve) => (open = resolve));
+    },
+    release: () => {
+      gate = null;
+      open();
+    },
+    syncs: () => syncs,
+  };
+}
+
+describe("group commit", () => {
+  test("appends made while a flush's fsync is in flight are accepted at once and go out together in the next batch", async () => {
+    const { fs, hold, release, syncs } = await gatedSyncs();
+    const dir = `${await useTempDir()}/log`;
+    const wal = await Wal.open(dir, { fs });
+    await wal.append("r1");
+    hold();
+    const first = wal.flush(); // its fsync waits at the gate
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const before = syncs();
+    // Neither waits for that fsync: they fill the next batch (a queued flush would hold them until it returns).
+    for (let n = 2; n <= 5; n++) expect(await wal.append(`r${n}`)).toBe(n);
+    const second = wal.flush();
+    release();
+    await Promise.all([first, second]);
+    expect(syncs() - before).toBe(1); // one more fsync for r2 … r5
+    expect((await entries(wal)).map(([, value]) => value)).toEqual(["r1", "r2", "r3", "r4", "r5"]);
+    await wal.close();
+  });
+});
 
 describe("layout and sequences", () => {
   test("segments are named by first sequence, each is a valid single-file log, and sequences continue across them and across reopen", async () => {
