@@ -471,6 +471,7 @@ describe("damage to durable data", () => {
       name: real.name,
       process: () => real.process(),
       isProcessAlive: (pid) => real.isProcessAlive(pid),
+      stat: (p) => real.stat(p),
       async open(p, mode) {
         const file = await real.open(p, mode);
         return {
