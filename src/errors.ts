@@ -238,11 +238,23 @@ export class WalArgumentError extends WalError {
   }
 }
 
-/** Renders an unknown thrown value for a message. */
+/**
+ * The end of a system error's message naming the call and its path, as
+ * Node, Bun and Deno write it (`, open '<path>'`, `: rename '<a>' -> '<b>'`).
+ */
+const SYSCALL_AND_PATH = /[,:] ?[a-z_]+ '[^']*'(?: -> '[^']*')?$/;
+
+/**
+ * Renders an unknown thrown value for a message. A system error (one with a
+ * string `code`) is shown as `CODE: text` once, without the path its own
+ * message ends with: the error this goes into names the log's path, and the
+ * system call's may be an internal file (a lock token, a `.creating` file).
+ * The original stays available as `cause`.
+ */
 function describe(cause: unknown): string {
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code;
-    return typeof code === "string" ? `${code}: ${cause.message}` : cause.message;
-  }
-  return String(cause);
+  if (!(cause instanceof Error)) return String(cause);
+  const code = (cause as { code?: unknown }).code;
+  if (typeof code !== "string") return cause.message;
+  const text = cause.message.replace(SYSCALL_AND_PATH, "");
+  return text.startsWith(code) ? text : `${code}: ${text}`;
 }

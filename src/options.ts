@@ -73,12 +73,84 @@ export function clockTimeMs(now: () => number): number {
   return Math.floor(timeMs);
 }
 
-/** Checks that an options argument is an object or absent (`{}` then); `entry` names the call in the error. */
-export function checkOptions<O extends object>(value: O | undefined, entry: string): Partial<O> {
+/**
+ * The option names an entry point takes, each mapped to `true`. Typed as a
+ * `Record` over the options interface, so that adding an option without
+ * listing it here (or listing one that does not exist) fails to compile.
+ */
+export type OptionNames<O> = { readonly [K in keyof Required<O>]: true };
+
+/** Longest option name compared when looking for a close match (bounds the edit-distance work). */
+const OPTION_NAME_CHARS_MAX = 64;
+
+/**
+ * Checks that an options argument is an object or absent (`{}` then), and,
+ * given `names`, that it has no other own property: a misspelled option
+ * (`fsync` beside `sync`) is refused, naming it and the closest allowed
+ * name. `entry` names the call in the error.
+ */
+export function checkOptions<O extends object>(value: O | undefined, entry: string, names?: Readonly<Record<string, true>>): Partial<O> {
   if (value === undefined) return {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new WalArgumentError(`${entry} takes an options object, not ${describeValue(value)}`);
   }
+  if (names !== undefined) {
+    for (const key in value) {
+      if (Object.hasOwn(value, key) && !Object.hasOwn(names, key)) throw unknownOption(entry, key, Object.keys(names));
+    }
+  }
+  return value;
+}
+
+/** The error for an option `key` that `entry` does not take, suggesting the closest of `names`. */
+function unknownOption(entry: string, key: string, names: readonly string[]): WalArgumentError {
+  const match = closestName(key, names);
+  const hint = match === null ? "" : `; did you mean "${match}"?`;
+  const shown = JSON.stringify(key.length > OPTION_NAME_CHARS_MAX ? `${key.slice(0, OPTION_NAME_CHARS_MAX)}…` : key);
+  return new WalArgumentError(`${entry} has no option ${shown}${hint} (options: ${names.join(", ")})`);
+}
+
+/** The name in `names` closest to `key` (case aside, at most 2 edits, or one containing the other), or null. */
+function closestName(key: string, names: readonly string[]): string | null {
+  if (key.length > OPTION_NAME_CHARS_MAX) return null;
+  const lower = key.toLowerCase();
+  let best: string | null = null;
+  let bestDistance = 3;
+  for (const name of names) {
+    const candidate = name.toLowerCase();
+    const distance = candidate.includes(lower) || lower.includes(candidate) ? Math.min(2, editDistance(lower, candidate)) : editDistance(lower, candidate);
+    if (distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance between two short strings (callers bound their length). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** Checks a boolean option: absent (then `fallback`) or a boolean. */
+export function checkBoolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new WalArgumentError(`${name} must be true or false, not ${describeValue(value)}`);
+  return value;
+}
+
+/** Checks a callback option: absent or a function. */
+export function checkCallback<F extends (...args: never[]) => unknown>(name: string, value: F | undefined): F | undefined {
+  if (value !== undefined && typeof value !== "function") throw new WalArgumentError(`${name} must be a function, not ${describeValue(value)}`);
   return value;
 }
 

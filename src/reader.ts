@@ -18,7 +18,17 @@ import { Checksummer, decodeFileHeader, FILE_HEADER_BYTES, isDamage } from "./fo
 import type { FileHandle, FileSystem } from "./fs.ts";
 import { checkRegularFile } from "./io.ts";
 import { io } from "./log-file.ts";
-import { checkFileSystem, checkOptions, checkPath, checkRecordBytesMax, checkSafeInteger, codecOrDefault, crcOf, fileSystemOrDefault } from "./options.ts";
+import {
+  checkFileSystem,
+  checkOptions,
+  checkPath,
+  checkRecordBytesMax,
+  checkSafeInteger,
+  codecOrDefault,
+  crcOf,
+  fileSystemOrDefault,
+  type OptionNames,
+} from "./options.ts";
 import { type RecordVisitor, type ScanEnd, type ScanPosition, scanLog } from "./scan.ts";
 
 /** One record as read back. */
@@ -43,6 +53,9 @@ export interface WalReaderOptions<T> {
   readonly maxRecordBytes?: number;
 }
 
+/** The options {@link WalReader.open} takes, for refusing any other. */
+const READER_OPTION_NAMES: OptionNames<WalReaderOptions<unknown>> = { from: true, codec: true, fs: true, maxRecordBytes: true };
+
 /** An async iterable over a log's records. Obtain with {@link WalReader.open}. */
 export class WalReader<T = unknown> implements AsyncIterable<WalRecord<T>> {
   /** The log file. */
@@ -65,7 +78,7 @@ export class WalReader<T = unknown> implements AsyncIterable<WalRecord<T>> {
    * each iteration opens the file afresh.
    */
   static open<T = unknown>(path: string, options?: WalReaderOptions<T>): WalReader<T> {
-    return new WalReader<T>(checkPath("path", path), checkOptions(options, "WalReader.open"));
+    return new WalReader<T>(checkPath("path", path), checkOptions(options, "WalReader.open", READER_OPTION_NAMES));
   }
 
   /** Yields every intact record with `sequence >= from`, in order. */

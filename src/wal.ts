@@ -17,11 +17,12 @@ import { checkSyncMode, Durability, type SyncMode } from "./durability.ts";
 import { WalArgumentError, WalClosedError } from "./errors.ts";
 import { ChangeNotifier, directorySource, type LogSource, readRecords } from "./follow.ts";
 import type { FileSystem } from "./fs.ts";
-import { errorCode } from "./io.ts";
+import { makeDirectory, requireLogDirectory } from "./directory.ts";
 import type { WriterLock } from "./lock.ts";
 import { io, type RepairPolicy } from "./log-file.ts";
 import {
   checkBatchBytesMax,
+  checkBoolean,
   checkFileSystem,
   checkOptions,
   checkPath,
@@ -33,9 +34,10 @@ import {
   codecOrDefault,
   crcOf,
   fileSystemOrDefault,
+  type OptionNames,
 } from "./options.ts";
 import { LogOwner, noArguments, openLocked } from "./owner.ts";
-import { dirname, join } from "./path.ts";
+import { join } from "./path.ts";
 import type { WalRecord } from "./reader.ts";
 import type { Repair } from "./repair.ts";
 import { checkRetentionLimits, type RetentionLimits } from "./retention.ts";
@@ -101,6 +103,14 @@ export interface WalOptions<T> extends RetentionLimits {
    * `WalLockLostError` (see `src/lock.ts`).
    */
   readonly staleMs?: number;
+  /**
+   * Whether a missing log may be created; default true, which creates the
+   * directory and its missing parents (durably), as `WalWriter.open` does
+   * for a file's. With `false` a directory that does not exist or holds no
+   * log is refused with `WalIoError` (operation `open`, its `cause.code`
+   * `ENOENT`) before anything is created or locked.
+   */
+  readonly create?: boolean;
 }
 
 /** Options of {@link Wal.read}. */
@@ -130,6 +140,39 @@ export interface WalDirectoryFollowOptions<T> extends WalFollowOptions {
   /** How often to look for new records, ms, 1 … 2^31 − 1; default 100. */
   readonly pollMs?: number;
 }
+
+/** The options {@link Wal.open} takes, for refusing any other. */
+const OPEN_OPTION_NAMES: OptionNames<WalOptions<unknown>> = {
+  repair: true,
+  sync: true,
+  maxBatchBytes: true,
+  codec: true,
+  fs: true,
+  maxRecordBytes: true,
+  now: true,
+  baseSequence: true,
+  segmentBytes: true,
+  cleanupOnRotate: true,
+  pollMs: true,
+  staleMs: true,
+  create: true,
+  maxAgeMs: true,
+  maxTotalBytes: true,
+  maxSegments: true,
+};
+/** The options of {@link Wal.read}. */
+const READ_OPTION_NAMES: OptionNames<WalReadOptions> = { from: true, to: true };
+/** The options of {@link Wal.follow} (the instance method). */
+const FOLLOW_OPTION_NAMES: OptionNames<WalFollowOptions> = { from: true, signal: true };
+/** The options of the static {@link Wal.follow}. */
+const DIRECTORY_FOLLOW_OPTION_NAMES: OptionNames<WalDirectoryFollowOptions<unknown>> = {
+  from: true,
+  signal: true,
+  codec: true,
+  fs: true,
+  maxRecordBytes: true,
+  pollMs: true,
+};
 
 /** A segmented write-ahead log. Obtain with {@link Wal.open}. */
 export class Wal<T = unknown> implements AsyncDisposable {
@@ -161,7 +204,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
 
   /**
    * Opens the log in directory `dir` for appending, creating it if absent
-   * (with its parents, durably). Takes the exclusive writer lock, finishes
+   * (with its parents, durably) unless `options.create` is false. Takes the exclusive writer lock, finishes
    * any rotation, retention or truncation a crash interrupted, and validates
    * every segment: damage in the newest one's tail gets `options.repair`,
    * damage anywhere else fails under every policy. Apart from finishing
@@ -169,12 +212,12 @@ export class Wal<T = unknown> implements AsyncDisposable {
    *
    * @throws {WalLockedError} another writer holds the log
    * @throws {WalCorruptionError} the log is damaged (beyond what the policy repairs)
-   * @throws {WalIoError} the filesystem failed
-   * @throws {WalArgumentError} an option is invalid
+   * @throws {WalIoError} the filesystem failed, or (`create: false`) there is no log in `dir` (`cause.code` `ENOENT`)
+   * @throws {WalArgumentError} an option is unknown or invalid
    */
   static async open<T = unknown>(dir: string, optionsGiven?: WalOptions<T>): Promise<Wal<T>> {
     checkPath("dir", dir);
-    const options = checkOptions(optionsGiven, "Wal.open");
+    const options = checkOptions(optionsGiven, "Wal.open", OPEN_OPTION_NAMES);
     const repair = checkRepairPolicy(options.repair);
     const sync = checkSyncMode(options.sync);
     const recordBytesMax = checkRecordBytesMax(options.maxRecordBytes);
@@ -183,15 +226,17 @@ export class Wal<T = unknown> implements AsyncDisposable {
     const baseSequence = checkSafeInteger("baseSequence", options.baseSequence ?? 0, 0);
     const segmentBytes = checkSafeInteger("segmentBytes", options.segmentBytes ?? SEGMENT_BYTES_DEFAULT, 1);
     const retention = checkRetentionLimits(options);
-    const cleanupOnRotate = options.cleanupOnRotate ?? true;
-    if (typeof cleanupOnRotate !== "boolean") throw new WalArgumentError(`cleanupOnRotate must be a boolean, not ${typeof cleanupOnRotate}`);
+    const cleanupOnRotate = checkBoolean("cleanupOnRotate", options.cleanupOnRotate, true);
+    const create = checkBoolean("create", options.create, true);
     const pollMs = checkPollMs(options.pollMs);
     const staleMs = checkStaleMs(options.staleMs);
     const codec = codecOrDefault(options.codec);
     const fs = await fileSystemOrDefault(options.fs);
-    await io("mkdir", dir, () => makeDirectory(fs, dir));
+    if (create) await io("mkdir", dir, () => makeDirectory(fs, dir));
+    else await requireLogDirectory(fs, dir);
     const lockPath = join(dir, LOCK_FILE);
     return openLocked(fs, lockPath, staleMs, async (lock) => {
+      if (!create) await requireLogDirectory(fs, dir); // again under the lock: it may have gone meanwhile
       const store = await SegmentStore.open(fs, dir, {
         fence: () => lock.fence(),
         repair,
@@ -225,7 +270,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
    */
   static follow<T = unknown>(dir: string, optionsGiven?: WalDirectoryFollowOptions<T>): AsyncGenerator<WalRecord<T>, void, undefined> {
     checkPath("dir", dir);
-    const options = checkOptions(optionsGiven, "Wal.follow");
+    const options = checkOptions(optionsGiven, "Wal.follow", DIRECTORY_FOLLOW_OPTION_NAMES);
     const from = checkSafeInteger("from", options.from ?? 0, 0);
     const recordBytesMax = checkRecordBytesMax(options.maxRecordBytes);
     const pollMs = checkPollMs(options.pollMs);
@@ -426,7 +471,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalIoError} the filesystem failed
    */
   read(optionsGiven?: WalReadOptions): AsyncGenerator<WalRecord<T>, void, undefined> {
-    const options = checkOptions(optionsGiven, "read");
+    const options = checkOptions(optionsGiven, "read", READ_OPTION_NAMES);
     const from = checkSafeInteger("from", options.from ?? 0, 0);
     const to = checkSafeInteger("to", options.to ?? Number.MAX_SAFE_INTEGER, 0);
     if (this.#owner.closeRequested) throw new WalClosedError(this.dir);
@@ -446,7 +491,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalIoError} the filesystem failed
    */
   follow(optionsGiven?: WalFollowOptions): AsyncGenerator<WalRecord<T>, void, undefined> {
-    const options = checkOptions(optionsGiven, "follow");
+    const options = checkOptions(optionsGiven, "follow", FOLLOW_OPTION_NAMES);
     const from = checkSafeInteger("from", options.from ?? 0, 0);
     const signal = checkSignal(options.signal);
     if (this.#owner.closeRequested) throw new WalClosedError(this.dir);
@@ -521,22 +566,4 @@ function checkPollMs(value: number | undefined): number {
   const pollMs = checkSafeInteger("pollMs", value ?? POLL_MS_DEFAULT, 1);
   if (pollMs > POLL_MS_MAX) throw new WalArgumentError(`pollMs must be at most ${POLL_MS_MAX}, not ${pollMs}`);
   return pollMs;
-}
-
-/** Creates `dir` and any missing parents, and makes each new directory entry durable. */
-async function makeDirectory(fs: FileSystem, dir: string): Promise<void> {
-  const missing: string[] = [];
-  for (let path = dir; !(await exists(fs, path)); path = dirname(path)) missing.push(path);
-  await fs.mkdir(dir);
-  for (const path of missing.reverse()) await fs.syncDir(dirname(path));
-}
-
-/** Whether something is at `path` (an adapter may report a missing parent as `ENOENT`). */
-async function exists(fs: FileSystem, path: string): Promise<boolean> {
-  try {
-    return (await fs.stat(path)) !== null;
-  } catch (error) {
-    if (errorCode(error) === "ENOENT") return false;
-    throw error;
-  }
 }

@@ -17,9 +17,11 @@ import { WalArgumentError } from "./errors.ts";
 import { RECORD_HEADER_BYTES, SALT_BYTES } from "./format.ts";
 import type { FileSystem } from "./fs.ts";
 import type { WriterLock } from "./lock.ts";
-import { checkBatchBytes, LogFile, type RepairPolicy } from "./log-file.ts";
+import { makeDirectory, requireLogFile } from "./directory.ts";
+import { checkBatchBytes, io, LogFile, type RepairPolicy } from "./log-file.ts";
 import {
   checkBatchBytesMax,
+  checkBoolean,
   checkOptions,
   checkPath,
   checkRecordBytesMax,
@@ -29,8 +31,10 @@ import {
   codecOrDefault,
   crcOf,
   fileSystemOrDefault,
+  type OptionNames,
 } from "./options.ts";
 import { LogOwner, noArguments, openLocked } from "./owner.ts";
+import { dirname } from "./path.ts";
 import type { Repair } from "./repair.ts";
 
 export type { SyncMode } from "./durability.ts";
@@ -73,7 +77,33 @@ export interface WalWriterOptions<T> {
    * make files reproducible byte for byte (tests); ignored for an existing file.
    */
   readonly salt?: Uint8Array;
+  /**
+   * Whether a missing log may be created; default true, which also creates
+   * missing parent directories (durably), as `Wal.open` does. With `false`
+   * a missing log file is refused with `WalIoError` (operation `open`, its
+   * `cause.code` `ENOENT`) before anything is created or locked, so a typo
+   * in a path never yields a new empty log.
+   */
+  readonly create?: boolean;
 }
+
+/** The options {@link WalWriter.open} takes, for refusing any other. */
+const WRITER_OPTION_NAMES: OptionNames<WalWriterOptions<unknown>> = {
+  repair: true,
+  sync: true,
+  codec: true,
+  fs: true,
+  maxRecordBytes: true,
+  maxBatchBytes: true,
+  now: true,
+  baseSequence: true,
+  staleMs: true,
+  salt: true,
+  create: true,
+};
+
+/** The options of `append` and `appendBatch`, for refusing any other. */
+const APPEND_OPTION_NAMES: OptionNames<AppendOptions> = { sequence: true };
 
 /** Options of {@link WalWriter.append} and {@link WalWriter.appendBatch}. */
 export interface AppendOptions {
@@ -103,18 +133,19 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
   }
 
   /**
-   * Opens the log at `path` for appending, creating it if absent. Takes the
+   * Opens the log at `path` for appending, creating it (and missing parent
+   * directories) if absent, unless `options.create` is false. Takes the
    * exclusive writer lock, then validates every batch, applying
    * `options.repair` to a torn tail. A failed open writes nothing to the log.
    *
    * @throws {WalLockedError} another writer holds the log (and is not provably dead, or its heartbeat is younger than `staleMs`)
    * @throws {WalCorruptionError} the log is damaged (beyond what the policy repairs)
-   * @throws {WalIoError} the filesystem failed
-   * @throws {WalArgumentError} an option is invalid
+   * @throws {WalIoError} the filesystem failed, or (`create: false`) there is no log at `path` (`cause.code` `ENOENT`)
+   * @throws {WalArgumentError} an option is unknown or invalid
    */
   static async open<T = unknown>(path: string, optionsGiven?: WalWriterOptions<T>): Promise<WalWriter<T>> {
     checkPath("path", path);
-    const options = checkOptions(optionsGiven, "WalWriter.open");
+    const options = checkOptions(optionsGiven, "WalWriter.open", WRITER_OPTION_NAMES);
     const repair = checkRepairPolicy(options.repair);
     const sync = checkSyncMode(options.sync);
     const limits = { recordBytesMax: checkRecordBytesMax(options.maxRecordBytes), batchBytesMax: checkBatchBytesMax(options.maxBatchBytes) };
@@ -125,8 +156,12 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
     const now = checkClock(options.now);
     const staleMs = checkStaleMs(options.staleMs);
     const codec = codecOrDefault(options.codec);
+    const create = checkBoolean("create", options.create, true);
     const fs = await fileSystemOrDefault(options.fs);
+    if (create) await io("mkdir", dirname(path), () => makeDirectory(fs, dirname(path)));
+    else await requireLogFile(fs, path);
     return openLocked(fs, `${path}.lock`, staleMs, async (lock) => {
+      if (!create) await requireLogFile(fs, path); // again under the lock: it may have gone meanwhile
       const log = await LogFile.open(fs, path, {
         fence: () => lock.fence(),
         repair,
@@ -305,7 +340,7 @@ export function prepareAppend<T>(codec: Codec<T>, value: T, options: AppendOptio
 
 /** Checks an append's options: an object, its explicit sequence (if any) a safe integer of at least 1. */
 function checkAppendOptions(options: AppendOptions | undefined, entry: string): void {
-  checkOptions(options, entry);
+  checkOptions(options, entry, APPEND_OPTION_NAMES);
   if (options?.sequence !== undefined) checkSafeInteger("sequence", options.sequence, 1);
 }
 
