@@ -3,6 +3,7 @@
  *
  * - {@link WalWriter}: append, flush (durable), close; strict or repairing open.
  * - {@link WalReader}: iterate records without the writer lock.
+ * - {@link verify}: check a log file or directory read-only, without the lock.
  * - {@link Wal}: a log kept as a directory of segments, with rotation,
  *   retention, truncation at both ends, and readers that follow the writer
  *   (docs/SEGMENTS.md).
@@ -35,6 +36,7 @@ export {
 } from "./src/errors.ts";
 export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "./src/fs.ts";
 export { WalReader, type WalReaderOptions, type WalRecord } from "./src/reader.ts";
+export { type VerifiedFile, verify, type VerifyOptions, type VerifyReport, type VerifyStatus } from "./src/verify.ts";
 export { type AppendOptions, type Repair, type RepairPolicy, type SyncMode, WalWriter, type WalWriterOptions } from "./src/writer.ts";
 export {
   type RetentionLimits,

@@ -4,8 +4,9 @@
  * process). It reads the file as it was when iteration started, and sees
  * only whole batches: a batch is on disk only with its commit.
  *
- * It stops quietly at a torn tail (a live writer may be mid-write; a crashed
- * one leaves what `truncate-partial` would cut) and throws
+ * It stops at a torn tail (a live writer may be mid-write; a crashed one
+ * leaves what `truncate-partial` would cut) without throwing, and reports it
+ * as {@link WalReader.tail}; it throws
  * `WalCorruptionError` on damage to durable data, exactly as opening a writer
  * would. A payload the codec cannot decode throws `WalDecodeError`.
  *
@@ -13,7 +14,7 @@
  */
 
 import type { Codec } from "./codec.ts";
-import { WalDecodeError } from "./errors.ts";
+import { type Corruption, WalDecodeError } from "./errors.ts";
 import { Checksummer, decodeFileHeader, FILE_HEADER_BYTES, isDamage } from "./format.ts";
 import type { FileHandle, FileSystem } from "./fs.ts";
 import { checkRegularFile } from "./io.ts";
@@ -64,6 +65,7 @@ export class WalReader<T = unknown> implements AsyncIterable<WalRecord<T>> {
   readonly #codec: Codec<T>;
   readonly #fs: FileSystem | undefined;
   readonly #recordBytesMax: number;
+  #tail: Corruption | null = null;
 
   private constructor(path: string, options: WalReaderOptions<T>) {
     this.path = path;
@@ -81,11 +83,32 @@ export class WalReader<T = unknown> implements AsyncIterable<WalRecord<T>> {
     return new WalReader<T>(checkPath("path", path), checkOptions(options, "WalReader.open", READER_OPTION_NAMES));
   }
 
-  /** Yields every intact record with `sequence >= from`, in order. */
+  /**
+   * The torn tail the last iteration that reached the end stopped at (what
+   * follows the last intact batch: a batch being written, or what a crash
+   * left), or null when it read to the end of the log. Null until an
+   * iteration reaches the end.
+   */
+  get tail(): Corruption | null {
+    return this.#tail;
+  }
+
+  /** Yields every intact record with `sequence >= from`, in order; then sets {@link tail}. */
   async *[Symbol.asyncIterator](): AsyncIterator<WalRecord<T>> {
     const fs = await fileSystemOrDefault(this.#fs);
     const windows = readFileRecords(fs, this.path, null, this.#recordBytesMax, decodingFrom(this.#codec, this.#from, this.path));
-    for await (const records of windows) yield* records;
+    try {
+      for (;;) {
+        const next = await windows.next();
+        if (next.done === true) {
+          this.#tail = next.value.tail;
+          return;
+        }
+        yield* next.value;
+      }
+    } finally {
+      await windows.return(undefined as never); // closes the file when the caller stops early
+    }
   }
 }
 
@@ -113,6 +136,8 @@ export interface FileReadEnd {
   readonly position: ScanPosition;
   /** The file's salted checksum seed: a file recreated under the same name has another. */
   readonly saltCrc: number;
+  /** What follows the end when a crash (or a write in progress) explains it: a torn tail; null at the end of the file or before zeros. */
+  readonly tail: Corruption | null;
 }
 
 /**
@@ -169,6 +194,7 @@ function endOf(scan: ScanEnd): FileReadEnd {
   return {
     position: { offset: scan.endOffset, sequence: scan.lastSequence, batchCrc: scan.lastBatchCrc },
     saltCrc: scan.checksummer.seed,
+    tail: scan.tail,
   };
 }
 
