@@ -23,6 +23,28 @@
 import type { FileSystem, ProcessIdentity } from "../src/fs.ts";
 import { NodeFileSystem } from "./node.ts";
 
+export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "../src/fs.ts";
+export { NodeFileSystem, type NodeFileSystemOptions, type NodeFsFileHandle, type NodeFsModule, type NodeFsPromises, type NodeFsStats } from "./node.ts";
+
+/**
+ * The slice of Bun's global `Bun` this adapter uses, declared here rather
+ * than taken from `@types/bun`, so that a program that never runs on Bun
+ * (a Deno app importing `mod.ts`, a JSR consumer) type-checks without it.
+ */
+interface BunGlobal {
+  readonly version: string;
+  readonly hash: { crc32(data: Uint8Array, seed?: number): number };
+}
+
+/** Bun's global; undefined elsewhere (this adapter is for Bun only; `adapters/auto.ts` picks it there). */
+const BUN = (globalThis as { Bun?: BunGlobal }).Bun;
+
+/** Bun's global, or a clear error when this adapter is used on another runtime. */
+function bun(): BunGlobal {
+  if (BUN === undefined) throw new Error("the Bun adapter runs only on Bun; use the Node or Deno adapter here");
+  return BUN;
+}
+
 /** The Bun {@link FileSystem}: {@link NodeFileSystem} with Bun's CRC-32. */
 export class BunFileSystem extends NodeFileSystem {
   /** Adapter name for diagnostics. */
@@ -34,11 +56,11 @@ export class BunFileSystem extends NodeFileSystem {
    * Measured on Bun 1.4.5 against Bun's `zlib.crc32`: 56 vs 77 ns for
    * 256 bytes, 98 vs 117 ns for 4 KiB, equal (76 GB/s) on 1 MiB.
    */
-  override readonly crc32 = (data: Uint8Array, seed: number): number => Bun.hash.crc32(data, seed);
+  override readonly crc32 = (data: Uint8Array, seed: number): number => bun().hash.crc32(data, seed);
 
   /** pid, hostname, `bun <version>`, and boot id, pid namespace and start time. */
   override process(): ProcessIdentity {
-    return { ...super.process(), runtime: `bun ${Bun.version}` };
+    return { ...super.process(), runtime: `bun ${bun().version}` };
   }
 }
 

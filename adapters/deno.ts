@@ -29,6 +29,8 @@
 
 import * as zlib from "node:zlib";
 import type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "../src/fs.ts";
+
+export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "../src/fs.ts";
 import { errorCode } from "../src/io.ts";
 import { isProcessAlive, noProgressError } from "./errors.ts";
 import { ownProcessFacts, processStatus } from "./process.ts";

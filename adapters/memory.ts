@@ -16,6 +16,7 @@
  * @module
  */
 
+export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "../src/fs.ts";
 export { FILE_BYTES_MAX } from "./memory/bytes.ts";
 export {
   CRASH_OUTCOMES,

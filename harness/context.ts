@@ -17,6 +17,11 @@ import { History, type RecoveredRecord } from "./history.ts";
 export class HarnessViolation extends Error {
   /** What is wrong. */
   readonly problems: readonly string[];
+  /**
+   * Creates the error.
+   *
+   * @param problems each invariant the log broke, in words
+   */
   constructor(problems: readonly string[]) {
     super(problems.join("; "));
     this.name = "HarnessViolation";

@@ -15,10 +15,26 @@
  * @module
  */
 
-export { CRASH_OUTCOMES, type CrashOutcome, MemoryFileSystem } from "../adapters/memory.ts";
+export {
+  CRASH_OUTCOMES,
+  type CrashOutcome,
+  type CrashOutcomeName,
+  type FaultCode,
+  type FaultRule,
+  MemoryFileSystem,
+  type MemoryFileSystemOptions,
+  type OperationName,
+  type PendingOperation,
+  type PrefixOutcome,
+  SECTOR_BYTES,
+  type SectorBytes,
+  type TornFill,
+  type TornOutcome,
+} from "../adapters/memory.ts";
+export type { AppendOptions, CorruptionKind, FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus, RepairPolicy } from "../mod.ts";
 export { checkRecovered, sameValue } from "./check.ts";
 export { HarnessViolation, readAll, TrackedWriter, type Workload, type WorkloadContext } from "./context.ts";
 export { explore, type ExploreOptions, type ExploreReport, type Failure, type OutcomeRow, type Progress } from "./explore.ts";
-export { History, type RecoveredRecord } from "./history.ts";
-export { type Checker, FAULTS, LOG_PATH, runScenario, type Scenario, type ScenarioResult } from "./scenario.ts";
+export { type AppendEntry, History, type RecoveredRecord } from "./history.ts";
+export { type Checker, FAULTS, type FaultKind, LOG_PATH, runScenario, type Scenario, type ScenarioResult } from "./scenario.ts";
 export { type AppendFlushOptions, appendFlushWorkload } from "./workloads.ts";

@@ -3,7 +3,11 @@
  * even if an earlier one failed:
  *
  * 1. `tsc --noEmit -p tsconfig.json` (the whole repo, Node and Bun types);
- * 2. `deno check` of both entry points (Deno's own types), and
+ * 2. Deno and JSR, on every entry point of `deno.json` "exports": `deno
+ *    check` (Deno's own types); `deno check --no-config` (as an app that
+ *    imports the sources by path would, without this repo's config or
+ *    `@types/bun`); `deno doc --lint` (what JSR scores: every export
+ *    documented, no public type referring to a private one); and
  *    `deno publish --dry-run` (the package as JSR would take it);
  * 3. the vitest suite under Node, then `bun --bun`, then `deno run -A`, each
  *    with `WAL_EXPECT_RUNTIME` set so `test/runtime.test.ts` can check that
@@ -92,6 +96,18 @@ function printFigures(runtime) {
   for (const [name, value] of sums) console.log(`  ${name.padEnd(40)} ${value}`);
 }
 
+/**
+ * `deno doc --lint` of `entryPoints`, quiet (Deno warns about every
+ * `@types` file it cannot resolve in node_modules); on failure, again
+ * without `--quiet` to show the errors. Returns whether it passed.
+ */
+function docLint(entryPoints) {
+  const command = [join(BIN, "deno"), "doc", "--lint", "--quiet", ...entryPoints];
+  if (run("deno doc --lint", command) === 0) return true;
+  run("deno doc --lint (the errors)", command.filter((argument) => argument !== "--quiet"));
+  return false;
+}
+
 /** Runs vitest under `runtime`; returns its exit status and test counts from its JSON report. */
 function runVitest(runtime, vitestArgs) {
   const reportPath = join(REPORT_DIR, `vitest-${runtime}.json`);
@@ -125,7 +141,10 @@ if (check) {
   if (run("typecheck", [process.execPath, "node_modules/typescript/bin/tsc", "--noEmit", "-p", "tsconfig.json"]) !== 0) {
     failedSteps.push("tsc");
   }
-  if (run("deno check", [join(BIN, "deno"), "check", "mod.ts", "harness/mod.ts"]) !== 0) failedSteps.push("deno check");
+  const entryPoints = Object.values(JSON.parse(readFileSync("deno.json", "utf8")).exports);
+  if (run("deno check", [join(BIN, "deno"), "check", ...entryPoints]) !== 0) failedSteps.push("deno check");
+  if (run("deno check as a consumer", [join(BIN, "deno"), "check", "--no-config", ...entryPoints]) !== 0) failedSteps.push("deno check --no-config");
+  if (!docLint(entryPoints)) failedSteps.push("deno doc --lint");
   const publish = [join(BIN, "deno"), "publish", "--dry-run", "--allow-dirty", "--quiet"];
   if (run("deno publish --dry-run", publish) !== 0) failedSteps.push("deno publish --dry-run");
 }

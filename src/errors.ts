@@ -10,6 +10,13 @@
 export class WalError extends Error {
   /** Stable machine-readable code, e.g. `WAL_CORRUPTION`. */
   readonly code: string;
+  /**
+   * Creates the error.
+   *
+   * @param code the stable code
+   * @param message what went wrong
+   * @param options the `cause`, if any
+   */
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -70,6 +77,11 @@ export interface Corruption {
 export class WalCorruptionError extends WalError {
   /** Where and how the log is damaged. */
   readonly corruption: Corruption;
+  /**
+   * Creates the error.
+   *
+   * @param corruption where and how the log is damaged
+   */
   constructor(corruption: Corruption, options?: { cause?: unknown }) {
     super(
       "WAL_CORRUPTION",
@@ -93,6 +105,15 @@ export class WalDecodeError extends WalError {
   readonly path: string;
   /** Offset of the record's header in `path`. */
   readonly offset: number;
+  /**
+   * Creates the error.
+   *
+   * @param sequence the record's sequence
+   * @param path its file
+   * @param offset its header's offset
+   * @param codecName the codec that failed
+   * @param cause the codec's error
+   */
   constructor(sequence: number, path: string, offset: number, codecName: string, cause: unknown) {
     super("WAL_DECODE", `the ${codecName} codec cannot decode record ${sequence} (offset ${offset} of ${path}): ${describe(cause)}`, { cause });
     this.sequence = sequence;
@@ -115,6 +136,13 @@ export class WalRewoundError extends WalError {
   readonly restartFrom: number;
   /** The log directory. */
   readonly dir: string;
+  /**
+   * Creates the error.
+   *
+   * @param dir the log directory
+   * @param returnedSequence the highest sequence returned
+   * @param restartFrom where to read again from
+   */
   constructor(dir: string, returnedSequence: number, restartFrom: number) {
     super(
       "WAL_REWOUND",
@@ -132,6 +160,13 @@ export class WalIoError extends WalError {
   readonly operation: string;
   /** The file involved. */
   readonly path: string;
+  /**
+   * Creates the error.
+   *
+   * @param operation what the log was doing
+   * @param path the file or directory involved
+   * @param cause the filesystem's error
+   */
   constructor(operation: string, path: string, cause: unknown) {
     super("WAL_IO", `${operation} failed on ${path}: ${describe(cause)}`, { cause });
     this.operation = operation;
@@ -145,6 +180,12 @@ export class WalIoError extends WalError {
  * poisoned it. Reopen the log to recover from what is durable.
  */
 export class WalPoisonedError extends WalError {
+  /**
+   * Creates the error.
+   *
+   * @param path the log
+   * @param cause the failure that poisoned the writer
+   */
   constructor(path: string, cause: unknown) {
     super("WAL_POISONED", `writer for ${path} is poisoned by an earlier failure: ${describe(cause)}`, {
       cause,
@@ -154,6 +195,11 @@ export class WalPoisonedError extends WalError {
 
 /** The writer or reader was closed. */
 export class WalClosedError extends WalError {
+  /**
+   * Creates the error.
+   *
+   * @param path the log that was closed
+   */
   constructor(path: string) {
     super("WAL_CLOSED", `${path} is closed`);
   }
@@ -165,6 +211,12 @@ export class SequenceError extends WalError {
   readonly expected: number;
   /** The sequence that was given. */
   readonly provided: number;
+  /**
+   * Creates the error.
+   *
+   * @param expected the smallest sequence accepted
+   * @param provided the sequence given
+   */
   constructor(expected: number, provided: number) {
     super("WAL_SEQUENCE", `sequence ${provided} is not allowed; expected at least ${expected}`);
     this.expected = expected;
@@ -179,6 +231,11 @@ export class WalLockedError extends WalError {
   /** Who holds it, as recorded in the lock file, when readable. */
   readonly holder: LockHolder | null;
   /**
+   * Creates the error.
+   *
+   *
+   * @param lockPath the lock file
+   * @param holder who holds it, when its lock file parses
    * @param detail why the holder counts as live (e.g. what permission would
    *   let this process tell it is dead), appended to the message
    */
@@ -225,6 +282,13 @@ export interface LockHolder {
 export class WalLockLostError extends WalError {
   /** The lock file. */
   readonly lockPath: string;
+  /**
+   * Creates the error.
+   *
+   * @param lockPath the lock file
+   * @param detail how the lock was lost
+   * @param options the `cause`, if any
+   */
   constructor(lockPath: string, detail: string, options?: { cause?: unknown }) {
     super("WAL_LOCK_LOST", `the writer lock ${lockPath} is no longer held by this writer: ${detail}`, options);
     this.lockPath = lockPath;
@@ -233,6 +297,12 @@ export class WalLockLostError extends WalError {
 
 /** An argument is out of range or of the wrong type. Nothing was written. */
 export class WalArgumentError extends WalError {
+  /**
+   * Creates the error.
+   *
+   * @param message what is wrong with which argument
+   * @param options the `cause`, if any
+   */
   constructor(message: string, options?: { cause?: unknown }) {
     super("WAL_ARGUMENT", message, options);
   }
