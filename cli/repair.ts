@@ -14,12 +14,12 @@ import { verdictLines } from "./verify.ts";
 /** Opens the log at `path` with `truncate-partial` and closes it; returns what was cut, or null. */
 export async function repairLog(path: string, layout: "file" | "directory"): Promise<Repair | null> {
   if (layout === "directory") {
-    const wal = await Wal.open(path, { repair: "truncate-partial" });
+    const wal = await Wal.open(path, { repair: "truncate-partial", create: false });
     const repaired = wal.repaired;
     await wal.close();
     return repaired;
   }
-  const writer = await WalWriter.open(path, { repair: "truncate-partial" });
+  const writer = await WalWriter.open(path, { repair: "truncate-partial", create: false });
   const repaired = writer.repaired;
   await writer.close();
   return repaired;
