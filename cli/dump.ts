@@ -27,8 +27,9 @@ line each: {"sequence":N,"timeMs":N,"value":...}. Read-only, no lock.
 A torn tail or damage stops the dump after every intact record before it;
 the diagnostic goes to stderr.
 
-exit: 0 every record printed, 1 stopped at a torn tail or damage (or a payload that is
-not JSON: use --raw), 2 usage error (or nothing at PATH), 3 I/O failure`,
+exit: 0 the log is sound and the records in range were printed; 1 the log has a torn
+tail or damage (the intact records in range are printed first), or a payload is not
+JSON (use --raw); 2 usage error (or nothing at PATH); 3 I/O failure`,
   async run(args: readonly string[], io: CliIo): Promise<number> {
     const { values, positionals } = parse(args, { from: { type: "string" }, to: { type: "string" }, raw: { type: "boolean" } }, { min: 1, max: 1 });
     if (values["help"] === true) {

@@ -34,8 +34,11 @@ export const SALVAGE_FILE_BYTES_MAX = 1024 * 1024 * 1024;
 
 /** One record of an intact batch. */
 export interface SalvagedRecord {
+  /** Its sequence. */
   readonly sequence: number;
+  /** Its append time, ms since the epoch. */
   readonly timeMs: number;
+  /** Its payload (a view into the file's bytes). */
   readonly payload: Uint8Array;
 }
 
@@ -45,13 +48,15 @@ export interface SkippedRange {
   readonly offset: number;
   /** Bytes skipped. */
   readonly bytes: number;
-  /** Sequence of the last record before it, and of the first after it (null at the end of the file). */
+  /** Sequence of the last intact record before it (the base sequence when none). */
   readonly after: number;
+  /** Sequence of the first intact record after it, or null when it runs to the end of the file. */
   readonly before: number | null;
 }
 
 /** What the walk found in one file. */
 export interface SalvagedFile {
+  /** The file header. */
   readonly header: FileHeader;
   /** The intact batches, in file order, each a list of records. */
   readonly batches: SalvagedRecord[][];

@@ -18,19 +18,29 @@ import { SALVAGE_FILE_BYTES_MAX, type SalvagedFile, salvageFile, type SkippedRan
 
 /** Where salvaged records go. */
 interface Sink {
+  /** Appends `payload` as record `sequence`. */
   append(payload: Uint8Array, sequence: number): Promise<number>;
+  /** Makes what was appended durable. */
   flush(): Promise<void>;
+  /** Closes the new log. */
   close(): Promise<void>;
 }
 
 /** What `salvage` reports. */
 export interface SalvageReport {
+  /** The damaged log. */
   readonly source: string;
+  /** The new log. */
   readonly out: string;
+  /** Files read (the log file, or every segment). */
   readonly files: number;
+  /** Intact batches copied. */
   readonly batches: number;
+  /** Records copied. */
   readonly records: number;
+  /** First sequence copied, or null when none. */
   readonly firstSequence: number | null;
+  /** Last sequence copied, or null when none. */
   readonly lastSequence: number | null;
   /** Damage skipped, per file. */
   readonly skipped: readonly (SkippedRange & { readonly path: string })[];
@@ -74,6 +84,25 @@ async function walk(fs: FileSystem, path: string): Promise<SalvagedFile> {
   return salvageFile(await fs.readFile(path), crcOf(fs), RECORD_BYTES_MAX_DEFAULT);
 }
 
+/** Copies the records of `walked` at or above `front` with sequences above `last` into `sink`, a flush per batch. */
+async function copy(walked: readonly { found: SalvagedFile }[], sink: Sink, clock: { timeMs: number }, front: number, last: number) {
+  const counts = { batches: 0, records: 0, outOfOrder: 0, last };
+  for (const batch of walked.flatMap(({ found }) => found.batches)) {
+    const copied = batch.filter((record) => record.sequence > counts.last);
+    counts.outOfOrder += batch.filter((record) => record.sequence <= counts.last && record.sequence >= front).length;
+    if (copied.length === 0) continue;
+    for (const record of copied) {
+      clock.timeMs = record.timeMs;
+      await sink.append(record.payload, record.sequence);
+    }
+    await sink.flush();
+    counts.last = copied.at(-1)!.sequence;
+    counts.batches++;
+    counts.records += copied.length;
+  }
+  return counts;
+}
+
 /** Copies every intact record of the log at `source` into a new log at `out`. */
 export async function salvage(source: string, out: string, io: CliIo): Promise<SalvageReport> {
   const fs = await defaultFileSystem();
@@ -87,34 +116,18 @@ export async function salvage(source: string, out: string, io: CliIo): Promise<S
     if (io.isTTY) io.progress(`reading ${path}`);
     walked.push({ path, found: await walk(fs, path) });
   }
-  const clock = { timeMs: 0 };
   const firstSequence = walked.flatMap(({ found }) => found.batches.flat()).find((record) => record.sequence >= front)?.sequence ?? null;
+  const clock = { timeMs: 0 };
   const sink = await openSink(out, directory, clock, firstSequence === null ? Math.max(0, front - 1) : firstSequence - 1);
-  let last = firstSequence === null ? Number.MAX_SAFE_INTEGER : firstSequence - 1;
-  let batches = 0;
-  let records = 0;
-  let outOfOrder = 0;
+  let counts;
   try {
-    for (const { found } of walked) {
-      for (const batch of found.batches) {
-        const copied = batch.filter((record) => record.sequence > last);
-        outOfOrder += batch.filter((record) => record.sequence <= last && record.sequence >= front).length;
-        for (const record of copied) {
-          clock.timeMs = record.timeMs;
-          await sink.append(record.payload, record.sequence);
-        }
-        if (copied.length === 0) continue;
-        await sink.flush();
-        last = copied.at(-1)!.sequence;
-        batches++;
-        records += copied.length;
-      }
-    }
+    counts = await copy(walked, sink, clock, front, firstSequence === null ? Number.MAX_SAFE_INTEGER : firstSequence - 1);
   } finally {
     await sink.close();
   }
   const skipped = walked.flatMap(({ path, found }) => found.skipped.map((range) => ({ path, ...range })));
-  return { source, out, files: walked.length, batches, records, firstSequence, lastSequence: records === 0 ? null : last, skipped, outOfOrder };
+  const { batches, records, outOfOrder } = counts;
+  return { source, out, files: walked.length, batches, records, firstSequence, lastSequence: records === 0 ? null : counts.last, skipped, outOfOrder };
 }
 
 /** `tswal salvage`. */

@@ -33,22 +33,35 @@ function workloads(records: number): { name: string; workload: Workload }[] {
 
 /** Totals per crash-outcome row. */
 interface Row {
+  /** Crash states (or scenarios) checked. */
   states: number;
+  /** Recoveries where truncate-partial cut a torn tail. */
   repaired: number;
+  /** Recoveries where a strict open refused a torn tail. */
   strictRefused: number;
+  /** Checks that failed. */
   failed: number;
 }
 
 /** What a torture session found. */
 export interface TortureReport {
+  /** The simulator's seed. */
   readonly seed: number;
+  /** Records of the first workload. */
   readonly records: number;
+  /** Wall time of the session. */
   readonly seconds: number;
+  /** I/O operations of the workloads' clean runs. */
   readonly operations: number;
+  /** Crash states recovered and checked. */
   readonly crashStates: number;
+  /** Fault injections checked. */
   readonly faultScenarios: number;
+  /** Bit flips in acknowledged data checked. */
   readonly bitFlips: number;
+  /** Totals per crash outcome, fault kind or bit flip. */
   readonly rows: Record<string, Row>;
+  /** What broke, with the workload's name and a replayable scenario. */
   readonly failures: readonly (Failure & { readonly workload: string })[];
 }
 

@@ -141,6 +141,32 @@ test("a segment directory: inspect lists the segments; dump reads across them", 
   expect((await tswal("verify", dir)).code).toBe(0);
 });
 
+test("salvage of a segment directory with a damaged sealed segment: a new directory log without that batch", async () => {
+  const root = await useTempDir();
+  const dir = join(root, "log");
+  const wal = await Wal.open(dir, { segmentBytes: 200 });
+  for (const value of VALUES) {
+    await wal.append(value);
+    await wal.flush();
+  }
+  await wal.close();
+  const second = join(dir, (await readdir(dir)).filter((name) => name.endsWith(".wal")).sort()[1]!);
+  const bytes = await contents(second);
+  bytes[96] = bytes[96]! ^ 0x01;
+  await overwrite(second, bytes);
+  const verified = await tswal("verify", dir);
+  expect(verified.code).toBe(1);
+  expect(verified.stdout).toContain(`of ${second}`);
+  const out = join(root, "salvaged");
+  const salvaged = await tswal("salvage", dir, out);
+  expect(salvaged.code, salvaged.stderr).toBe(0);
+  expect(salvaged.stdout).toContain(`at offset 64 of ${second}`);
+  expect((await tswal("verify", out)).code).toBe(0);
+  const lines = jsonLines(await tswal("dump", out)) as { sequence: number; value: unknown }[];
+  expect(lines.map((line) => line.sequence)).toEqual([1, 3, 4, 5, 6]);
+  expect(lines.map((line) => line.value)).toEqual([VALUES[0], ...VALUES.slice(2)]);
+});
+
 test("usage errors exit 2: an unknown option, an unknown command, a missing argument, nothing at PATH; --help exits 0", async () => {
   const path = join(await useTempDir(), "orders.wal");
   await writeBatches(path, BATCHES);
