@@ -191,7 +191,12 @@ export class NodeFileHandle implements FileHandle {
 export class NodeFileSystem implements FileSystem {
   /** Adapter name for diagnostics. */
   readonly name: string = "node";
-  readonly #fs: NodeFsPromises;
+  /**
+   * The `promises` API this adapter runs on. A plain property, not a
+   * private field, so that an adapter wrapped by prototype
+   * (`Object.create(adapter)`, overriding a method or two) still works.
+   */
+  readonly promises: NodeFsPromises;
 
   /** An adapter on `options.fs` (default `node:fs`). */
   constructor(options: NodeFileSystemOptions = {}) {
@@ -199,7 +204,7 @@ export class NodeFileSystem implements FileSystem {
     if (typeof module !== "object" || module === null || typeof module.promises?.open !== "function") {
       throw new TypeError("fs must be a module shaped like node:fs, with a promises API (node:fs itself, memfs's fs or Volume)");
     }
-    this.#fs = module.promises;
+    this.promises = module.promises;
   }
 
   /**
@@ -214,13 +219,13 @@ export class NodeFileSystem implements FileSystem {
 
   /** Opens with `r`, `r+` or `wx+` (see {@link OPEN_FLAGS}). */
   async open(path: string, mode: OpenMode): Promise<FileHandle> {
-    return new NodeFileHandle(await this.#fs.open(path, OPEN_FLAGS[mode]));
+    return new NodeFileHandle(await this.promises.open(path, OPEN_FLAGS[mode]));
   }
 
   /** `stat(2)`, following symlinks; `null` on `ENOENT`. */
   async stat(path: string): Promise<FileStat | null> {
     try {
-      const stats = await this.#fs.stat(path);
+      const stats = await this.promises.stat(path);
       return { size: Number(stats.size), isFile: stats.isFile(), isDirectory: stats.isDirectory(), modifiedAtMs: Number(stats.mtimeMs) };
     } catch (error) {
       if (errorCode(error) === "ENOENT") return null;
@@ -230,38 +235,38 @@ export class NodeFileSystem implements FileSystem {
 
   /** Whole-file read. */
   async readFile(path: string): Promise<Uint8Array> {
-    const contents = await this.#fs.readFile(path);
+    const contents = await this.promises.readFile(path);
     return new Uint8Array(contents.buffer, contents.byteOffset, contents.byteLength);
   }
 
   /** `rename(2)`. */
   rename(from: string, to: string): Promise<void> {
-    return this.#fs.rename(from, to);
+    return this.promises.rename(from, to);
   }
 
   /** `link(2)`. */
   link(from: string, to: string): Promise<void> {
-    return this.#fs.link(from, to);
+    return this.promises.link(from, to);
   }
 
   /** `unlink(2)`. */
   unlink(path: string): Promise<void> {
-    return this.#fs.unlink(path);
+    return this.promises.unlink(path);
   }
 
   /** `mkdir -p`. */
   async mkdir(path: string): Promise<void> {
-    await this.#fs.mkdir(path, { recursive: true });
+    await this.promises.mkdir(path, { recursive: true });
   }
 
   /** Entry names, without `.` and `..`. */
   async readdir(path: string): Promise<string[]> {
-    return (await this.#fs.readdir(path)).map(String);
+    return (await this.promises.readdir(path)).map(String);
   }
 
   /** Opens the directory read-only, `fsync(2)`s it, closes it. */
   async syncDir(path: string): Promise<void> {
-    const directory = await this.#fs.open(path, "r");
+    const directory = await this.promises.open(path, "r");
     try {
       await (directory.sync === undefined ? directory.datasync() : directory.sync());
     } finally {

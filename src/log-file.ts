@@ -89,6 +89,20 @@ export interface LogFileOptions {
    * file with it and writes nothing.
    */
   readonly fence?: () => Promise<void> | undefined;
+  /** Told about each batch once it is written and synced; absent, nothing is timed (see `WalWriterOptions.onSync`). */
+  readonly onSync?: (event: SyncEvent) => void;
+}
+
+/** What {@link LogFileOptions.onSync} is told about a batch made durable. */
+export interface SyncEvent {
+  /** Bytes of the batch: its records and its commit record (not preallocated zeros). */
+  readonly bytes: number;
+  /** Data records in the batch. */
+  readonly records: number;
+  /** Milliseconds from the start of its write to the end of its fsync. */
+  readonly durationMs: number;
+  /** Milliseconds of the fsync alone. */
+  readonly syncMs: number;
 }
 
 /** What {@link validate} needs to know. */
@@ -129,6 +143,7 @@ export class LogFile {
   readonly #recordBytesMax: number;
   readonly #preallocateToBytes: number;
   readonly #fence: (() => Promise<void> | undefined) | undefined;
+  readonly #onSync: ((event: SyncEvent) => void) | undefined;
   /** Offset where the next batch goes: the end of every batch sealed so far. */
   #end: number;
   /** End of what the last successful fsync covered: nothing before it can be lost. */
@@ -164,6 +179,7 @@ export class LogFile {
     this.#recordBytesMax = options.recordBytesMax;
     this.#preallocateToBytes = options.preallocateToBytes ?? Number.MAX_SAFE_INTEGER;
     this.#fence = options.fence;
+    this.#onSync = options.onSync;
     this.#sum = scan.checksummer;
     this.#end = scan.endOffset;
     this.#durableEnd = scan.endOffset; // opening synced the file (see syncOnOpen)
@@ -450,10 +466,14 @@ export class LogFile {
 
   /** Writes a sealed batch at `start` and syncs it; on failure rolls back (or poisons) and discards what is buffered. */
   async #writeBatch(bytes: Uint8Array, start: number, written: Written): Promise<void> {
+    const onSync = this.#onSync;
     try {
       await this.#fenced(start);
+      const writeStartMs = onSync === undefined ? 0 : performance.now();
       await this.#writeOrRollBack(this.#preallocating(bytes, start), start);
+      const syncStartMs = onSync === undefined ? 0 : performance.now();
       await this.#sync();
+      if (onSync !== undefined) observeSync(onSync, bytes.length, written.records - this.#written.records, writeStartMs, syncStartMs);
     } catch (error) {
       this.#discardBuffered(error instanceof WalError ? error : new WalIoError("write", this.path, error));
       throw error;
@@ -541,6 +561,16 @@ export class LogFile {
       throw new WalPoisonedError(this.path, error);
     }
     this.#durableEnd = this.#end;
+  }
+}
+
+/** Tells `onSync` about a batch made durable; an observer's exception is its own and is ignored (it cannot fail a flush). */
+function observeSync(onSync: (event: SyncEvent) => void, bytes: number, records: number, writeStartMs: number, syncStartMs: number): void {
+  const endMs = performance.now();
+  try {
+    onSync({ bytes, records, durationMs: endMs - writeStartMs, syncMs: endMs - syncStartMs });
+  } catch {
+    // ignored: see above
   }
 }
 

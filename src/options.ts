@@ -148,6 +148,16 @@ export function checkBoolean(name: string, value: unknown, fallback: boolean): b
   return value;
 }
 
+/** Calls an observer option with `event`; an exception from it is the observer's own and is ignored (it cannot fail the log). */
+export function observe<E>(observer: ((event: E) => void) | undefined, event: E): void {
+  if (observer === undefined) return;
+  try {
+    observer(event);
+  } catch {
+    // ignored: see above
+  }
+}
+
 /** Checks a callback option: absent or a function. */
 export function checkCallback<F extends (...args: never[]) => unknown>(name: string, value: F | undefined): F | undefined {
   if (value !== undefined && typeof value !== "function") throw new WalArgumentError(`${name} must be a function, not ${describeValue(value)}`);

@@ -544,6 +544,7 @@ async function openLog(
     preallocateToBytes: options.segmentBytes,
     onRecord: (sequence, timeMs) => addRecord(summary, sequence, timeMs),
     ...(options.fence === undefined ? {} : { fence: options.fence }),
+    ...(options.onSync === undefined ? {} : { onSync: options.onSync }),
   });
   if (log.baseSequence !== first - 1) {
     await log.close().catch(() => undefined);

@@ -23,6 +23,7 @@ import { io, type RepairPolicy } from "./log-file.ts";
 import {
   checkBatchBytesMax,
   checkBoolean,
+  checkCallback,
   checkFileSystem,
   checkOptions,
   checkPath,
@@ -34,6 +35,7 @@ import {
   codecOrDefault,
   crcOf,
   fileSystemOrDefault,
+  observe,
   type OptionNames,
 } from "./options.ts";
 import { LogOwner, noArguments, openLocked } from "./owner.ts";
@@ -111,6 +113,20 @@ export interface WalOptions<T> extends RetentionLimits {
    * `ENOENT`) before anything is created or locked.
    */
   readonly create?: boolean;
+  /**
+   * Observer told about each batch once it is written and synced: its
+   * `bytes` (records and commit record), `records`, `durationMs` (write and
+   * fsync) and `syncMs` (the fsync alone), say to feed a latency histogram.
+   * It runs on the flush's path, so keep it short; an exception from it is
+   * ignored. Absent (the default), nothing is timed.
+   */
+  readonly onSync?: (event: { readonly bytes: number; readonly records: number; readonly durationMs: number; readonly syncMs: number }) => void;
+  /**
+   * Observer told once, while opening, what a `truncate-partial` repair cut
+   * (the same as `repaired`), say to log or count it; an exception from it
+   * is ignored.
+   */
+  readonly onRepair?: (repair: Repair) => void;
 }
 
 /** Options of {@link Wal.read}. */
@@ -156,6 +172,8 @@ const OPEN_OPTION_NAMES: OptionNames<WalOptions<unknown>> = {
   pollMs: true,
   staleMs: true,
   create: true,
+  onSync: true,
+  onRepair: true,
   maxAgeMs: true,
   maxTotalBytes: true,
   maxSegments: true,
@@ -228,6 +246,8 @@ export class Wal<T = unknown> implements AsyncDisposable {
     const retention = checkRetentionLimits(options);
     const cleanupOnRotate = checkBoolean("cleanupOnRotate", options.cleanupOnRotate, true);
     const create = checkBoolean("create", options.create, true);
+    const onSync = checkCallback("onSync", options.onSync);
+    const onRepair = checkCallback("onRepair", options.onRepair);
     const pollMs = checkPollMs(options.pollMs);
     const staleMs = checkStaleMs(options.staleMs);
     const codec = codecOrDefault(options.codec);
@@ -248,7 +268,9 @@ export class Wal<T = unknown> implements AsyncDisposable {
         segmentBytes,
         retention,
         cleanupOnRotate,
+        ...(onSync === undefined ? {} : { onSync }),
       });
+      if (store.repaired !== null) observe(onRepair, store.repaired);
       return new Wal<T>(store, lock, fs, codec, { recordBytesMax, batchBytesMax, pollMs, sync });
     });
   }

@@ -22,6 +22,7 @@ import { checkBatchBytes, io, LogFile, type RepairPolicy } from "./log-file.ts";
 import {
   checkBatchBytesMax,
   checkBoolean,
+  checkCallback,
   checkOptions,
   checkPath,
   checkRecordBytesMax,
@@ -31,6 +32,7 @@ import {
   codecOrDefault,
   crcOf,
   fileSystemOrDefault,
+  observe,
   type OptionNames,
 } from "./options.ts";
 import { LogOwner, noArguments, openLocked } from "./owner.ts";
@@ -85,6 +87,20 @@ export interface WalWriterOptions<T> {
    * in a path never yields a new empty log.
    */
   readonly create?: boolean;
+  /**
+   * Observer told about each batch once it is written and synced: its
+   * `bytes` (records and commit record), `records`, `durationMs` (write and
+   * fsync) and `syncMs` (the fsync alone), say to feed a latency histogram.
+   * It runs on the flush's path, so keep it short; an exception from it is
+   * ignored. Absent (the default), nothing is timed.
+   */
+  readonly onSync?: (event: { readonly bytes: number; readonly records: number; readonly durationMs: number; readonly syncMs: number }) => void;
+  /**
+   * Observer told once, while opening, what a `truncate-partial` repair cut
+   * (the same as `repaired`), say to log or count it; an exception from it
+   * is ignored.
+   */
+  readonly onRepair?: (repair: Repair) => void;
 }
 
 /** The options {@link WalWriter.open} takes, for refusing any other. */
@@ -100,6 +116,8 @@ const WRITER_OPTION_NAMES: OptionNames<WalWriterOptions<unknown>> = {
   staleMs: true,
   salt: true,
   create: true,
+  onSync: true,
+  onRepair: true,
 };
 
 /** The options of `append` and `appendBatch`, for refusing any other. */
@@ -157,6 +175,8 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
     const staleMs = checkStaleMs(options.staleMs);
     const codec = codecOrDefault(options.codec);
     const create = checkBoolean("create", options.create, true);
+    const onSync = checkCallback("onSync", options.onSync);
+    const onRepair = checkCallback("onRepair", options.onRepair);
     const fs = await fileSystemOrDefault(options.fs);
     if (create) await io("mkdir", dirname(path), () => makeDirectory(fs, dirname(path)));
     else await requireLogFile(fs, path);
@@ -171,7 +191,9 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
         now,
         baseSequence,
         ...(options.salt === undefined ? {} : { salt: options.salt }),
+        ...(onSync === undefined ? {} : { onSync }),
       });
+      if (log.repaired !== null) observe(onRepair, log.repaired);
       return new WalWriter<T>(log, lock, codec, limits, sync);
     });
   }
