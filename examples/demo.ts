@@ -61,6 +61,8 @@ interface Round {
 
 const io = processIo();
 const say = (line = ""): void => io.out(line);
+/** `text` with each non-empty line indented by three spaces. */
+const indent = (text: string): string => text.replace(/^(?=.)/gm, "   ");
 
 /** mulberry32: a small seeded generator of floats in [0, 1). */
 function random(seed: number): () => number {
@@ -205,7 +207,7 @@ async function tornWrite(dir: string): Promise<boolean> {
   for (const [args, code] of expect) {
     say();
     say(`   $ tswal ${args.join(" ")}`);
-    const exit = await runCli(args, { ...io, out: (text) => say(text.replace(/^/gm, "   ")) });
+    const exit = await runCli(args, { ...io, out: (text) => say(indent(text)) });
     say(`   (exit ${exit})`);
     ok &&= exit === code;
   }
@@ -221,7 +223,7 @@ async function simulation(records: number, seed: number): Promise<boolean> {
   say();
   const report = await torture(records, seed, { ...io, out: (text) => say(` ${text}`) });
   say();
-  for (const line of [...tortureTable(report), "", ...tortureVerdict(report)]) say(`   ${line}`);
+  for (const line of [...tortureTable(report), "", ...tortureVerdict(report)]) say(indent(line));
   return report.failures.length === 0;
 }
 
