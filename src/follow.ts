@@ -34,7 +34,8 @@ import type { FileSystem } from "./fs.ts";
 import { errorCode } from "./io.ts";
 import { io } from "./log-file.ts";
 import { join } from "./path.ts";
-import { decodingFrom, readFileRecords, saltCrcOf, type WalRecord } from "./reader.ts";
+import { FILE_HEADER_BYTES, RECORD_HEADER_BYTES } from "./format.ts";
+import { decodingFrom, readFileRecords, type RecordMapper, saltCrcOf, type WalRecord } from "./reader.ts";
 import { PositionLostError, type ScanPosition } from "./scan.ts";
 import { liveFirsts, segmentFirsts, segmentPath } from "./segments.ts";
 
@@ -289,10 +290,13 @@ function isNotFound(error: unknown): boolean {
 /**
  * A source reading the directory itself: for a reader in another process,
  * which polls every `pollMs` milliseconds. A directory that does not exist
- * yet reads as an empty log.
+ * yet reads as an empty log. With `durable` (the largest payload the log
+ * takes), the view ends the newest
+ * segment before its final batch (see {@link DurableEndFinder}).
  */
-export function directorySource(fs: FileSystem, dir: string, crc: Crc32, pollMs: number): LogSource {
+export function directorySource(fs: FileSystem, dir: string, crc: Crc32, pollMs: number, durable: { recordBytesMax: number } | null = null): LogSource {
   let polls = 0;
+  const finder = durable === null ? null : new DurableEndFinder(fs, dir, durable.recordBytesMax);
   return {
     dir,
     async view(): Promise<LogView> {
@@ -305,7 +309,10 @@ export function directorySource(fs: FileSystem, dir: string, crc: Crc32, pollMs:
         names = [];
       }
       // The newest segment's size says nothing (the writer preallocates): after each poll interval it is worth a look, which resumes where the last one stopped.
-      return { firsts: liveFirsts(segmentFirsts(names), bounds), bounds, stamp: polls };
+      const firsts = liveFirsts(segmentFirsts(names), bounds);
+      const newest = firsts[firsts.length - 1];
+      if (finder === null || newest === undefined) return { firsts, bounds, stamp: polls };
+      return { firsts, bounds, stamp: polls, newestEndOffset: await finder.durableEnd(newest) };
     },
     async waitForChange(signal: AbortSignal | undefined): Promise<boolean> {
       await sleep(pollMs, signal);
@@ -313,6 +320,64 @@ export function directorySource(fs: FileSystem, dir: string, crc: Crc32, pollMs:
       return !isAborted(signal);
     },
   };
+}
+
+/**
+ * Where a reader in another process may stop in the newest segment when it
+ * must return only durable records. It cannot see the writer's fsyncs, so it
+ * uses the format's own proof: the writer writes a batch only after the
+ * fsync of every batch before it returned, so every batch but the final one
+ * in a segment is durable, and a segment with a successor is durable whole
+ * (rotation syncs it before creating the next). The final batch is held back
+ * until a later one (or a rotation) follows it.
+ *
+ * Finds the final batch's start with a scan that decodes nothing, resumed
+ * from where its last look at the same segment ended: each look costs what
+ * was appended since.
+ */
+class DurableEndFinder {
+  readonly #fs: FileSystem;
+  readonly #dir: string;
+  readonly #recordBytesMax: number;
+  /** The segment last looked at, where that look ended, and the start of the final batch seen (its durable end). */
+  #seen: { first: number; position: ScanPosition | null; durableEnd: number } | null = null;
+
+  constructor(fs: FileSystem, dir: string, recordBytesMax: number) {
+    this.#fs = fs;
+    this.#dir = dir;
+    this.#recordBytesMax = recordBytesMax;
+  }
+
+  /** The offset up to which segment `first` (the newest) holds only durable batches. */
+  async durableEnd(first: number): Promise<number> {
+    if (this.#seen?.first !== first) this.#seen = { first, position: null, durableEnd: FILE_HEADER_BYTES };
+    const seen = this.#seen;
+    try {
+      await this.#look(first, seen);
+    } catch (error) {
+      if (!(error instanceof PositionLostError)) throw error;
+      this.#seen = null; // rewritten by a back cut (or a crash): look again from the start next time
+      return FILE_HEADER_BYTES;
+    }
+    return seen.durableEnd;
+  }
+
+  /** Scans segment `first` from where the last look ended, moving `seen` to the start of the final batch. */
+  async #look(first: number, seen: { position: ScanPosition | null; durableEnd: number }): Promise<void> {
+    let expected = -1;
+    let finalStart = -1;
+    const findBatchStarts: RecordMapper<undefined> = (_sequence, _timeMs, _bytes, payloadStart, payloadEnd, offset) => {
+      // Records of a batch are contiguous; a commit record lies between two batches.
+      if (offset !== expected) finalStart = offset;
+      expected = offset + RECORD_HEADER_BYTES + (payloadEnd - payloadStart);
+      return undefined;
+    };
+    const reading = readFileRecords(this.#fs, segmentPath(this.#dir, first), seen.position, this.#recordBytesMax, findBatchStarts);
+    let step = await reading.next();
+    while (step.done !== true) step = await reading.next();
+    seen.position = step.value.position;
+    if (finalStart >= 0) seen.durableEnd = finalStart;
+  }
 }
 
 /** Wakes waiting readers when the log changes; counts the changes. */

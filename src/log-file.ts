@@ -244,6 +244,11 @@ export class LogFile {
     return this.#end;
   }
 
+  /** End of what the last successful fsync covered: every batch before it survives any crash (a durable follower reads no further). */
+  get durableEndOffset(): number {
+    return this.#durableEnd;
+  }
+
   /** Size the file will have once everything accepted is committed. */
   get bytes(): number {
     return this.#end + (this.#filling.records === 0 ? 0 : this.#filling.length + COMMIT_RECORD_BYTES);

@@ -211,6 +211,11 @@ export class SegmentStore {
     return this.#active.endOffset;
   }
 
+  /** End of the active segment's batches made durable so far: a durable follower reads no further. */
+  get activeDurableEndOffset(): number {
+    return this.#active.durableEndOffset;
+  }
+
   /** First sequences of the live segments, oldest first (a fresh array). */
   get firsts(): number[] {
     return this.#segments.map((segment) => segment.first);

@@ -143,6 +143,13 @@ export interface WalFollowOptions {
   readonly from?: number;
   /** Following ends, quietly, when this aborts. Without one it ends only when the log is closed. */
   readonly signal?: AbortSignal;
+  /**
+   * Yield only records a crash can no longer take back; default false (records are yielded once written).
+   * In process: up to the writer's last fsync. From another process: every batch but the newest one of
+   * the newest segment (a later batch's commit, or a rotation, proves it durable), so the newest batch
+   * waits for the next flush or rotation.
+   */
+  readonly durable?: boolean;
 }
 
 /** Options of the static {@link Wal.follow}, for a reader without the writer's lock (another process). */
@@ -181,11 +188,12 @@ const OPEN_OPTION_NAMES: OptionNames<WalOptions<unknown>> = {
 /** The options of {@link Wal.read}. */
 const READ_OPTION_NAMES: OptionNames<WalReadOptions> = { from: true, to: true };
 /** The options of {@link Wal.follow} (the instance method). */
-const FOLLOW_OPTION_NAMES: OptionNames<WalFollowOptions> = { from: true, signal: true };
+const FOLLOW_OPTION_NAMES: OptionNames<WalFollowOptions> = { from: true, signal: true, durable: true };
 /** The options of the static {@link Wal.follow}. */
 const DIRECTORY_FOLLOW_OPTION_NAMES: OptionNames<WalDirectoryFollowOptions<unknown>> = {
   from: true,
   signal: true,
+  durable: true,
   codec: true,
   fs: true,
   maxRecordBytes: true,
@@ -297,11 +305,12 @@ export class Wal<T = unknown> implements AsyncDisposable {
     const recordBytesMax = checkRecordBytesMax(options.maxRecordBytes);
     const pollMs = checkPollMs(options.pollMs);
     const signal = checkSignal(options.signal);
+    const durable = checkBoolean("durable", options.durable, false);
     const codec = codecOrDefault(options.codec);
     checkFileSystem(options.fs);
     return (async function* (): AsyncGenerator<WalRecord<T>, void, undefined> {
       const fs = await fileSystemOrDefault(options.fs);
-      const source = directorySource(fs, dir, crcOf(fs), pollMs);
+      const source = directorySource(fs, dir, crcOf(fs), pollMs, durable ? { recordBytesMax } : null);
       yield* readRecords(source, { from, to: Number.MAX_SAFE_INTEGER, follow: true, signal, codec, fs, recordBytesMax });
     })();
   }
@@ -516,8 +525,10 @@ export class Wal<T = unknown> implements AsyncDisposable {
     const options = checkOptions(optionsGiven, "follow", FOLLOW_OPTION_NAMES);
     const from = checkSafeInteger("from", options.from ?? 0, 0);
     const signal = checkSignal(options.signal);
+    const durable = checkBoolean("durable", options.durable, false);
     if (this.#owner.closeRequested) throw new WalClosedError(this.dir);
-    return readRecords(this.#source(), { ...this.#readOptions(), from, to: Number.MAX_SAFE_INTEGER, follow: true, signal });
+    const source = durable ? this.#durableSource() : this.#source();
+    return readRecords(source, { ...this.#readOptions(), from, to: Number.MAX_SAFE_INTEGER, follow: true, signal });
   }
 
   /**
@@ -567,6 +578,28 @@ export class Wal<T = unknown> implements AsyncDisposable {
         if (this.#closed) return false;
         await this.#changes.wait(this.#pollMs, signal);
         return signal?.aborted !== true;
+      },
+    };
+  }
+
+  /**
+   * The in-process view cut at the writer's last fsync. Its stamp changes
+   * whenever the writer notified or the durable end moved (a batch that
+   * filled up is synced without a notification).
+   */
+  #durableSource(): LogSource {
+    const source = this.#source();
+    let stamp = 0;
+    let last = "";
+    return {
+      ...source,
+      view: async () => {
+        const view = await source.view();
+        const newestEndOffset = this.#store.activeDurableEndOffset;
+        const key = `${view.stamp}:${view.firsts[view.firsts.length - 1] ?? -1}:${newestEndOffset}`;
+        if (key !== last) stamp++;
+        last = key;
+        return { ...view, stamp, newestEndOffset };
       },
     };
   }
