@@ -8,10 +8,26 @@
  * be there. Prints progress (on a terminal) and a summary table; exit 1,
  * with replayable scenarios, if any invariant broke.
  *
+ * `tswal torture --real`: crash states built from the system calls of a
+ * workload run under strace on the real filesystem, in this runtime
+ * (`realCrash` in `tswal/harness`, `harness/real/`).
+ *
  * @module
  */
 
-import { appendFlushWorkload, explore, type ExploreReport, type Failure, type Progress, type Workload } from "../harness/mod.ts";
+import {
+  appendFlushWorkload,
+  explore,
+  type ExploreReport,
+  type Failure,
+  type Progress,
+  REAL_CRASH_BUGS,
+  realCrash,
+  type RealCrashBug,
+  type RealCrashReport,
+  realCrashUnsupported,
+  type Workload,
+} from "../harness/mod.ts";
 import { type CliIo, type Command, EXIT, formatCount, integerOption, parse, printJson, UsageError } from "./common.ts";
 
 /** Largest `--records`: the session grows with the square of the operations. */
@@ -143,11 +159,47 @@ export function tortureVerdict(report: TortureReport): string[] {
   return lines;
 }
 
+/** Largest `--records` of `--real`. */
+const REAL_RECORDS_MAX = 60;
+
+/** The lines of a `--real` report. */
+export function realCrashLines(report: RealCrashReport): string[] {
+  const lines = [
+    `real crash states (strace, this runtime): ${report.operations} traced operations, ${report.acknowledgements} acknowledgements, ${report.states} crash states (synced-only ${report.kinds["synced-only"]}, all ${report.kinds.all}, random ${report.kinds.random}), each recovered under strict and truncate-partial`,
+    `strict refused a torn tail in ${report.strictRefused}; truncate-partial cut one in ${report.repaired}; ${report.seconds.toFixed(1)} s`,
+  ];
+  for (const problem of report.traceProblems) lines.push(`trace: ${problem}`);
+  for (const { state, problems } of report.failures) lines.push(`FAILED ${state}`, ...problems.map((p) => `  ${p}`));
+  if (report.traceProblems.length === 0 && report.failedStates === 0) lines.push("no invariant broken.");
+  else lines.push(`${report.traceProblems.length} trace problem(s), ${report.failedStates} failed crash state(s).`);
+  return lines;
+}
+
+/** `tswal torture --real`: a real-crash run of this runtime (`realCrash` in `tswal/harness`). */
+async function runReal(values: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
+  const records = integerOption(values, "records", 24, 1);
+  if (records > REAL_RECORDS_MAX) throw new UsageError(`--real takes --records up to ${REAL_RECORDS_MAX}, not ${records}`);
+  const bug = (values["bug"] ?? "none") as RealCrashBug;
+  if (bug !== "none" && bug !== "no-dirsync-after-rename" && !REAL_CRASH_BUGS.includes(bug)) {
+    throw new UsageError(`--bug takes ${[...REAL_CRASH_BUGS, "no-dirsync-after-rename"].join(", ")}, not ${JSON.stringify(bug)}`);
+  }
+  const unsupported = await realCrashUnsupported();
+  if (unsupported !== null) {
+    io.err(`tswal torture --real: ${unsupported}`);
+    return EXIT.failure;
+  }
+  const report = await realCrash({ records, seed: integerOption(values, "seed", 1), bug });
+  if (values["json"] === true) printJson(io, report);
+  else for (const line of realCrashLines(report)) io.out(line);
+  return report.traceProblems.length === 0 && report.failedStates === 0 ? EXIT.ok : EXIT.damaged;
+}
+
 /** `tswal torture`. */
 export const tortureCommand: Command = {
   name: "torture",
   summary: "a crash-harness session on the simulated filesystem: crashes, faults, bit rot; a summary table",
   help: `usage: tswal torture [--records N] [--seed N] [--json]
+       tswal torture --real [--records N] [--seed N] [--bug NAME] [--json]
 
 Runs the crash harness (tswal/harness) on the in-memory filesystem: three
 workloads of about N records are crashed before every I/O operation under
@@ -160,14 +212,25 @@ acknowledged record must be there. Deterministic for a seed.
   --records N   records of the first workload (default 12, 1 .. ${RECORDS_MAX}); time grows with N squared
   --seed N      seed of the simulator (default 1)
   --json        print the report as one JSON object
+  --real        instead: run a workload of N records (default 24) in a child of
+                this runtime under strace on the real filesystem, build crash
+                states from its system calls (unsynced writes lost or torn,
+                directory entries lost until their directory's fsync), recover
+                each with this runtime under both policies and check them and
+                the trace; needs strace (exit 3 without it)
+  --bug NAME    with --real: plant a bug in the workload's adapter to see the
+                checks fail (no-datasync, no-dirsync, ack-before-sync,
+                no-dirsync-after-rename)
 
 exit: 0 no invariant broken, 1 some broke (scenarios printed), 2 usage error`,
   async run(args: readonly string[], io: CliIo): Promise<number> {
-    const { values } = parse(args, { records: { type: "string" }, seed: { type: "string" } }, { min: 0, max: 0 });
+    const { values } = parse(args, { records: { type: "string" }, seed: { type: "string" }, real: { type: "boolean" }, bug: { type: "string" } }, { min: 0, max: 0 });
     if (values["help"] === true) {
       io.out(this.help);
       return EXIT.ok;
     }
+    if (values["real"] === true) return await runReal(values, io);
+    if (values["bug"] !== undefined) throw new UsageError("--bug needs --real");
     const records = integerOption(values, "records", 12, 1);
     if (records > RECORDS_MAX) throw new UsageError(`--records takes at most ${RECORDS_MAX}, not ${records}`);
     const seed = integerOption(values, "seed", 1);

@@ -38,3 +38,13 @@ export { explore, type ExploreOptions, type ExploreReport, type Failure, type Ou
 export { type AppendEntry, History, type RecoveredRecord } from "./history.ts";
 export { type Checker, FAULTS, type FaultKind, LOG_PATH, runScenario, type Scenario, type ScenarioResult } from "./scenario.ts";
 export { type AppendFlushOptions, appendFlushWorkload } from "./workloads.ts";
+export {
+  ownRuntimeCommand,
+  REAL_CRASH_BUGS,
+  realCrash,
+  type RealCrashBug,
+  type RealCrashOptions,
+  type RealCrashReport,
+  realCrashUnsupported,
+} from "./real/run.ts";
+export type { VariantKind } from "./real/states.ts";
