@@ -13,11 +13,12 @@ import { followCommand } from "./follow.ts";
 import { inspectCommand } from "./inspect.ts";
 import { repairCommand } from "./repair.ts";
 import { salvageCommand } from "./salvage.ts";
+import { shipCommand } from "./ship.ts";
 import { tortureCommand } from "./torture.ts";
 import { verifyCommand } from "./verify.ts";
 
 /** Every command, in the order `tswal --help` lists them. */
-export const COMMANDS: readonly Command[] = [inspectCommand, verifyCommand, dumpCommand, repairCommand, salvageCommand, followCommand, tortureCommand];
+export const COMMANDS: readonly Command[] = [inspectCommand, verifyCommand, dumpCommand, repairCommand, salvageCommand, followCommand, shipCommand, tortureCommand];
 
 /** `tswal --help`. */
 export function mainHelp(): string {

@@ -13,6 +13,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -20,7 +21,7 @@ import { bytesCodec, Wal } from "../mod.ts";
 import { identityOf } from "../jetstream/headers.ts";
 import { type RecordsLost, replicateFromJetStream, shipToJetStream } from "../jetstream/mod.ts";
 import { runtimeName } from "../adapters/auto.ts";
-import { Child, childScript, killAll, type Runtime } from "./children.ts";
+import { Child, childScript, killAll, ROOT, type Runtime } from "./children.ts";
 import { useTempDir } from "./helpers.ts";
 import { findNatsServer, NatsServer } from "./natsd.ts";
 
@@ -171,5 +172,24 @@ describe.skipIf(binary.path === null)("JetStream shipper and replica", () => {
     expect(reported).toEqual([{ dir: source, from: 11, to: 15 }]);
     expect((await streamContents("LOSS", subject)).sequences).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 17, 18, 19, 20]);
     await wal.close();
+  });
+
+  test("tswal ship ships until SIGINT, then prints what it did", async () => {
+    const source = `${await useTempDir()}/source`;
+    const wal = await Wal.open(source);
+    await appendRange(wal, 1, 50);
+    await wal.rotate();
+    await wal.close();
+    const cli = Child.spawn(runtimeName() as Runtime, join(ROOT, "cli", "main.ts"), ["ship", source, "--nats", server.url, "--subject", "tswal.cli", "--stream", "CLI", "--poll-ms", "5"]);
+    let held = 0;
+    for (let attempt = 0; attempt < 2_000 && held < 50; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      held = await jetstreamManager(connection).then((manager) => manager.streams.info("CLI")).then((info) => info.state.messages, () => 0);
+    }
+    expect(held).toBe(50);
+    process.kill(cli.pid, "SIGINT");
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    expect(cli.takeLines()).toContain("shipped 50 records (0 duplicates dropped, 0 retries), last sequence 50");
+    expect((await streamContents("CLI", "tswal.cli")).sequences).toEqual(Array.from({ length: 50 }, (_, index) => index + 1));
   });
 });
