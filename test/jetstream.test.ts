@@ -108,8 +108,7 @@ describe.skipIf(binary.path === null)("JetStream shipper and replica", () => {
     await appendRange(wal, 1_001, 2_000);
     shipper = startShipper(source, subject, stream);
     await shippedUpTo(shipper, 1_500);
-    await server.restart();
-    await appendRange(wal, 2_001, RECORDS);
+    await Promise.all([server.restart(), appendRange(wal, 2_001, RECORDS)]); // the server goes away under the shipper's publishes
     await wal.rotate(); // the newest batch is durable for a reader in another process once a rotation seals it
     await shippedUpTo(shipper, RECORDS);
     shipper.kill();
