@@ -171,7 +171,7 @@ export function realCrashLines(report: RealCrashReport): string[] {
   for (const problem of report.traceProblems) lines.push(`trace: ${problem}`);
   for (const { state, problems } of report.failures) lines.push(`FAILED ${state}`, ...problems.map((p) => `  ${p}`));
   if (report.traceProblems.length === 0 && report.failedStates === 0) lines.push("no invariant broken.");
-  else lines.push(`${report.traceProblems.length} trace problem(s), ${report.failedStates} failed crash state(s).`);
+  else lines.push(`${report.traceProblems.length} trace problem(s), ${report.failedStates} failed crash state(s), ${report.lostAcknowledged} of them losing acknowledged records.`);
   return lines;
 }
 

@@ -68,6 +68,8 @@ export interface RealCrashReport {
   readonly failures: readonly { readonly state: string; readonly problems: readonly string[] }[];
   /** Failed states in all. */
   readonly failedStates: number;
+  /** Failed states where an acknowledged record was lost (missing, or the log itself gone). */
+  readonly lostAcknowledged: number;
   /** Wall time in seconds. */
   readonly seconds: number;
 }
@@ -218,7 +220,7 @@ async function recoverAll(
   command: NonNullable<RealCrashOptions["command"]>,
   env: Record<string, string | undefined>,
   payloads: readonly string[],
-): Promise<Pick<RealCrashReport, "failures" | "failedStates" | "strictRefused" | "repaired">> {
+): Promise<Pick<RealCrashReport, "failures" | "failedStates" | "lostAcknowledged" | "strictRefused" | "repaired">> {
   const jobs: { path: string; policy: string }[] = [];
   states.forEach((state, i) => {
     for (const policy of ["strict", "truncate-partial"]) {
@@ -234,6 +236,7 @@ async function recoverAll(
   if (outcomes.length !== jobs.length) throw new Error(`the recovery child answered ${outcomes.length} of ${jobs.length} recoveries (exit ${result.status}): ${result.stderr.trim()}`);
   const failures: { state: string; problems: string[] }[] = [];
   let failedStates = 0;
+  let lostAcknowledged = 0;
   let strictRefused = 0;
   let repaired = 0;
   states.forEach((state, i) => {
@@ -245,7 +248,8 @@ async function recoverAll(
     const problems = checkRecovery(strict, repair, strict.ok || unchanged(state, join(work, "states", `${i}-strict`)), expect);
     if (problems.length === 0) return;
     failedStates++;
+    if (expect.acknowledged > 0 && !(repair.ok && repair.records.length >= expect.acknowledged)) lostAcknowledged++;
     if (failures.length < 20) failures.push({ state: `crash after ${state.prefix} operations, ${state.kind} (${state.uncovered} uncovered), ${expect.acknowledged} acknowledged`, problems });
   });
-  return { failures, failedStates, strictRefused, repaired };
+  return { failures, failedStates, lostAcknowledged, strictRefused, repaired };
 }
