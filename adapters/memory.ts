@@ -22,12 +22,16 @@ export {
   CRASH_OUTCOMES,
   type CrashOutcome,
   type CrashOutcomeName,
+  type DataFate,
   type PrefixOutcome,
   SECTOR_BYTES,
   type SectorBytes,
+  type SubsetOutcome,
   type TornFill,
   type TornOutcome,
+  type TornWrite,
 } from "./memory/crash.ts";
+export { type SubsetOptions, subsetOutcomes, type SubsetPlan } from "./memory/subsets.ts";
 export { MemoryFileSystemError, SimulatedCrashError, type SimulatedCrashReason } from "./memory/errors.ts";
 export { MemoryFileSystem, type MemoryFileSystemOptions } from "./memory/filesystem.ts";
 export { type FaultCode, type FaultRule, type OperationName, type PendingOperation } from "./memory/state.ts";

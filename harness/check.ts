@@ -12,11 +12,18 @@
 
 import type { History, RecoveredRecord } from "./history.ts";
 
-/** Problems found, empty when the recovered log satisfies the invariants. */
+/**
+ * Problems found, empty when the recovered log satisfies the invariants.
+ * For a segmented log the records below `history.releasedBelow` may be
+ * missing from the front (truncateFront, retention), those below
+ * `history.goneBelow` must be; the rest holds for what remains.
+ */
 export function checkRecovered(history: History, recovered: readonly RecoveredRecord[]): string[] {
   const problems: string[] = [];
-  const entries = history.entries;
-  const acknowledged = history.acknowledgedCount;
+  const start = recovered.length > 0 ? history.startOf(recovered) : releasedCount(history);
+  const entries = history.entries.slice(start);
+  problems.push(...checkFront(history, recovered, start));
+  const acknowledged = Math.max(0, history.acknowledgedCount - start);
   if (recovered.length < acknowledged) {
     problems.push(`lost acknowledged records: ${acknowledged} acknowledged, ${recovered.length} recovered`);
   }
@@ -38,6 +45,23 @@ export function checkRecovered(history: History, recovered: readonly RecoveredRe
     }
   }
   return problems;
+}
+
+/** What is missing from the front was released; what was released for good stayed gone. */
+function checkFront(history: History, recovered: readonly RecoveredRecord[], start: number): string[] {
+  const problems: string[] = [];
+  const first = recovered[0]?.sequence;
+  if (first !== undefined && first < history.goneBelow) problems.push(`record ${first} came back after the records below ${history.goneBelow} were released`);
+  const unreleased = history.entries.slice(0, start).find((entry) => (entry.sequence ?? Number.POSITIVE_INFINITY) >= history.releasedBelow);
+  if (unreleased !== undefined) problems.push(`lost records from the front: sequence ${unreleased.sequence} is gone but only records below ${history.releasedBelow} were released`);
+  return problems;
+}
+
+/** How many leading entries lie below the released sequence. */
+function releasedCount(history: History): number {
+  let count = 0;
+  while (count < history.entries.length && (history.entries[count]!.sequence ?? Number.POSITIVE_INFINITY) < history.releasedBelow) count++;
+  return count;
 }
 
 /** Structural equality of decoded values (JSON values or byte arrays). */

@@ -9,9 +9,11 @@
 import type { FileSystem } from "../src/fs.ts";
 import { SequenceError, WalArgumentError, WalClosedError, WalError, WalIoError, WalPoisonedError } from "../src/errors.ts";
 import { WalReader } from "../src/reader.ts";
+import { Wal } from "../src/wal.ts";
 import { type AppendOptions, type RepairPolicy, WalWriter } from "../src/writer.ts";
 import { checkRecovered, sameValue } from "./check.ts";
 import { History, type RecoveredRecord } from "./history.ts";
+import { retainsOnRotate, TrackedWal } from "./wal.ts";
 
 /** Thrown when a log breaks an invariant; the harness reports it with its scenario. */
 export class HarnessViolation extends Error {
@@ -42,6 +44,38 @@ export interface WorkloadContext {
    * after checking that what it holds agrees with the history.
    */
   open(options?: { repair?: RepairPolicy }): Promise<TrackedWriter>;
+  /** Where `openWal` keeps the segmented log: a directory beside `path`. */
+  readonly walDir: string;
+  /**
+   * Opens the segmented log at `walDir` with history tracking (default
+   * policy `truncate-partial`), after checking that what it holds agrees
+   * with the history. A workload uses either `open` or `openWal`, not both.
+   */
+  openWal(options?: WalHarnessOptions): Promise<TrackedWal>;
+}
+
+/** Options of {@link WorkloadContext.openWal}: those of `Wal.open` that shape the log (see `WalOptions`). */
+export interface WalHarnessOptions {
+  /** Torn-tail policy; default `truncate-partial`. */
+  readonly repair?: RepairPolicy;
+  /** Segment size in bytes. */
+  readonly segmentBytes?: number;
+  /** Retention: at most this many segments. */
+  readonly maxSegments?: number;
+  /** Retention: at most this many bytes. */
+  readonly maxTotalBytes?: number;
+  /** Retention: records older than this many ms go. */
+  readonly maxAgeMs?: number;
+  /** Apply retention on every rotation; default true. */
+  readonly cleanupOnRotate?: boolean;
+  /** Bytes buffered before a write, and the largest batch. */
+  readonly maxBatchBytes?: number;
+  /** Largest payload in bytes. */
+  readonly maxRecordBytes?: number;
+  /** Records of a new log have sequences above this. */
+  readonly baseSequence?: number;
+  /** The clock for record times and retention by age. */
+  readonly now?: () => number;
 }
 
 /** A workload: drives a log through `ctx`; must be deterministic given the filesystem's behaviour. */
@@ -187,12 +221,29 @@ export function makeContext(
   path: string,
   history: History,
   probe: (() => Uint8Array | null) | null = null,
+  opened: Wal[] = [],
 ): WorkloadContext {
+  const walDir = `${path.slice(0, path.lastIndexOf("/"))}/segments`;
   return {
     fs,
     path,
     history,
+    walDir,
+    async openWal(options = {}): Promise<TrackedWal> {
+      history.target = "wal";
+      history.walOptions = options;
+      const wal = await Wal.open(walDir, { ...options, fs, repair: options.repair ?? "truncate-partial" });
+      opened.push(wal);
+      try {
+        agree(history, await readWal(wal));
+      } catch (error) {
+        await wal.close().catch(() => undefined);
+        throw error;
+      }
+      return new TrackedWal(wal, history, retainsOnRotate(options));
+    },
     async open(options = {}): Promise<TrackedWriter> {
+      history.target = "writer";
       const writer = await WalWriter.open(path, { fs, repair: options.repair ?? "truncate-partial" });
       try {
         const recovered = await readAll(fs, path);
@@ -209,6 +260,23 @@ export function makeContext(
       return new TrackedWriter(writer, history, probe);
     },
   };
+}
+
+/** Every record of an open segmented log. */
+export async function readWal(wal: Wal): Promise<RecoveredRecord[]> {
+  const out: RecoveredRecord[] = [];
+  for await (const record of wal.read()) out.push({ sequence: record.sequence, value: record.value });
+  return out;
+}
+
+/** Checks a reopened log against the history, then rebases the history on it. */
+function agree(history: History, recovered: readonly RecoveredRecord[]): void {
+  const problems = checkRecovered(history, recovered);
+  if (problems.length > 0) {
+    history.violations.push(...problems.map((p) => `on reopen during the workload: ${p}`));
+    throw new HarnessViolation(problems);
+  }
+  history.rebase(recovered);
 }
 
 /** True for errors a workload may see under faults: the library's typed errors. */

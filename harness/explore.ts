@@ -8,7 +8,7 @@
  * @module
  */
 
-import { CRASH_OUTCOMES, type CrashOutcome, type MemoryFileSystem } from "../adapters/memory.ts";
+import { CRASH_OUTCOMES, type CrashOutcome, type MemoryFileSystem, type SubsetOptions, subsetOutcomes } from "../adapters/memory.ts";
 import type { RepairPolicy } from "../src/writer.ts";
 import { WalWriter } from "../src/writer.ts";
 import type { Workload } from "./context.ts";
@@ -25,7 +25,9 @@ import {
   type Scenario,
   type ScenarioResult,
   type Checker,
+  WAL_DIR,
 } from "./scenario.ts";
+import { openAndClose } from "./wal-recover.ts";
 
 /** Options of {@link explore}. */
 export interface ExploreOptions {
@@ -39,13 +41,20 @@ export interface ExploreOptions {
   readonly outcomes?: readonly CrashOutcome[];
   /** Repair policies to recover under; default both. */
   readonly policies?: readonly RepairPolicy[];
+  /**
+   * At each crash point, also every subset of the unsynced writes persisting,
+   * each whole, torn or lost (see `subsetOutcomes`): all combinations up to
+   * `exhaustiveMax`, else seeded samples; recovered under every policy.
+   * Default `{}` (64 and 24); `false` disables.
+   */
+  readonly subsets?: SubsetOptions | false;
   /** Crash points to explore at most; beyond it a seeded sample. Default 400. */
   readonly crashPointsMax?: number;
   /** Also crash each recovery at every one of its operations (for one outcome per crash point). Default true. */
   readonly repairCrashes?: boolean;
   /** Inject every fault kind at every matching operation; per kind at most this many. Default 64; 0 disables. */
   readonly faultPointsMax?: number;
-  /** Bit flips in acknowledged data to try. Default 64; 0 disables. */
+  /** Bit flips in acknowledged data to try (single-file writer workloads only). Default 64; 0 disables. */
   readonly bitFlips?: number;
   /** Called after each scenario. */
   readonly onProgress?: (progress: Progress) => void;
@@ -93,6 +102,10 @@ export interface ExploreReport {
   crashStates: number;
   /** Crashes injected into recoveries. */
   repairCrashes: number;
+  /** Of `crashStates`, those where any subset of the unsynced writes persisted, each whole, torn or lost. */
+  subsetStates: number;
+  /** Crash points whose every subset combination was explored (the rest were sampled). */
+  subsetExhaustivePoints: number;
   /** Fault scenarios run. */
   faultScenarios: number;
   /** Faults that actually fired. */
@@ -121,6 +134,8 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
     crashPoints: 0,
     crashStates: 0,
     repairCrashes: 0,
+    subsetStates: 0,
+    subsetExhaustivePoints: 0,
     faultScenarios: 0,
     faultsInjected: 0,
     bitFlips: 0,
@@ -153,9 +168,22 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
         report.crashStates++;
       }
     }
+    if (options.subsets !== false) {
+      const plan = subsetOutcomes(fs.pendingOperations(), { seed: pointSeed, ...options.subsets });
+      if (plan.exhaustive && plan.combinations > 0) report.subsetExhaustivePoints++;
+      const key = plan.exhaustive ? "any subset torn (exhaustive)" : "any subset torn (sampled)";
+      for (const outcome of plan.outcomes) {
+        for (const policy of policies) {
+          const scenario: Scenario = { kind: "crash", seed: pointSeed, crashAt, outcome, policy };
+          record(key, scenario, await recoverAndCheck(fs, history, { outcome, policy, seed: pointSeed, check }));
+          report.crashStates++;
+          report.subsetStates++;
+        }
+      }
+    }
     if (options.repairCrashes ?? true) {
       const outcome = outcomes[crashAt % outcomes.length]!;
-      const recoveryOperations = await countRecoveryOperations(fs, outcome, pointSeed);
+      const recoveryOperations = await countRecoveryOperations(fs, history, outcome, pointSeed);
       for (let repairCrashAt = 1; repairCrashAt <= recoveryOperations; repairCrashAt++) {
         const scenario: Scenario = { kind: "crash", seed: pointSeed, crashAt, outcome, policy: "truncate-partial", repairCrashAt };
         const result = await recoverAndCheck(fs, history, { outcome, policy: "truncate-partial", seed: pointSeed, repairCrashAt, check });
@@ -204,13 +232,13 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
 }
 
 /** How many I/O operations a truncate-partial recovery of this crash state performs. */
-async function countRecoveryOperations(fs: MemoryFileSystem, outcome: CrashOutcome, seed: number): Promise<number> {
+async function countRecoveryOperations(fs: MemoryFileSystem, history: History, outcome: CrashOutcome, seed: number): Promise<number> {
   const machine = fs.crash(outcome, seed);
   const before = machine.operationCount;
-  if ((await machine.stat(LOG_PATH)) === null) return 0;
-  await WalWriter.open(LOG_PATH, { fs: machine, repair: "truncate-partial" })
-    .then((w) => w.close())
-    .catch(() => undefined);
+  const wal = history.target === "wal";
+  if ((await machine.stat(wal ? WAL_DIR : LOG_PATH)) === null) return 0;
+  const open = wal ? openAndClose(machine, WAL_DIR, history) : WalWriter.open(LOG_PATH, { fs: machine, repair: "truncate-partial" }).then((w) => w.close());
+  await open.catch(() => undefined);
   return machine.operationCount - before;
 }
 
@@ -221,7 +249,7 @@ async function countRecoveryOperations(fs: MemoryFileSystem, outcome: CrashOutco
  */
 function flippableBytes(dry: MemoryFileSystem, history: History): number {
   const acknowledged = history.acknowledgedCount;
-  if (acknowledged === 0) return 0;
+  if (acknowledged === 0 || history.target === "wal") return 0;
   const bytes = dry.crash("lose-unsynced").durableContents(LOG_PATH);
   const last = frames(bytes).filter((f) => f.kind === 1)[acknowledged - 1];
   if (last === undefined) throw new Error(`only part of ${acknowledged} acknowledged records is durable`);

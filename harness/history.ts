@@ -38,6 +38,18 @@ export class History {
   #nextId = 1;
   /** Entries with `id <= #acknowledgedId` were acknowledged by a flush. */
   #acknowledgedId = 0;
+  /** Records below this sequence may be gone from the front: released by a truncateFront or retention that returned. */
+  #releasedBelow = 0;
+  /** Records below this sequence may be gone too: a release under way (it may have happened when a crash stopped it). */
+  #releasingBelow = 0;
+  /** Of those, records below this sequence must be gone: their release returned. */
+  #goneBelow = 0;
+  /** While a truncateBack to this sequence is in flight, records above it need not survive. */
+  #cutAbove: number | null = null;
+  /** Which log the workload opened: `writer` (`ctx.open`), `wal` (`ctx.openWal`), or null before either. */
+  target: "writer" | "wal" | null = null;
+  /** The options the workload last opened its segmented log with (recovery reopens with them, less retention). */
+  walOptions: { readonly segmentBytes?: number; readonly maxRecordBytes?: number; readonly maxBatchBytes?: number } = {};
 
   /** Records an append being called. */
   begin(value: unknown, sequence: number | null): AppendEntry {
@@ -82,11 +94,61 @@ export class History {
     return this.#entries;
   }
 
-  /** How many leading entries are acknowledged (must survive any crash). */
+  /** How many leading entries are acknowledged (must survive any crash, unless released). */
   get acknowledgedCount(): number {
     let count = 0;
-    while (count < this.#entries.length && this.#entries[count]!.id <= this.#acknowledgedId) count++;
+    const cut = this.#cutAbove ?? Number.POSITIVE_INFINITY;
+    while (count < this.#entries.length && this.#entries[count]!.id <= this.#acknowledgedId && (this.#entries[count]!.sequence ?? 0) <= cut) count++;
     return count;
+  }
+
+  /** Records below this sequence may be missing from the front of the log. */
+  get releasedBelow(): number {
+    return Math.max(this.#releasedBelow, this.#releasingBelow);
+  }
+
+  /** Records below this sequence must be missing: their release returned. */
+  get goneBelow(): number {
+    return this.#goneBelow;
+  }
+
+  /** A release (truncateFront, retention) of the records below `sequence` started: from now on they may be gone. */
+  beginRelease(sequence: number): void {
+    this.#releasingBelow = Math.max(this.#releasingBelow, sequence);
+  }
+
+  /** A release returned and the log's first sequence is `firstSequence`: every record below is gone for good. */
+  endRelease(firstSequence: number): void {
+    this.#goneBelow = Math.max(this.#goneBelow, firstSequence);
+    this.#releasedBelow = Math.max(this.#releasedBelow, firstSequence);
+    this.#releasingBelow = 0;
+    const kept = this.#entries.filter((entry) => entry.sequence === null || entry.sequence >= firstSequence);
+    this.#entries.splice(0, this.#entries.length, ...kept);
+  }
+
+  /** A truncateBack to `sequence` started: records above it need not survive. */
+  beginCut(sequence: number): void {
+    this.#cutAbove = sequence;
+  }
+
+  /** The truncateBack to `sequence` returned: records above it are gone, and later appends reuse their sequences. */
+  endCut(sequence: number): void {
+    this.discardAbove(sequence);
+    this.#cutAbove = null;
+  }
+
+  /**
+   * Index of the entry the recovered log starts at: the one with its first
+   * record's sequence, else past the leading entries with lower sequences.
+   */
+  startOf(recovered: readonly RecoveredRecord[]): number {
+    const first = recovered[0]?.sequence;
+    if (first === undefined) return 0;
+    const exact = this.#entries.findIndex((entry) => entry.sequence === first);
+    if (exact >= 0) return exact;
+    let index = 0;
+    while (index < this.#entries.length && (this.#entries[index]!.sequence ?? first) < first) index++;
+    return index;
   }
 
   /**
@@ -96,6 +158,7 @@ export class History {
    * the acknowledged prefix stay unacknowledged.
    */
   rebase(recovered: readonly RecoveredRecord[]): void {
+    this.#entries.splice(0, this.startOf(recovered));
     this.#entries.length = Math.min(this.#entries.length, recovered.length);
     for (let i = 0; i < this.#entries.length; i++) {
       const entry = this.#entries[i]!;

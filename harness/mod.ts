@@ -19,6 +19,7 @@ export {
   CRASH_OUTCOMES,
   type CrashOutcome,
   type CrashOutcomeName,
+  type DataFate,
   type FaultCode,
   type FaultRule,
   MemoryFileSystem,
@@ -28,8 +29,13 @@ export {
   type PrefixOutcome,
   SECTOR_BYTES,
   type SectorBytes,
+  type SubsetOptions,
+  type SubsetOutcome,
+  subsetOutcomes,
+  type SubsetPlan,
   type TornFill,
   type TornOutcome,
+  type TornWrite,
 } from "../adapters/memory.ts";
 export type { AppendOptions, CorruptionKind, FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus, RepairPolicy } from "../mod.ts";
 export { checkRecovered, sameValue } from "./check.ts";
@@ -38,6 +44,11 @@ export { explore, type ExploreOptions, type ExploreReport, type Failure, type Ou
 export { type AppendEntry, History, type RecoveredRecord } from "./history.ts";
 export { type Checker, FAULTS, type FaultKind, LOG_PATH, runScenario, type Scenario, type ScenarioResult } from "./scenario.ts";
 export { type AppendFlushOptions, appendFlushWorkload } from "./workloads.ts";
+export { walWorkload, type WalWorkloadOptions } from "./workloads.ts";
+export { TrackedWal } from "./wal.ts";
+export { type WalHarnessOptions } from "./context.ts";
+export { WAL_DIR } from "./scenario.ts";
+export type { WalRecord, WalStats } from "../mod.ts";
 export {
   ownRuntimeCommand,
   REAL_CRASH_BUGS,

@@ -15,13 +15,17 @@ import type { RepairPolicy } from "../src/writer.ts";
 import { WalWriter } from "../src/writer.ts";
 import { checkRecovered } from "./check.ts";
 import { causedByCrash, HarnessViolation, isTypedFailure, makeContext, readAll, type Workload } from "./context.ts";
+import type { Wal } from "../src/wal.ts";
 import { FILE_HEADER_BYTES, frameContaining, frames } from "./frames.ts";
 import { History, type RecoveredRecord } from "./history.ts";
+import { recoverWalAndCheck } from "./wal-recover.ts";
 
 /** Directory and file the workload's log lives at on the simulated machine. */
 export const LOG_DIRECTORY = "/wal";
 /** See {@link LOG_DIRECTORY}. */
 export const LOG_PATH = "/wal/log.wal";
+/** Directory of the segmented log a workload opens with `ctx.openWal`. */
+export const WAL_DIR = "/wal/segments";
 
 /**
  * Faults the harness injects: the `nth` operation of kind `op` fails with
@@ -115,10 +119,14 @@ export async function runWorkload(fs: MemoryFileSystem, workload: Workload): Pro
     const bytes = fs.crashed ? undefined : fs.snapshot().get(LOG_PATH);
     return bytes instanceof Uint8Array ? bytes.slice() : null;
   };
+  const opened: Wal[] = [];
   try {
-    await workload(makeContext(fs, LOG_PATH, history, probe));
+    await workload(makeContext(fs, LOG_PATH, history, probe, opened));
   } catch (error) {
     if (!(error instanceof HarnessViolation) && !causedByCrash(error) && !isTypedFailure(error)) throw error;
+  } finally {
+    // a log left open (the workload failed) stops its lock's heartbeat
+    for (const wal of opened) await wal.close().catch(() => undefined);
   }
   return history;
 }
@@ -182,6 +190,7 @@ export async function runScenario(workload: Workload, scenario: Scenario, check?
  * the caller's own `check`, if any.
  */
 export async function recoverAndCheck(crashed: MemoryFileSystem, history: History, recovery: Recovery): Promise<ScenarioResult> {
+  if (history.target === "wal") return recoverWalAndCheck(crashed, WAL_DIR, history, recovery);
   const { outcome, policy, seed, repairCrashAt } = recovery;
   let machine = crashed.crash(outcome, seed);
   const original = machine.snapshot().get(LOG_PATH);

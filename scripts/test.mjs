@@ -93,7 +93,7 @@ function printFigures(runtime) {
     if (name && value) sums.set(name, (sums.get(name) ?? 0) + Number(value));
   }
   console.log(`\nfigures on ${runtime}:`);
-  for (const [name, value] of sums) console.log(`  ${name.padEnd(40)} ${value}`);
+  for (const [name, value] of sums) console.log(`  ${name.padEnd(52)} ${value}`);
 }
 
 /**

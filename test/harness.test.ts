@@ -1,6 +1,7 @@
 /**
  * The crash harness on the single-file writer: every crash point × every
- * crash outcome × both policies, crashes during repair, every fault at every
+ * crash outcome × both policies, every subset of the unsynced writes landing
+ * whole, torn or not at all, crashes during repair, every fault at every
  * matching operation, bit flips in acknowledged data. Also proves the harness
  * can fail (a workload that claims acknowledgments it never got is caught)
  * and that a failure replays exactly from its scenario.
@@ -10,13 +11,16 @@ import { describe, expect, test } from "vitest";
 import { appendFlushWorkload, type Checker, type ExploreReport, explore, runScenario, type Workload } from "../harness/mod.ts";
 import { recordFigure } from "./figures.ts";
 
+/** Records the report's figures: totals, and the crash states of each kind of crash it covered. */
 function recordReport(report: ExploreReport): void {
   recordFigure("crash points", report.crashPoints);
   recordFigure("crash states checked", report.crashStates);
+  recordFigure("crash states checked on WalWriter", report.crashStates);
   recordFigure("crashes during repair", report.repairCrashes);
+  recordFigure("bit flips", report.bitFlips);
   recordFigure("fault scenarios", report.faultScenarios);
   recordFigure("faults injected", report.faultsInjected);
-  recordFigure("bit flips", report.bitFlips);
+  for (const [kind, row] of report.rows) if (!kind.startsWith("fault") && !kind.startsWith("bit")) recordFigure(`crash states: ${kind}`, row.states);
 }
 
 describe("every acknowledged record survives", () => {
@@ -30,6 +34,10 @@ describe("every acknowledged record survives", () => {
     // torn outcomes really produced torn tails, and repair really ran
     expect(report.rows.get("torn-garbage")?.repaired).toBeGreaterThan(0);
     expect(report.rows.get("crash during repair")?.states).toBeGreaterThan(0);
+    // any unsynced write may persist whole, torn or not at all: every combination at these crash points
+    expect(report.subsetExhaustivePoints).toBeGreaterThan(10);
+    expect(report.rows.get("any subset torn (exhaustive)")?.states).toBe(report.subsetStates);
+    expect(report.rows.get("any subset torn (exhaustive)")?.repaired).toBeGreaterThan(0);
   });
 
   test("concurrent appends with reopens, values larger than a sector", async () => {

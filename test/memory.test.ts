@@ -12,6 +12,7 @@ import {
   MemoryFileSystem,
   MemoryFileSystemError,
   SimulatedCrashError,
+  subsetOutcomes,
 } from "../adapters/memory.ts";
 import type { FileHandle } from "../src/fs.ts";
 
@@ -376,6 +377,46 @@ describe("durability model", () => {
 });
 
 describe("crash outcomes", () => {
+  test("any subset: a write in the middle of a run is dropped, torn or zeroed while later ones land", async () => {
+    const fs = new MemoryFileSystem({ seed: 3 });
+    const handle = await durableFile(fs);
+    await handle.write(filled(600, 1), 0);
+    await handle.write(filled(1000, 2), 600);
+    await handle.write(filled(400, 3), 1600);
+    const a = filled(600, 1);
+    const c = filled(400, 3);
+    // the middle write spans 512-byte sectors [512, 1024) and [1024, 1536) and [1536, 2048): only the last lands
+    const torn = { sectorBytes: 512, landed: [false, false, true], fill: "zero" } as const;
+    const after = await contentsAfter(fs, { kind: "subset", data: ["land", torn, "land"], entries: 0 });
+    expectBytes(after, new Uint8Array([...a, ...filled(936, 0), ...filled(64, 2), ...c]));
+    const dropped = await contentsAfter(fs, { kind: "subset", data: ["drop", "drop", "land"], entries: 0 });
+    expectBytes(dropped, new Uint8Array([...filled(1600, 0), ...c]));
+    const garbage = await contentsAfter(fs, { kind: "subset", data: ["land", { ...torn, fill: "garbage" }, "land"], entries: 0 }, "/dir/file", 9);
+    expect(garbage?.subarray(600, 1536).some((value) => value !== 0 && value !== 2)).toBe(true);
+    expectBytes(garbage?.subarray(1600), c);
+    await expect(contentsAfter(fs, { kind: "subset", data: ["land"], entries: 0 })).rejects.toThrow(RangeError);
+  });
+
+  test("subsetOutcomes enumerates every combination of a small crash state, and samples a large one", async () => {
+    const fs = new MemoryFileSystem({ seed: 3 });
+    const handle = await durableFile(fs);
+    await handle.write(filled(100, 1), 0);
+    await handle.write(filled(1000, 2), 100);
+    await fs.open("/dir/other", "create");
+    // 2 fates for the small write × (2 + 3 fills × 2 halves at 512 B) for the large one × 2 directory prefixes
+    const plan = subsetOutcomes(fs.pendingOperations());
+    expect(plan).toMatchObject({ exhaustive: true, combinations: 2 * 8 * 2 });
+    expect(new Set(plan.outcomes.map((o) => JSON.stringify(o))).size).toBe(32);
+    const contents = new Set<string>();
+    for (const outcome of plan.outcomes) contents.add(String(await contentsAfter(fs, outcome)));
+    expect(contents.size).toBeGreaterThan(12);
+    const sampled = subsetOutcomes(fs.pendingOperations(), { exhaustiveMax: 8, samples: 5, seed: 4 });
+    expect(sampled).toMatchObject({ exhaustive: false, combinations: 32 });
+    expect(sampled.outcomes).toHaveLength(5);
+    expect(subsetOutcomes(fs.pendingOperations(), { exhaustiveMax: 8, samples: 5, seed: 4 })).toEqual(sampled);
+    expect(subsetOutcomes([])).toEqual({ outcomes: [], exhaustive: true, combinations: 0 });
+  });
+
   test("torn write: sector-aligned prefix lands, the rest is lost, zeroed or garbage", async () => {
     const fs = new MemoryFileSystem({ seed: 3 });
     const handle = await durableFile(fs);

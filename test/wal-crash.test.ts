@@ -14,7 +14,9 @@
 
 import { describe, expect, test } from "vitest";
 import { CRASH_OUTCOMES, type CrashOutcome, MemoryFileSystem } from "../adapters/memory.ts";
+import { type ExploreReport, explore, type Workload, walWorkload, type WalWorkloadOptions } from "../harness/mod.ts";
 import { Wal, WalError, WalIoError, type WalOptions, WalPoisonedError, type WalStats } from "../mod.ts";
+import { recordFigure } from "./figures.ts";
 
 const DIR = "/data/log";
 
@@ -47,14 +49,17 @@ function steppingClock(): { now: () => number; stepMs: number; timeMs: number } 
   return clock;
 }
 
+/** What the scenarios call: a `Wal`, or the harness's tracked one. */
+type LogOps = Pick<Wal, "append" | "flush" | "rotate" | "cleanup" | "truncateFront" | "truncateBack" | "currentSequence">;
+
 interface Scenario {
   readonly name: string;
   /** Options besides `fs`, `now` and `repair`. */
   readonly options: WalOptions<unknown>;
   /** Brings the log into the state before (everything flushed). */
-  readonly setup: (wal: Wal) => Promise<void>;
+  readonly setup: (wal: LogOps) => Promise<void>;
   /** The operation under test. */
-  readonly operation: (wal: Wal, clock: { stepMs: number }) => Promise<unknown>;
+  readonly operation: (wal: LogOps, clock: { stepMs: number }) => Promise<unknown>;
   /**
    * For an operation made of several steps (directory operations, an
    * append, its flush), the same steps done explicitly: a crash may leave
@@ -67,7 +72,7 @@ interface Scenario {
 }
 
 /** Appends `count` records `r<sequence>`, flushing after every `batch`. */
-async function appendRecords(wal: Wal, count: number, batch = 2): Promise<void> {
+async function appendRecords(wal: LogOps, count: number, batch = 2): Promise<void> {
   for (let index = 0; index < count; index++) {
     const sequence = wal.currentSequence + 1;
     await wal.append(`r${sequence}`);
@@ -76,7 +81,7 @@ async function appendRecords(wal: Wal, count: number, batch = 2): Promise<void> 
   await wal.flush();
 }
 
-async function appendNew(wal: Wal): Promise<void> {
+async function appendNew(wal: LogOps): Promise<void> {
   await wal.append("new");
   await wal.flush();
 }
@@ -261,53 +266,86 @@ describe("every directory operation is atomic across a crash", () => {
   }
 });
 
-/**
- * The state less the byte count: opening rewrites the newest segment's last
- * commit record (LogFile re-asserts its durability), and a crash tearing
- * that rewrite leaves the records intact but uncommitted, 56 bytes shorter.
- */
-function withoutBytes(state: LogState): unknown {
-  return { ...state, stats: { ...state.stats, bytes: undefined } };
+/** Records the report's figures: totals, and the crash states of each kind of crash it covered. */
+function recordReport(report: ExploreReport): void {
+  recordFigure("crash points", report.crashPoints);
+  recordFigure("crash states checked", report.crashStates);
+  recordFigure("crash states checked on Wal", report.crashStates);
+  recordFigure("crashes during repair", report.repairCrashes);
+  recordFigure("fault scenarios", report.faultScenarios);
+  recordFigure("faults injected", report.faultsInjected);
+  for (const [kind, row] of report.rows) if (!kind.startsWith("fault") && !kind.startsWith("bit")) recordFigure(`crash states: ${kind}`, row.states);
 }
 
-describe("recovery itself is crash-safe", () => {
+/** A scenario as a harness workload: its setup and operation on the tracked log, then a clean close. */
+function scenarioWorkload(scenario: Scenario): Workload {
+  return async (ctx) => {
+    const clock = steppingClock();
+    const wal = await ctx.openWal({ ...scenario.options, now: clock.now });
+    await scenario.setup(wal);
+    await scenario.operation(wal, clock);
+    await wal.close();
+  };
+}
+
+/** Sized to stay within seconds per test: a seeded sample of crash points, a few faults of each kind. */
+const SIZED = { crashPointsMax: 24, faultPointsMax: 2, bitFlips: 0, subsets: { exhaustiveMax: 32, samples: 8 } } as const;
+
+describe("recovery itself is crash-safe (through the public harness)", () => {
   const names = ["truncateBack inside a sealed segment", "truncateFront restarting at 100", "cleanup by maxAgeMs when everything expired"];
   for (const scenario of SCENARIOS.filter((candidate) => names.includes(candidate.name))) {
-    test(`a crash while reopening after a crash in ${scenario.name} changes nothing`, async () => {
-      const reference = await prepare(scenario);
-      const start = reference.fs.operationCount;
-      await scenario.operation(reference.wal, reference.clock);
-      const end = reference.fs.operationCount;
-      await reference.wal.close();
-      let recoveries = 0;
-      for (let crashAt = start + 1; crashAt <= end; crashAt++) {
-        const { fs, wal, clock } = await prepare(scenario);
-        fs.crashAtOperation(crashAt);
-        await expect(scenario.operation(wal, clock)).rejects.toThrow();
-        for (const outcome of ["lose-unsynced", "keep-unsynced"] as const) {
-          const options = { ...scenario.options, now: clock.now, repair: "truncate-partial" as const };
-          const cleanFs = fs.crash(outcome);
-          const clean = await Wal.open(DIR, { ...options, fs: cleanFs });
-          const openOperations = cleanFs.operationCount;
-          const expected = await stateOf(clean);
-          await clean.close();
-          for (let reopenCrashAt = 1; reopenCrashAt <= openOperations; reopenCrashAt++) {
-            const rebooted = fs.crash(outcome);
-            rebooted.crashAtOperation(reopenCrashAt);
-            await expect(Wal.open(DIR, { ...options, fs: rebooted })).rejects.toThrow();
-            for (const second of ["lose-unsynced", "keep-unsynced", "reorder", "torn-zero"] as const) {
-              const where = `crash at ${crashAt - start}, ${outcome}, reopen crashed at ${reopenCrashAt}, ${second}`;
-              const reopened = await Wal.open(DIR, { ...options, fs: rebooted.crash(second) });
-              expect(withoutBytes(await stateOf(reopened)), where).toEqual(withoutBytes(expected));
-              await reopened.close();
-              recoveries++;
-            }
-          }
-        }
-      }
-      expect(recoveries).toBeGreaterThan(end - start);
+    test(`crashes in ${scenario.name}, and in the recovery after them`, async () => {
+      const report = await explore({ workload: scenarioWorkload(scenario), seed: 21, ...SIZED });
+      recordReport(report);
+      expect(report.failures).toEqual([]);
+      expect(report.repairCrashes).toBeGreaterThan(report.crashPoints);
     });
   }
+});
+
+describe("the public harness drives Wal", () => {
+  const workloads: readonly [string, WalWorkloadOptions][] = [
+    ["rotation and retention on rotation (maxSegments)", { records: 10, maxSegments: 2, segmentBytes: 500 }],
+    ["truncateFront every few batches", { records: 10, truncateFrontEveryBatches: 3 }],
+    ["atomic batches and truncateBack", { records: 8, truncateBackEveryBatches: 2, atomicBatches: true }],
+    ["cleanup by maxTotalBytes after explicit rotations", { records: 8, maxTotalBytes: 900, cleanupEveryBatches: 2, rotateEveryBatches: 1 }],
+    ["a follower beside the writer, with reopens", { records: 6, follower: true, reopenEveryBatches: 1 }],
+  ];
+  for (const [name, options] of workloads) {
+    test(name, async () => {
+      const report = await explore({ workload: walWorkload(options), seed: 13, ...SIZED });
+      recordReport(report);
+      expect(report.failures).toEqual([]);
+      expect(report.subsetStates).toBeGreaterThan(0);
+      expect(report.faultsInjected).toBeGreaterThan(5);
+    });
+  }
+
+  test("it can fail: a workload claiming acknowledgments it never got is caught", async () => {
+    const lying: Workload = async (ctx) => {
+      const wal = await ctx.openWal({ segmentBytes: 300 });
+      for (let i = 0; i < 4; i++) {
+        await wal.append({ i });
+        ctx.history.acknowledge(ctx.history.flushMark());
+      }
+      await wal.close();
+    };
+    const report = await explore({ workload: lying, seed: 2, faultPointsMax: 0, repairCrashes: false });
+    expect(report.failures.length).toBeGreaterThan(0);
+    expect(report.failures[0]!.problems.join(" ")).toMatch(/lost acknowledged records/);
+  });
+
+  test("it can fail: a release the log never made is caught", async () => {
+    const resurrecting: Workload = async (ctx) => {
+      const wal = await ctx.openWal({ segmentBytes: 300 });
+      for (let i = 0; i < 4; i++) await wal.append({ i });
+      await wal.flush();
+      ctx.history.endRelease(3); // claims records 1 and 2 were released for good
+      await wal.close();
+    };
+    const report = await explore({ workload: resurrecting, seed: 2, faultPointsMax: 0, repairCrashes: false, subsets: false });
+    expect(report.failures.map((f) => f.problems.join(" ")).join(" ")).toMatch(/came back after the records below 3 were released/);
+  });
 });
 
 describe("a failing directory operation poisons the log, and reopening recovers", () => {

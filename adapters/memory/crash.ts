@@ -105,8 +105,43 @@ export interface TornOutcome {
   readonly landedSectors: number;
 }
 
+/**
+ * A write of a {@link SubsetOutcome} torn at `sectorBytes`: sector `i` (of
+ * those the write spans, aligned to file offsets) lands where `landed[i]` is
+ * true (a missing flag is false); the others are absent or read as `fill`.
+ */
+export interface TornWrite {
+  /** Sector size the write is split at. */
+  readonly sectorBytes: SectorBytes;
+  /** Which sectors land, in offset order. */
+  readonly landed: readonly boolean[];
+  /** What replaces the sectors that did not land. */
+  readonly fill: TornFill;
+}
+
+/** What becomes of one unsynced write or truncate in a {@link SubsetOutcome}; a truncate is only `land` or `drop`. */
+export type DataFate = "land" | "drop" | TornWrite;
+
+/**
+ * Any subset of the unsynced writes and truncates persists, each whole,
+ * torn or not at all, independently of issue order (later writes may land
+ * while earlier ones are lost or torn); the first `entries` unsynced
+ * directory operations persist, in issue order. `data` has one fate per
+ * unsynced write or truncate, in issue order (see `pendingOperations()`).
+ * Garbage bytes are drawn from the crash seed. `subsetOutcomes` enumerates
+ * them for a crash state.
+ */
+export interface SubsetOutcome {
+  /** Discriminant. */
+  readonly kind: "subset";
+  /** One fate per unsynced data operation, in issue order. */
+  readonly data: readonly DataFate[];
+  /** How many unsynced directory operations persist, in issue order. */
+  readonly entries: number;
+}
+
 /** How a crash treats unsynced state: a named outcome or an explicit one. */
-export type CrashOutcome = CrashOutcomeName | PrefixOutcome | TornOutcome;
+export type CrashOutcome = CrashOutcomeName | PrefixOutcome | TornOutcome | SubsetOutcome;
 
 /** A write split into sectors, some of which land. */
 interface SectorFate {
@@ -135,6 +170,7 @@ export function crashMachine(machine: Machine, outcome: CrashOutcome, seed: numb
   if (typeof outcome === "object" && outcome.kind === "prefix" && outcome.keep > operations.length) {
     throw new RangeError(`prefix keep ${outcome.keep} exceeds the ${operations.length} unsynced operations`);
   }
+  if (typeof outcome === "object" && outcome.kind === "subset") checkSubsetFits(outcome, operations);
   const prng = new Prng(seed);
   const fates = decideFates(outcome, operations, prng);
   const root = rebuildTree(machine.root, fates, outcome === "size-before-data");
@@ -148,6 +184,8 @@ function validateOutcome(outcome: CrashOutcome): void {
     if (!(CRASH_OUTCOMES as readonly string[]).includes(outcome)) throw new RangeError(`unknown crash outcome ${outcome}`);
   } else if (outcome.kind === "prefix") {
     if (!Number.isSafeInteger(outcome.keep) || outcome.keep < 0) throw new RangeError(`prefix keep ${outcome.keep}`);
+  } else if (outcome.kind === "subset") {
+    validateSubset(outcome);
   } else if (outcome.kind === "torn") {
     if (!(SECTOR_BYTES as readonly number[]).includes(outcome.sectorBytes)) {
       throw new RangeError(`sectorBytes ${outcome.sectorBytes} is not one of ${SECTOR_BYTES.join(", ")}`);
@@ -170,6 +208,7 @@ function decideFates(
     new Map(operations.map((operation, index) => [operation, fate(operation, index)]));
   if (typeof outcome === "object") {
     if (outcome.kind === "prefix") return each((_, index) => (index < outcome.keep ? "land" : "drop"));
+    if (outcome.kind === "subset") return decideSubset(outcome, operations, prng);
     return decideTorn(operations, outcome.fill, outcome.sectorBytes, () => outcome.landedSectors, prng);
   }
   switch (outcome) {
@@ -202,6 +241,49 @@ function decideFates(
       });
     }
   }
+}
+
+function validateSubset(outcome: SubsetOutcome): void {
+  if (!Array.isArray(outcome.data)) throw new RangeError("subset data must be an array of fates");
+  if (!Number.isSafeInteger(outcome.entries) || outcome.entries < 0) throw new RangeError(`subset entries ${outcome.entries}`);
+  for (const fate of outcome.data) {
+    if (fate === "land" || fate === "drop") continue;
+    if (typeof fate !== "object" || fate === null || !Array.isArray(fate.landed)) throw new RangeError(`subset fate ${JSON.stringify(fate)}`);
+    if (!(SECTOR_BYTES as readonly number[]).includes(fate.sectorBytes)) throw new RangeError(`sectorBytes ${fate.sectorBytes}`);
+    if (!["lost", "zero", "garbage"].includes(fate.fill)) throw new RangeError(`torn fill ${fate.fill}`);
+  }
+}
+
+/** A subset outcome must give one fate per unsynced data operation, and tear only writes. */
+function checkSubsetFits(outcome: SubsetOutcome, operations: readonly UnsyncedOperation[]): void {
+  const data = operations.filter((operation) => operation.kind !== "entry");
+  const entries = operations.length - data.length;
+  if (outcome.data.length !== data.length) throw new RangeError(`subset has ${outcome.data.length} fates for ${data.length} unsynced writes and truncates`);
+  if (outcome.entries > entries) throw new RangeError(`subset entries ${outcome.entries} exceeds the ${entries} unsynced directory operations`);
+  data.forEach((operation, index) => {
+    if (operation.kind === "truncate" && typeof outcome.data[index] === "object") throw new RangeError(`unsynced operation ${index} is a truncate: it cannot tear`);
+  });
+}
+
+function decideSubset(outcome: SubsetOutcome, operations: readonly UnsyncedOperation[], prng: Prng): Map<UnsyncedOperation, Fate> {
+  const fates = new Map<UnsyncedOperation, Fate>();
+  let dataIndex = 0;
+  let entryIndex = 0;
+  for (const operation of operations) {
+    if (operation.kind === "entry") {
+      fates.set(operation, entryIndex++ < outcome.entries ? "land" : "drop");
+      continue;
+    }
+    const fate = outcome.data[dataIndex++]!;
+    if (typeof fate === "string" || operation.kind !== "write") {
+      fates.set(operation, typeof fate === "string" ? fate : "drop");
+      continue;
+    }
+    const landed = Array.from({ length: countSectors(operation, fate.sectorBytes) }, (_, i) => fate.landed[i] === true);
+    const garbage = fate.fill === "garbage" ? prng.bytes(operation.bytes.length) : null;
+    fates.set(operation, { sectorBytes: fate.sectorBytes, landed, fill: fate.fill, garbage });
+  }
+  return fates;
 }
 
 function pickSectorBytes(prng: Prng): SectorBytes {
