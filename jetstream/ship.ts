@@ -87,6 +87,7 @@ interface Settings {
  *
  * @throws {RecordsLostError} records were removed before they were shipped and no `onLoss` was given
  * @throws {ForeignLogError} the subject's last message came from another log
+ * @throws {WalRewoundError} a `truncateBack` removed records the stream already holds
  * @throws {WalError} the log is damaged or cannot be read
  */
 export async function shipToJetStream(options: ShipOptions): Promise<ShipReport> {

@@ -138,6 +138,17 @@ describe.skipIf(binary.path === null)("JetStream shipper and replica", () => {
     const third = await replicateFromJetStream({ dir: replica, connection, subject, follow: false });
     expect(third.applied).toBe(0); // idempotent: everything skipped
     expect(await recordsOf(replica)).toEqual(await recordsOf(source));
+
+    // A replica of the replica (shipped under its own log id): the same records again. Its newest batch
+    // is durable for the shipper (another reader of the directory) only once a rotation seals it.
+    const sealing = await Wal.open(replica);
+    await sealing.rotate();
+    await sealing.close();
+    const done = new AbortController();
+    const shipped = await shipToJetStream({ dir: replica, connection, subject: "tswal.again", stream: "AGAIN", pollMs: 5, signal: done.signal, onShipped: (sequence) => sequence === RECORDS && done.abort() });
+    expect(shipped).toMatchObject({ shipped: RECORDS, duplicates: 0, lastSequence: RECORDS });
+    await replicateFromJetStream({ dir: `${root}/replica-of-replica`, connection, subject: "tswal.again", follow: false });
+    expect(await recordsOf(`${root}/replica-of-replica`)).toEqual(await recordsOf(source));
   }, 60_000);
 
   test("records removed by retention before they were shipped are reported, not skipped silently", async () => {
