@@ -37,7 +37,7 @@ export interface ExploreOptions {
   readonly check?: Checker;
   /** Seed for every random choice; the same seed explores the same scenarios. Default 1. */
   readonly seed?: number;
-  /** Crash outcomes to apply at each crash point; default all of `CRASH_OUTCOMES`. */
+  /** Crash outcomes to apply at each crash point; default all of `CRASH_OUTCOMES`. Empty: only the subsets (no crashes during repair). */
   readonly outcomes?: readonly CrashOutcome[];
   /** Repair policies to recover under; default both. */
   readonly policies?: readonly RepairPolicy[];
@@ -181,7 +181,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
         }
       }
     }
-    if (options.repairCrashes ?? true) {
+    if ((options.repairCrashes ?? true) && outcomes.length > 0) {
       const outcome = outcomes[crashAt % outcomes.length]!;
       const recoveryOperations = await countRecoveryOperations(fs, history, outcome, pointSeed);
       for (let repairCrashAt = 1; repairCrashAt <= recoveryOperations; repairCrashAt++) {
@@ -205,7 +205,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
     }
   }
   for (const [index, { fault, nth }] of faultPlan.entries()) {
-    const outcome = outcomes[(index + nth) % outcomes.length]!;
+    const outcome = outcomes[(index + nth) % outcomes.length] ?? "lose-unsynced";
     const scenario: Scenario = { kind: "fault", seed: mix(seed, 7919 * index), fault, nth, outcome };
     const kind = FAULTS[fault]!;
     const fs = await prepareMachine(scenario.seed);
