@@ -52,6 +52,12 @@ export interface WorkloadContext {
    * with the history. A workload uses either `open` or `openWal`, not both.
    */
   openWal(options?: WalHarnessOptions): Promise<TrackedWal>;
+  /**
+   * Marks where the part under test starts: `explore` crashes only at the
+   * operations after the last `focus()` of its undisturbed run (the setup
+   * before it still runs every time, uncrashed).
+   */
+  focus(): void;
 }
 
 /** Options of {@link WorkloadContext.openWal}: those of `Wal.open` that shape the log (see `WalOptions`). */
@@ -222,6 +228,7 @@ export function makeContext(
   history: History,
   probe: (() => Uint8Array | null) | null = null,
   opened: Wal[] = [],
+  operationCount: () => number = () => 0,
 ): WorkloadContext {
   const walDir = `${path.slice(0, path.lastIndexOf("/"))}/segments`;
   return {
@@ -229,6 +236,9 @@ export function makeContext(
     path,
     history,
     walDir,
+    focus(): void {
+      history.focusOperation = operationCount();
+    },
     async openWal(options = {}): Promise<TrackedWal> {
       history.target = "wal";
       history.walOptions = options;

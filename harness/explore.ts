@@ -155,7 +155,9 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
   };
 
   // Crash before every operation (1 … operations + 1: the last is "after the workload finished").
-  const points = sample(report.operations + 1, options.crashPointsMax ?? 400, seed).map((i) => i + 1);
+  // Crash points after the workload's `ctx.focus()`, if it called it.
+  const skipped = dryHistory.focusOperation === null ? 0 : dryHistory.focusOperation - start;
+  const points = sample(report.operations + 1 - skipped, options.crashPointsMax ?? 400, seed).map((i) => i + 1 + skipped);
   for (const [index, crashAt] of points.entries()) {
     const pointSeed = mix(seed, crashAt);
     const fs = await prepareMachine(pointSeed);

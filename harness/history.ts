@@ -48,6 +48,8 @@ export class History {
   #cutAbove: number | null = null;
   /** Which log the workload opened: `writer` (`ctx.open`), `wal` (`ctx.openWal`), or null before either. */
   target: "writer" | "wal" | null = null;
+  /** The machine's operation count at the workload's last `ctx.focus()`, or null. */
+  focusOperation: number | null = null;
   /** The options the workload last opened its segmented log with (recovery reopens with them, less retention). */
   walOptions: { readonly segmentBytes?: number; readonly maxRecordBytes?: number; readonly maxBatchBytes?: number } = {};
 

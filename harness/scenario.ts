@@ -121,7 +121,7 @@ export async function runWorkload(fs: MemoryFileSystem, workload: Workload): Pro
   };
   const opened: Wal[] = [];
   try {
-    await workload(makeContext(fs, LOG_PATH, history, probe, opened));
+    await workload(makeContext(fs, LOG_PATH, history, probe, opened, () => fs.operationCount));
   } catch (error) {
     if (!(error instanceof HarnessViolation) && !causedByCrash(error) && !isTypedFailure(error)) throw error;
   } finally {
