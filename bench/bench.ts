@@ -24,7 +24,9 @@
  *    `writeOneRecordBatches`), against reading the file in 1 MiB chunks;
  * 6. reading the bulk log back, values parsed, against better-sqlite3
  *    `select *` + `JSON.parse` and JSONL `readFile` + `JSON.parse`;
- * 7. `--big` (or `BENCH_BIG=1`), not in the default run: opening a 1 GiB log,
+ * 7. shipping a `Wal` to NATS JetStream against raw JetStream publishing, when
+ *    a nats-server is installed (jetstream.ts; skipped with a note otherwise);
+ * 8. `--big` (or `BENCH_BIG=1`), not in the default run: opening a 1 GiB log,
  *    in MB/s and resident memory growth (big.ts).
  * `--runs N` repeats every measurement N times and prints medians.
  *
@@ -40,6 +42,7 @@ import process from "node:process";
 import { runtimeName } from "../adapters/auto.ts";
 import { type BigOpen, bigOpen } from "./big.ts";
 import { jsonlAppends, jsonlReadAll, rawAppends, rawBytesWrite, rawRead } from "./files.ts";
+import { jetstreamBench } from "./jetstream.ts";
 import { compare, medianRate, type PeerRate, printTable, type Row, runPath } from "./measure.ts";
 import { loadPeers, type Peers } from "./peers.ts";
 import { jsonLines, order } from "./records.ts";
@@ -89,6 +92,8 @@ try {
   }
   console.log("");
   printTable(rows);
+  console.log("");
+  for (const line of await jetstreamBench()) console.log(line);
   if (options.big) printBig(await bigOpen(join(dir, "big.wal")));
 } finally {
   await rm(dir, { recursive: true, force: true });

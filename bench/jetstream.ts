@@ -7,7 +7,7 @@
  * - ship: `shipToJetStream` of a `Wal` holding N such records (durable,
  *   sealed), from start to the last acknowledgement.
  *
- * Run: `npx tsc -p tsconfig.run.json && node .tmp/run/bench/jetstream.js [N]`.
+ * `npm run bench` runs it after the other workloads (bench.ts).
  *
  * @module
  */
@@ -15,14 +15,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { shipToJetStream } from "../jetstream/mod.ts";
 import { bytesCodec, Wal } from "../mod.ts";
 import { findNatsServer, NatsServer } from "../test/natsd.ts";
 
-const RECORDS = Number(process.argv[2] ?? 20_000);
+const RECORDS = 20_000;
 const WINDOW = 256;
 
 /** Publishes `RECORDS` messages pipelined `WINDOW` deep; resolves with messages per second. */
@@ -67,19 +66,24 @@ async function ship(url: string, dir: string): Promise<number> {
   return RECORDS / ((performance.now() - started) / 1000);
 }
 
-const binary = findNatsServer();
-if (binary.path === null) {
-  console.log(`skipped: ${binary.reason}`);
-} else {
+/**
+ * Runs both on a nats-server started on loopback and returns the lines to
+ * print, or one line saying why it was skipped (no nats-server here).
+ */
+export async function jetstreamBench(): Promise<string[]> {
+  const binary = findNatsServer();
+  if (binary.path === null) return [`JetStream shipping: skipped, ${binary.reason}`];
   const root = await mkdtemp(join(tmpdir(), "tswal-bench-nats-"));
   const server = await NatsServer.start(binary.path, join(root, "store"));
   try {
     const raw = await rawPublish(server.url);
     const shipped = await ship(server.url, join(root, "log"));
     const format = (rate: number): string => Math.round(rate).toLocaleString("en-US");
-    console.log(`${RECORDS} records of 100 bytes, ${WINDOW} in flight, nats-server on loopback, file storage`);
-    console.log(`raw js.publish with msgID: ${format(raw)} msg/s`);
-    console.log(`shipToJetStream from a Wal: ${format(shipped)} rec/s (${(shipped / raw).toFixed(2)}x raw)`);
+    return [
+      `JetStream shipping: ${RECORDS} records of 100 bytes, ${WINDOW} in flight, nats-server on loopback, file storage`,
+      `  raw js.publish with msgID: ${format(raw)} msg/s`,
+      `  shipToJetStream from a Wal: ${format(shipped)} rec/s (${(shipped / raw).toFixed(2)}x raw)`,
+    ];
   } finally {
     await server.stop();
     await rm(root, { recursive: true, force: true });
