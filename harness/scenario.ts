@@ -134,13 +134,16 @@ export async function runWorkload(fs: MemoryFileSystem, workload: Workload): Pro
 /**
  * An application's own invariant over a recovered log, run after the
  * harness's: return the problems found (empty when it holds). `fs` is the
- * recovered machine, opened and checked; do not keep it.
+ * recovered machine, opened and checked; do not keep it. For a `Wal`
+ * workload, `wal` is the recovered log, open: read it (its sequences,
+ * `stats()`, `read()`), do not write to it or close it.
  */
 export type Checker = (recovered: {
   readonly fs: MemoryFileSystem;
   readonly path: string;
   readonly history: History;
   readonly recovered: readonly RecoveredRecord[];
+  readonly wal?: Wal;
 }) => readonly string[] | Promise<readonly string[]>;
 
 /** How {@link recoverAndCheck} crashes and recovers. */

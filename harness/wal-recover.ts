@@ -90,7 +90,7 @@ export async function recoverWalAndCheck(crashed: MemoryFileSystem, dir: string,
   }
   const recovered = await readWal(wal);
   problems.push(...checkRecovered(history, recovered));
-  if (recovery.check !== undefined) problems.push(...(await recovery.check({ fs: machine, path: dir, history, recovered })));
+  if (recovery.check !== undefined) problems.push(...(await recovery.check({ fs: machine, path: dir, history, recovered, wal })));
   problems.push(...(await acceptsNewRecord(wal, machine, dir, options, recovered.length, seed)));
   return { problems, repaired: repair !== null, strictRefused: false, detected: repair?.kind ?? null };
 }
