@@ -17,7 +17,7 @@
  */
 
 export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "../src/fs.ts";
-export { FILE_BYTES_MAX } from "./memory/bytes.ts";
+export { FILE_BYTES_MAX, Prng } from "./memory/bytes.ts";
 export {
   CRASH_OUTCOMES,
   type CrashOutcome,

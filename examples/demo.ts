@@ -31,6 +31,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runtimeName } from "../adapters/auto.ts";
+import { Prng } from "../adapters/memory.ts";
 import { formatCount } from "../cli/common.ts";
 import { processIo, runCli } from "../cli/run.ts";
 import { torture, tortureTable, tortureVerdict } from "../cli/torture.ts";
@@ -64,16 +65,10 @@ const say = (line = ""): void => io.out(line);
 /** `text` with each non-empty line indented by three spaces. */
 const indent = (text: string): string => text.replace(/^(?=.)/gm, "   ");
 
-/** mulberry32: a small seeded generator of floats in [0, 1). */
+/** A seeded generator of floats in [0, 1): the simulator's {@link Prng}. */
 function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const prng = new Prng(seed);
+  return () => prng.nextFloat();
 }
 
 /** The command line that starts the writer in this runtime (compiled JavaScript under Node, the sources under Bun and Deno). */

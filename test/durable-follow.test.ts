@@ -6,42 +6,13 @@
 
 import { describe, expect, test } from "vitest";
 import { Wal, type WalRecord } from "../mod.ts";
-import { defaultFileSystem } from "../adapters/auto.ts";
-import type { FileSystem } from "../src/fs.ts";
-import { useTempDir } from "./helpers.ts";
+import { gatedSyncs, useTempDir } from "./helpers.ts";
 
 const POLL_MS = 5;
 
 /** Lets several poll intervals pass: a follower that would return a record it must not has had every chance to. */
 function pollsPass(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, POLL_MS * 10));
-}
-
-/** The node filesystem with every file fsync held at a gate the test opens. */
-async function gatedFileSystem(): Promise<{ fs: FileSystem; hold: () => void; release: () => void }> {
-  const base = await defaultFileSystem();
-  let gate: Promise<void> | null = null;
-  let open = (): void => undefined;
-  const fs: FileSystem = Object.create(base);
-  fs.open = async (path, mode) => {
-    const handle = await base.open(path, mode);
-    const sync = handle.sync.bind(handle);
-    handle.sync = async () => {
-      if (gate !== null) await gate;
-      return sync();
-    };
-    return handle;
-  };
-  return {
-    fs,
-    hold: () => {
-      gate = new Promise((resolve) => (open = resolve));
-    },
-    release: () => {
-      gate = null;
-      open();
-    },
-  };
 }
 
 /** Starts `next()` and records whether it settled before `flag()` turned true. */
@@ -57,7 +28,7 @@ function watch(iterator: AsyncIterator<WalRecord<unknown>>, flag: () => boolean)
 
 describe("durable follow", () => {
   test("in process: a written batch is returned only once its fsync returned", async () => {
-    const { fs, hold, release } = await gatedFileSystem();
+    const { fs, hold, release } = await gatedSyncs();
     const dir = `${await useTempDir()}/log`;
     const wal = await Wal.open(dir, { fs, pollMs: POLL_MS });
     const controller = new AbortController();

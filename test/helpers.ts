@@ -40,3 +40,33 @@ export async function countingFileSystem(): Promise<{ fs: FileSystem; bytesRead:
   };
   return { fs, bytesRead: () => bytesRead };
 }
+
+/** The runtime's adapter with every file sync held, from `hold()` until `release()`, and the syncs counted. */
+export async function gatedSyncs(): Promise<{ fs: FileSystem; hold: () => void; release: () => void; syncs: () => number }> {
+  const base = await defaultFileSystem();
+  let gate: Promise<void> | null = null;
+  let open = (): void => undefined;
+  let syncs = 0;
+  const fs: FileSystem = Object.create(base);
+  fs.open = async (path, mode) => {
+    const handle = await base.open(path, mode);
+    const sync = handle.sync.bind(handle);
+    handle.sync = async () => {
+      syncs++;
+      if (gate !== null) await gate;
+      return sync();
+    };
+    return handle;
+  };
+  return {
+    fs,
+    hold: () => {
+      gate = new Promise((resolve) => (open = resolve));
+    },
+    release: () => {
+      gate = null;
+      open();
+    },
+    syncs: () => syncs,
+  };
+}

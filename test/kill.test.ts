@@ -40,6 +40,7 @@
 
 import process from "node:process";
 import { expect, test } from "vitest";
+import { Prng } from "../adapters/memory.ts";
 import { WalReader, WalWriter } from "../mod.ts";
 import { Child, childScript, type Runtime, RUNTIMES } from "./children.ts";
 import { appenderValue } from "./children/ops.ts";
@@ -49,16 +50,10 @@ import { useTempDir } from "./helpers.ts";
 const KILLS = Number(process.env["WAL_KILLS"] ?? 20);
 const SEED = Number(process.env["WAL_KILL_SEED"] ?? 0x5eed);
 
-/** mulberry32: a small seeded generator of floats in [0, 1). */
+/** A seeded generator of floats in [0, 1): the simulator's {@link Prng}. */
 function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const prng = new Prng(seed);
+  return () => prng.nextFloat();
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -19,9 +19,7 @@ import {
   type WalOptions,
   WalReader,
 } from "../mod.ts";
-import { defaultFileSystem } from "../adapters/auto.ts";
-import type { FileSystem } from "../mod.ts";
-import { useTempDir } from "./helpers.ts";
+import { gatedSyncs, useTempDir } from "./helpers.ts";
 import { finalBatchStart, logBytes } from "./log-files.ts";
 
 const SEGMENT_NAME = /^\d{20}\.wal$/;
@@ -74,36 +72,6 @@ async function corruptionOf(dir: string, options: WalOptions<unknown>) {
   );
   expect(error).toBeInstanceOf(WalCorruptionError);
   return (error as WalCorruptionError).corruption;
-}
-
-/** The runtime's adapter, with every file sync held while `held` is set until `release` is called. */
-async function gatedSyncs(): Promise<{ fs: FileSystem; hold: () => void; release: () => void; syncs: () => number }> {
-  const base = await defaultFileSystem();
-  let gate: Promise<void> | null = null;
-  let open = (): void => undefined;
-  let syncs = 0;
-  const fs: FileSystem = Object.create(base);
-  fs.open = async (path, mode) => {
-    const handle = await base.open(path, mode);
-    const sync = handle.sync.bind(handle);
-    handle.sync = async () => {
-      syncs++;
-      if (gate !== null) await gate;
-      return sync();
-    };
-    return handle;
-  };
-  return {
-    fs,
-    hold: () => {
-      gate = new Promise((resolve) => (open = resolve));
-    },
-    release: () => {
-      gate = null;
-      open();
-    },
-    syncs: () => syncs,
-  };
 }
 
 describe("group commit", () => {

@@ -130,6 +130,11 @@ export class Prng {
     return (mixed ^ (mixed >>> 14)) >>> 0;
   }
 
+  /** The next value, uniform in `[0, 1)`. */
+  nextFloat(): number {
+    return this.nextU32() / 2 ** 32;
+  }
+
   /** An integer in `[0, bound)`; `bound` is at least 1 and at most 2^32. */
   below(bound: number): number {
     assert(Number.isSafeInteger(bound) && bound >= 1 && bound <= 2 ** 32, `bound ${bound}`);

@@ -25,6 +25,7 @@
 import { createHash } from "node:crypto";
 import { linkSync, mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Prng } from "../../adapters/memory.ts";
 import { ROOT_INODE, type Trace, type TraceOp } from "./trace.ts";
 
 /** How a state's uncovered operations were decided. */
@@ -58,16 +59,10 @@ export interface StateOptions {
   readonly maxStates: number;
 }
 
-/** mulberry32. */
+/** A seeded generator of floats in [0, 1): the simulator's {@link Prng}. */
 function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const prng = new Prng(seed);
+  return () => prng.nextFloat();
 }
 
 /** For each operation, the index of the first sync that covers it (Infinity if none). */
