@@ -48,11 +48,11 @@ import {
   type AppendOptions,
   batchBytes,
   checkClock,
+  payloadBytes,
   prepareAppend,
   prepareBatch,
-  prepareText,
+  preparePayload,
   prepareTexts,
-  textPayload,
   textPayloads,
 } from "./writer.ts";
 
@@ -363,11 +363,9 @@ export class Wal<T = unknown> implements AsyncDisposable {
     try {
       this.#owner.checkWritable();
       // Nothing queued: accepted at once when the active segment takes it without rotating (text encoded in place).
-      const payload = this.#codec.toText === undefined ? prepareAppend(this.#codec, value, options, this.#recordBytesMax) : prepareText(this.#codec, value, options);
+      const payload = preparePayload(this.#codec, value, options, this.#recordBytesMax);
       sequence = this.#store.appendNow(payload, options?.sequence);
-      if (sequence === null) {
-        return this.#appendInTurn(() => [typeof payload === "string" ? textPayload(payload, this.#recordBytesMax) : payload], options);
-      }
+      if (sequence === null) return this.#appendInTurn(() => [payloadBytes(payload, this.#recordBytesMax)], options);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -229,10 +229,10 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
     try {
       this.#owner.checkWritable();
       // A text codec's text is encoded straight into the batch buffer when it is accepted at once.
-      const payload = this.#codec.toText === undefined ? prepareAppend(this.#codec, value, options, this.#recordBytesMax) : prepareText(this.#codec, value, options);
+      const payload = preparePayload(this.#codec, value, options, this.#recordBytesMax);
       sequence = this.#owner.idle ? this.#log.appendNow(payload, options?.sequence) : null;
       if (sequence === null) {
-        const bytes = typeof payload === "string" ? textPayload(payload, this.#recordBytesMax) : payload;
+        const bytes = payloadBytes(payload, this.#recordBytesMax);
         return this.#accept(
           () => bytes,
           (prepared) => RECORD_HEADER_BYTES + prepared.length,
@@ -367,13 +367,19 @@ function checkAppendOptions(options: AppendOptions | undefined, entry: string): 
 }
 
 /**
- * {@link prepareAppend} for a codec with `toText`: checks the options and
- * returns the value's text, to be encoded in place (its size is checked
- * then).
+ * An append's payload, checked: for a codec with `toText` the value's text,
+ * to be encoded in place when accepted at once (its size is checked then),
+ * else {@link prepareAppend}'s bytes.
  */
-export function prepareText<T>(codec: Codec<T>, value: T, options: AppendOptions | undefined): string {
+export function preparePayload<T>(codec: Codec<T>, value: T, options: AppendOptions | undefined, recordBytesMax: number): Uint8Array | string {
+  if (codec.toText === undefined) return prepareAppend(codec, value, options, recordBytesMax);
   checkAppendOptions(options, "append");
   return textOf(codec, value);
+}
+
+/** A prepared payload as bytes, checked against `recordBytesMax`, for when it cannot be encoded in place. */
+export function payloadBytes(payload: Uint8Array | string, recordBytesMax: number): Uint8Array {
+  return typeof payload === "string" ? textPayload(payload, recordBytesMax) : payload;
 }
 
 /** The text codec's text for `value`, or `WalArgumentError` when it cannot encode it. */
@@ -386,7 +392,7 @@ function textOf<T>(codec: Codec<T>, value: T): string {
 }
 
 /** The UTF-8 bytes of a text payload, checked against `recordBytesMax`, for when it cannot be encoded in place. */
-export function textPayload(text: string, recordBytesMax: number): Uint8Array {
+function textPayload(text: string, recordBytesMax: number): Uint8Array {
   return checkPayloadBytes(utf8.encode(text), recordBytesMax);
 }
 
