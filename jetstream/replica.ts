@@ -3,13 +3,16 @@
  * keeping every record's sequence and bytes. Resumable and idempotent: a
  * message whose sequence the replica already holds is skipped, so a replica
  * killed at any moment is reopened and run again, and a replica of a replica
- * holds the same records.
+ * holds the same records. A restarted replica does not read the stream from
+ * its beginning: it binary-searches the stream (message gets by sequence) for
+ * the first message whose record sequence is above its own, and consumes from
+ * there; the skip of held sequences stays as the safety net.
  *
  * @module
  */
 
 import type { NatsConnection } from "@nats-io/transport-node";
-import { type ConsumerMessages, jetstream } from "@nats-io/jetstream";
+import { type ConsumerMessages, DeliverPolicy, jetstream, type JetStreamManager, type MsgRequest } from "@nats-io/jetstream";
 import { bytesCodec } from "../src/codec.ts";
 import { WalError } from "../src/errors.ts";
 import { Wal, type WalOptions } from "../src/wal.ts";
@@ -39,6 +42,8 @@ export interface ReplicaOptions extends ConnectionOptions {
   readonly onRetry?: (error: unknown) => void;
   /** Told of each record appended to the replica. */
   readonly onApplied?: (sequence: number) => void;
+  /** Told of each message received from the stream (applied or skipped): its record sequence. */
+  readonly onReceived?: (sequence: number) => void;
 }
 
 /** What a replication run did. */
@@ -49,13 +54,18 @@ export interface ReplicaReport {
   skipped: number;
   /** Times consuming started over after a failure. */
   retries: number;
+  /** Messages received from the stream (applied plus skipped). */
+  received: number;
+  /** The stream sequence the last pass started consuming at (0: none started). */
+  startedAt: number;
   /** The replica's current sequence at the end. */
   currentSequence: number;
 }
 
 /**
  * Copies the records on `options.subject` into the `Wal` at `options.dir`,
- * in order, flushing whenever it has caught up; with `follow` (default)
+ * in order, flushing whenever it has caught up (and every `maxBuffered`
+ * records while catching up); with `follow` (default)
  * until `options.signal` aborts.
  *
  * @throws {ForeignLogError} the subject holds records of two different logs
@@ -63,7 +73,7 @@ export interface ReplicaReport {
  * @throws {WalError} the replica's log failed
  */
 export async function replicateFromJetStream(options: ReplicaOptions): Promise<ReplicaReport> {
-  const report: ReplicaReport = { applied: 0, skipped: 0, retries: 0, currentSequence: 0 };
+  const report: ReplicaReport = { applied: 0, skipped: 0, retries: 0, received: 0, startedAt: 0, currentSequence: 0 };
   const wal = await Wal.open<Uint8Array>(options.dir, { ...options.wal, codec: bytesCodec });
   const connected = await connectTo(options);
   try {
@@ -87,7 +97,7 @@ export async function replicateFromJetStream(options: ReplicaOptions): Promise<R
   }
 }
 
-/** One pass over the stream from its start; true when done (not following and caught up). */
+/** One pass over the stream from the first message the replica lacks; true when done (not following and caught up). */
 async function consumeOnce(
   connection: NatsConnection,
   options: ReplicaOptions,
@@ -97,7 +107,13 @@ async function consumeOnce(
 ): Promise<boolean> {
   const manager = await managerOf(connection, 5_000);
   const stream = options.stream ?? (await manager.streams.find(options.subject));
-  const consumer = await jetstream(connection).consumers.get(stream, { filter_subjects: options.subject });
+  const start = await firstMissing(manager, stream, options.subject, wal.currentSequence);
+  report.startedAt = start;
+  const consumer = await jetstream(connection).consumers.get(stream, {
+    filter_subjects: options.subject,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: start,
+  });
   if (options.follow === false && (await consumer.info()).num_pending === 0) return true;
   const messages = await consumer.consume({ max_messages: options.maxBuffered ?? 256 });
   const stop = (): void => void messages.stop();
@@ -120,18 +136,45 @@ async function apply(
 ): Promise<boolean> {
   for await (const message of messages) {
     const identity = identityOf(message.headers, message.seq);
+    report.received++;
+    options.onReceived?.(identity.sequence);
     state.source ??= identity.logId;
     if (identity.logId !== state.source) throw new ForeignLogError(options.subject, state.source, identity.logId);
+    let flush = message.info.pending === 0;
     if (identity.sequence <= wal.currentSequence) report.skipped++;
     else {
       await wal.append(message.data, { sequence: identity.sequence });
       report.applied++;
       options.onApplied?.(identity.sequence);
+      // A long catch-up keeps what it applied if it is killed, so a restart resumes near there.
+      flush ||= report.applied % (options.maxBuffered ?? 256) === 0;
     }
-    if (message.info.pending === 0) {
-      await wal.flush();
-      if (options.follow === false) return true;
-    }
+    if (flush) await wal.flush();
+    if (message.info.pending === 0 && options.follow === false) return true;
   }
   return false;
+}
+
+/**
+ * The stream sequence of the first message on `subject` whose record
+ * sequence is above `held` (one past the stream's last when none is). The
+ * shipper publishes one log per subject in order, so record sequences grow
+ * with stream sequences: a binary search over the stream's range with
+ * "first message on the subject at or after" gets, O(log n) requests.
+ */
+async function firstMissing(manager: JetStreamManager, stream: string, subject: string, held: number): Promise<number> {
+  const { first_seq: first, last_seq: last } = (await manager.streams.info(stream)).state;
+  let low = Math.max(first, 1);
+  let high = last + 1; // the answer lies in [low, high]
+  if (held <= 0) return low;
+  while (low < high) {
+    const middle = low + Math.floor((high - low) / 2);
+    // STREAM.MSG.GET takes `next_by_subj` (server 2.9+), though the client's MsgRequest type omits it.
+    const query = { seq: middle, next_by_subj: subject } as unknown as MsgRequest;
+    const found = await manager.streams.getMessage(stream, query);
+    if (found === null) high = middle; // nothing on the subject at or after middle
+    else if (identityOf(found.header, found.seq).sequence > held) high = middle;
+    else low = found.seq + 1;
+  }
+  return low;
 }

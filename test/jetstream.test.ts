@@ -19,7 +19,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { bytesCodec, Wal } from "../mod.ts";
 import { identityOf } from "../jetstream/headers.ts";
-import { type RecordsLost, replicateFromJetStream, shipToJetStream } from "../jetstream/mod.ts";
+import { type RecordsLost, type ReplicaReport, replicateFromJetStream, shipToJetStream } from "../jetstream/mod.ts";
 import { runtimeName } from "../adapters/auto.ts";
 import { Child, childScript, killAll, ROOT, type Runtime } from "./children.ts";
 import { useTempDir } from "./helpers.ts";
@@ -81,6 +81,11 @@ async function appendRange(wal: Wal, from: number, to: number): Promise<void> {
 /** Waits until `shipper` reports sequence `sequence` shipped. */
 async function shippedUpTo(shipper: Child, sequence: number): Promise<void> {
   await shipper.waitForLine((line) => line.startsWith("shipped ") && Number(line.slice(8)) >= sequence, 45_000);
+}
+
+function startReplica(dir: string, subject: string, mode: "follow" | "once", stallAt?: number): Child {
+  const args = [dir, server.url, subject, mode, ...(stallAt === undefined ? [] : [String(stallAt)])];
+  return Child.spawn(runtimeName() as Runtime, childScript("replica.ts"), args);
 }
 
 function startShipper(dir: string, subject: string, stream: string): Child {
@@ -149,6 +154,41 @@ describe.skipIf(binary.path === null)("JetStream shipper and replica", () => {
     expect(shipped).toMatchObject({ shipped: RECORDS, duplicates: 0, lastSequence: RECORDS });
     await replicateFromJetStream({ dir: `${root}/replica-of-replica`, connection, subject: "tswal.again", follow: false });
     expect(await recordsOf(`${root}/replica-of-replica`)).toEqual(await recordsOf(source));
+  }, 60_000);
+
+  test("a replica SIGKILLed mid-way resumes near where it stopped, not from the stream's start, and equals the source", async () => {
+    const root = await useTempDir();
+    const source = `${root}/source`;
+    const subject = "tswal.resume";
+    const wal = await Wal.open(source, { segmentBytes: 65_536 });
+    await appendRange(wal, 1, RECORDS);
+    await wal.rotate();
+    await wal.close();
+    const shipping = new AbortController();
+    await shipToJetStream({ dir: source, connection, subject, stream: "RESUME", pollMs: 5, signal: shipping.signal, onShipped: (sequence) => sequence === RECORDS && shipping.abort() });
+    expect((await streamContents("RESUME", subject)).messages).toBe(RECORDS);
+
+    // A replica process stalls after applying record 1,750 (some of it unflushed) and is SIGKILLed there.
+    const replica = `${root}/replica`;
+    const first = startReplica(replica, subject, "follow", 1_750);
+    await first.waitForLine((line) => line === "stalled 1750", 45_000);
+    first.kill();
+    expect((await first.exited).signal).toBe("SIGKILL");
+    const held = (await recordsOf(replica)).map(({ sequence }) => sequence);
+    expect(held.length).toBeGreaterThan(0);
+    expect(held.length).toBeLessThanOrEqual(1_750);
+    expect(held).toEqual(Array.from({ length: held.length }, (_, index) => index + 1));
+
+    // Restarted, it reads only what it lacks: it starts at the first message above its sequence.
+    const second = startReplica(replica, subject, "once");
+    const done = await second.waitForLine((line) => line.startsWith("done ") || line.startsWith("error "), 45_000);
+    expect(done.startsWith("done "), second.describe()).toBe(true);
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+    const report = JSON.parse(done.slice(5)) as ReplicaReport;
+    expect(report).toMatchObject({ applied: RECORDS - held.length, currentSequence: RECORDS });
+    expect(report.received).toBeLessThan(RECORDS);
+    expect(report.received).toBe(RECORDS - held.length); // not a message held already was read again
+    expect(await recordsOf(replica)).toEqual(await recordsOf(source)); // sequences and values: none missing, none twice
   }, 60_000);
 
   test("records removed by retention before they were shipped are reported, not skipped silently", async () => {
