@@ -53,9 +53,9 @@ export interface WorkloadContext {
    */
   openWal(options?: WalHarnessOptions): Promise<TrackedWal>;
   /**
-   * Marks where the part under test starts: `explore` crashes only at the
-   * operations after the last `focus()` of its undisturbed run (the setup
-   * before it still runs every time, uncrashed).
+   * Marks where the part under test starts: `explore` crashes and injects
+   * faults only at the operations after the last `focus()` of its
+   * undisturbed run (the setup before it still runs every time, untouched).
    */
   focus(): void;
 }

@@ -17,6 +17,7 @@ import type { History } from "./history.ts";
 import {
   armFault,
   FAULTS,
+  type FaultKind,
   LOG_PATH,
   prepareMachine,
   recoverAndCheck,
@@ -52,8 +53,10 @@ export interface ExploreOptions {
   readonly crashPointsMax?: number;
   /** Also crash each recovery at every one of its operations (for one outcome per crash point). Default true. */
   readonly repairCrashes?: boolean;
-  /** Inject every fault kind at every matching operation; per kind at most this many. Default 64; 0 disables. */
+  /** Inject every fault kind at every matching operation (after `ctx.focus()`, if called); per kind at most this many. Default 64; 0 disables. */
   readonly faultPointsMax?: number;
+  /** The fault kinds to inject; default {@link FAULTS}. Replay a failure with `runScenario(workload, scenario, check, faults)`. */
+  readonly faults?: readonly FaultKind[];
   /** Bit flips in acknowledged data to try (single-file writer workloads only). Default 64; 0 disables. */
   readonly bitFlips?: number;
   /** Called after each scenario. */
@@ -126,6 +129,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
   const failuresMax = options.failuresMax ?? 10;
   const { workload, check } = options;
 
+  const machineStart = await prepareMachine(seed);
   const dry = await prepareMachine(seed);
   const start = dry.operationCount;
   const dryHistory = await runWorkload(dry, workload);
@@ -198,18 +202,27 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
     options.onProgress?.({ phase: "crash", done: index + 1, total: points.length });
   }
 
-  // Every fault kind at every matching operation, then a crash.
+  // Every fault kind at every matching operation (after the focus, if any), then a crash.
   const faultPointsMax = options.faultPointsMax ?? 64;
+  const faults = options.faults ?? FAULTS;
   const faultPlan: { fault: number; nth: number }[] = [];
-  for (const [fault, { op }] of FAULTS.entries()) {
-    for (const n of sample(dry.operationsOfKind(op), faultPointsMax, mix(seed, fault))) {
-      faultPlan.push({ fault, nth: n + 1 });
+  // a fault's `nth` counts from the workload's start (not the machine's preparation, which syncs
+  // its directory), or from the focus: a run crashed right after the focus counts the operations before
+  const prepared = await prepareMachine(seed);
+  if (faultPointsMax > 0 && dryHistory.focusOperation !== null) {
+    prepared.crashAtOperation(dryHistory.focusOperation + 1);
+    await runWorkload(prepared, workload);
+  }
+  for (const [fault, { op }] of faults.entries()) {
+    const skippedOfKind = prepared.operationsOfKind(op) - machineStart.operationsOfKind(op);
+    for (const n of sample(dry.operationsOfKind(op) - prepared.operationsOfKind(op), faultPointsMax, mix(seed, fault))) {
+      faultPlan.push({ fault, nth: skippedOfKind + n + 1 });
     }
   }
   for (const [index, { fault, nth }] of faultPlan.entries()) {
     const outcome = outcomes[(index + nth) % outcomes.length] ?? "lose-unsynced";
     const scenario: Scenario = { kind: "fault", seed: mix(seed, 7919 * index), fault, nth, outcome };
-    const kind = FAULTS[fault]!;
+    const kind = faults[fault]!;
     const fs = await prepareMachine(scenario.seed);
     armFault(fs, kind, nth);
     const history = await runWorkload(fs, workload);

@@ -77,7 +77,7 @@ export type Scenario =
       readonly repairCrashAt?: number;
     }
   | {
-      /** The `nth` operation of kind `fault` fails; the workload goes on; then a crash with `outcome`. */
+      /** The `nth` operation of the kind of fault number `fault` (of {@link FAULTS}, or of `explore`'s `faults`) fails; the workload goes on; then a crash with `outcome`. */
       readonly kind: "fault";
       readonly seed: number;
       readonly fault: number;
@@ -160,8 +160,8 @@ export interface Recovery {
   readonly check?: Checker | undefined;
 }
 
-/** Runs one scenario from scratch, with the same `check` the exploration used, if any. */
-export async function runScenario(workload: Workload, scenario: Scenario, check?: Checker): Promise<ScenarioResult> {
+/** Runs one scenario from scratch, with the same `check` (and `faults`, for a fault scenario) the exploration used, if any. */
+export async function runScenario(workload: Workload, scenario: Scenario, check?: Checker, faults: readonly FaultKind[] = FAULTS): Promise<ScenarioResult> {
   const fs = await prepareMachine(scenario.seed);
   switch (scenario.kind) {
     case "crash": {
@@ -171,7 +171,7 @@ export async function runScenario(workload: Workload, scenario: Scenario, check?
       return recoverAndCheck(fs, history, { outcome, policy, seed, repairCrashAt, check });
     }
     case "fault": {
-      const fault = FAULTS[scenario.fault];
+      const fault = faults[scenario.fault];
       if (fault === undefined) throw new RangeError(`no fault ${scenario.fault}`);
       armFault(fs, fault, scenario.nth);
       const history = await runWorkload(fs, workload);

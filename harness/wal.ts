@@ -44,6 +44,11 @@ export class TrackedWal {
     return this.#wal.firstSequence;
   }
 
+  /** See {@link Wal.lastSequence}. */
+  get lastSequence(): number {
+    return this.#wal.lastSequence;
+  }
+
   /** See {@link Wal.poisoned}. */
   get poisoned(): boolean {
     return this.#wal.poisoned;

@@ -10,14 +10,18 @@
  * the operation's steps). Recovery
  * crashed at every operation, workloads with rotation, retention, both
  * truncations, atomic batches and a follower, and proofs that the harness
- * fails go through `explore` too. Faults in each directory operation
- * (poisoning, then reopening) keep a loop of their own.
+ * fails go through `explore` too. So do faults in each directory operation:
+ * `explore` fails each I/O operation of every kind from the operation on
+ * (`faults`, after `ctx.focus()`), the workload checks that the operation
+ * failed and either poisoned the log or left it untouched, and after a
+ * reopen (with and without losing what was unsynced) a checker allows only
+ * the log before or after the operation.
  */
 
 import { describe, expect, test } from "vitest";
 import { MemoryFileSystem } from "../adapters/memory.ts";
-import { type Checker, type ExploreReport, explore, type Workload, walWorkload, type WalWorkloadOptions } from "../harness/mod.ts";
-import { Wal, WalError, WalIoError, type WalOptions, WalPoisonedError, type WalStats } from "../mod.ts";
+import { type Checker, type ExploreReport, explore, type FaultKind, type Workload, walWorkload, type WalWorkloadOptions } from "../harness/mod.ts";
+import { Wal, WalIoError, type WalOptions, WalPoisonedError, type WalStats } from "../mod.ts";
 import { recordFigure } from "./figures.ts";
 
 const DIR = "/data/log";
@@ -31,7 +35,7 @@ interface LogState {
   readonly stats: WalStats;
 }
 
-async function stateOf(wal: Wal): Promise<LogState> {
+async function stateOf(wal: Pick<Wal, "read" | "currentSequence" | "firstSequence" | "lastSequence" | "stats">): Promise<LogState> {
   const records: [number, unknown][] = [];
   for await (const record of wal.read()) records.push([record.sequence, record.value]);
   const { currentSequence, firstSequence, lastSequence } = wal;
@@ -330,51 +334,98 @@ describe("the public harness drives Wal", () => {
   });
 });
 
+/** An I/O error at each kind of operation a directory operation performs. */
+const DIRECTORY_FAULTS: readonly FaultKind[] = (["open", "read", "write", "sync", "close", "rename", "unlink", "syncDir"] as const).map((op) => ({
+  name: `${op} EIO`,
+  op,
+  code: "EIO",
+}));
+
+/** What the faulted runs of a workload saw of its operation under test. */
+interface FaultTally {
+  /** Runs where the fault fired inside the operation (which then failed). */
+  failed: number;
+  /** Of those, the runs whose log the failure poisoned. */
+  poisoned: number;
+}
+
+/**
+ * A scenario as a workload whose operation may meet an injected fault:
+ * `explore` fails each operation from the focus on, the workload goes on
+ * (closes the log), then the machine crashes and recovers. A fault inside
+ * the operation must fail it: with `WalPoisonedError` (the log poisoned,
+ * refusing appends) or with `WalIoError` (the log untouched, still `before`);
+ * anything else is a violation the harness reports.
+ */
+function faultedWorkload(scenario: Scenario, before: LogState, tally: FaultTally): Workload {
+  return async (ctx) => {
+    const fs = ctx.fs;
+    if (!(fs instanceof MemoryFileSystem)) throw new TypeError("explore runs on a MemoryFileSystem");
+    const clock = steppingClock();
+    const wal = await ctx.openWal({ ...scenario.options, now: clock.now });
+    await scenario.setup(wal);
+    ctx.focus();
+    const fired = fs.faultsInjected;
+    const error = await scenario.operation(wal, clock).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    const problems: string[] = [];
+    if (fs.faultsInjected > fired) {
+      tally.failed++;
+      if (error instanceof WalPoisonedError) {
+        tally.poisoned++;
+        if (!wal.poisoned) problems.push("the operation failed with WalPoisonedError, but the log is not poisoned");
+        const refused = await wal.append("refused").then(
+          () => null,
+          (e: unknown) => e,
+        );
+        if (!(refused instanceof WalPoisonedError)) problems.push(`a poisoned log answered an append with ${String(refused)}, not WalPoisonedError`);
+      } else if (error instanceof WalIoError) {
+        if (wal.poisoned) problems.push("the operation failed with WalIoError, but the log is poisoned");
+        const state = JSON.stringify(await stateOf(wal));
+        if (state !== JSON.stringify(before)) problems.push(`a failed operation that did not poison changed the log: ${state}`);
+      } else {
+        problems.push(`a fault inside the operation ended it with ${String(error)}, not WalPoisonedError or WalIoError`);
+      }
+    } else if (error !== null) {
+      throw error;
+    }
+    ctx.history.violations.push(...problems);
+    await wal.close().catch(() => undefined);
+  };
+}
+
 describe("a failing directory operation poisons the log, and reopening recovers", () => {
   const names = ["rotate", "cleanup by maxAgeMs, cutting inside a segment", "truncateFront restarting at 100", "truncateBack inside a sealed segment"];
-  const kinds = ["open", "read", "write", "sync", "close", "rename", "unlink", "syncDir"] as const;
   for (const scenario of SCENARIOS.filter((candidate) => names.includes(candidate.name))) {
     test(scenario.name, async () => {
       const unchanged = await prepare(scenario);
       const before = await stateOf(unchanged.wal);
       await unchanged.wal.close();
       const reference = await prepare(scenario);
-      const counts = kinds.map((kind) => reference.fs.operationsOfKind(kind));
       await scenario.operation(reference.wal, reference.clock);
-      const duringOperation = kinds.map((kind, index) => reference.fs.operationsOfKind(kind) - counts[index]!);
       const after = await stateOf(reference.wal);
       await reference.wal.close();
-      let faults = 0;
-      for (const [index, kind] of kinds.entries()) {
-        const during = duringOperation[index]!;
-        for (let nth = 1; nth <= during; nth++) {
-          const where = `${kind} #${nth} of ${during} fails`;
-          const { fs, wal, clock } = await prepare(scenario);
-          fs.injectFault({ op: kind, nth, code: "EIO" });
-          const error = await scenario.operation(wal, clock).then(
-            () => null,
-            (e: unknown) => e,
-          );
-          expect(fs.faultsInjected, where).toBe(1);
-          expect(error, where).toBeInstanceOf(WalError);
-          if (error instanceof WalPoisonedError) {
-            expect(wal.poisoned, where).toBe(true);
-            await expect(wal.append("refused"), where).rejects.toBeInstanceOf(WalPoisonedError);
-          } else {
-            expect(error, where).toBeInstanceOf(WalIoError);
-            expect(wal.poisoned, where).toBe(false);
-            expect(await stateOf(wal), where).toEqual(before);
-          }
-          await wal.close().catch(() => undefined);
-          for (const reboot of [() => fs, () => fs.crash("lose-unsynced")]) {
-            const reopened = await Wal.open(DIR, { ...scenario.options, fs: reboot(), now: clock.now, repair: "truncate-partial" });
-            expect([before, after], where).toContainEqual(await stateOf(reopened));
-            await reopened.close();
-          }
-          faults++;
-        }
+      // reopened as the failure left it, and after a crash that lost what was unsynced
+      for (const outcome of ["keep-unsynced", "lose-unsynced"] as const) {
+        const tally: FaultTally = { failed: 0, poisoned: 0 };
+        const report = await explore({
+          workload: faultedWorkload(scenario, before, tally),
+          seed: 5,
+          check: onlyStates([before, after]),
+          faults: DIRECTORY_FAULTS,
+          faultPointsMax: 64,
+          crashPointsMax: 0,
+          outcomes: [outcome],
+          bitFlips: 0,
+        });
+        recordReport(report);
+        expect(report.failures, outcome).toEqual([]);
+        expect(report.faultsInjected, `${outcome}: every fault fired`).toBe(report.faultScenarios);
+        expect(tally.failed, `${outcome}: faults inside the operation`).toBeGreaterThan(10);
+        expect(tally.poisoned, `${outcome}: failures that poisoned the log`).toBeGreaterThan(0);
       }
-      expect(faults).toBeGreaterThan(10);
     });
   }
 });
