@@ -131,19 +131,33 @@ export async function runWorkload(fs: MemoryFileSystem, workload: Workload): Pro
   return history;
 }
 
+/** What a {@link Checker} may read of a recovered segmented log: the open `Wal`, seen read-only. */
+export interface RecoveredWal {
+  /** Highest sequence in the log. */
+  readonly currentSequence: number;
+  /** Lowest sequence a read returns. */
+  readonly firstSequence: number;
+  /** The last record's sequence. */
+  readonly lastSequence: number;
+  /** Segments, bytes, records and the oldest record's time. */
+  stats(): { readonly segments: number; readonly bytes: number; readonly records: number; readonly oldestTimeMs: number | null };
+  /** Every record, in order. */
+  read(): AsyncIterable<{ readonly sequence: number; readonly value: unknown; readonly timeMs: number }>;
+}
+
 /**
  * An application's own invariant over a recovered log, run after the
  * harness's: return the problems found (empty when it holds). `fs` is the
  * recovered machine, opened and checked; do not keep it. For a `Wal`
- * workload, `wal` is the recovered log, open: read it (its sequences,
- * `stats()`, `read()`), do not write to it or close it.
+ * workload, `wal` is the recovered log, open: read it, do not write to it
+ * or close it.
  */
 export type Checker = (recovered: {
   readonly fs: MemoryFileSystem;
   readonly path: string;
   readonly history: History;
   readonly recovered: readonly RecoveredRecord[];
-  readonly wal?: Wal;
+  readonly wal?: RecoveredWal;
 }) => readonly string[] | Promise<readonly string[]>;
 
 /** How {@link recoverAndCheck} crashes and recovers. */

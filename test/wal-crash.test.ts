@@ -20,7 +20,7 @@
 
 import { describe, expect, test } from "vitest";
 import { MemoryFileSystem } from "../adapters/memory.ts";
-import { type Checker, type ExploreReport, explore, type FaultKind, type Workload, walWorkload, type WalWorkloadOptions } from "../harness/mod.ts";
+import { type Checker, type ExploreReport, explore, type FaultKind, type RecoveredWal, type Workload, walWorkload, type WalWorkloadOptions } from "../harness/mod.ts";
 import { Wal, WalIoError, type WalOptions, WalPoisonedError, type WalStats } from "../mod.ts";
 import { recordFigure } from "./figures.ts";
 
@@ -35,7 +35,7 @@ interface LogState {
   readonly stats: WalStats;
 }
 
-async function stateOf(wal: Pick<Wal, "read" | "currentSequence" | "firstSequence" | "lastSequence" | "stats">): Promise<LogState> {
+async function stateOf(wal: RecoveredWal): Promise<LogState> {
   const records: [number, unknown][] = [];
   for await (const record of wal.read()) records.push([record.sequence, record.value]);
   const { currentSequence, firstSequence, lastSequence } = wal;
