@@ -4,13 +4,12 @@
  */
 
 import { Buffer } from "node:buffer";
-import { spawn } from "node:child_process";
 import { hostname } from "node:os";
 import process from "node:process";
 import { describe, expect, test } from "vitest";
 import { defaultFileSystem, runtimeName } from "../adapters/auto.ts";
 import type { FileHandle } from "../src/fs.ts";
-import { useTempDir } from "./helpers.ts";
+import { deadPid, useTempDir } from "./helpers.ts";
 
 const fs = await defaultFileSystem();
 const encoder = new TextEncoder();
@@ -29,17 +28,6 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
   const buffer = new Uint8Array(length);
   const readBytes = await handle.read(buffer, position);
   return buffer.subarray(0, readBytes);
-}
-
-/** The pid of a child process that has already exited and been reaped. */
-async function deadPid(): Promise<number> {
-  const child = spawn("true", { stdio: "ignore" });
-  await new Promise((resolve, reject) => {
-    child.once("exit", resolve);
-    child.once("error", reject);
-  });
-  if (child.pid === undefined) throw new Error("child process has no pid");
-  return child.pid;
 }
 
 describe(`${runtimeName()} adapter`, () => {

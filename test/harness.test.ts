@@ -8,25 +8,13 @@
  */
 
 import { describe, expect, test } from "vitest";
-import { appendFlushWorkload, type Checker, type ExploreReport, explore, runScenario, type Workload } from "../harness/mod.ts";
-import { recordFigure } from "./figures.ts";
-
-/** Records the report's figures: totals, and the crash states of each kind of crash it covered. */
-function recordReport(report: ExploreReport): void {
-  recordFigure("crash points", report.crashPoints);
-  recordFigure("crash states checked", report.crashStates);
-  recordFigure("crash states checked on WalWriter", report.crashStates);
-  recordFigure("crashes during repair", report.repairCrashes);
-  recordFigure("bit flips", report.bitFlips);
-  recordFigure("fault scenarios", report.faultScenarios);
-  recordFigure("faults injected", report.faultsInjected);
-  for (const [kind, row] of report.rows) if (!kind.startsWith("fault") && !kind.startsWith("bit")) recordFigure(`crash states: ${kind}`, row.states);
-}
+import { appendFlushWorkload, type Checker, explore, runScenario, type Workload } from "../harness/mod.ts";
+import { recordExploreReport } from "./figures.ts";
 
 describe("every acknowledged record survives", () => {
   test("sequential batches: every crash point, outcome, policy, fault and bit flip", async () => {
     const report = await explore({ workload: appendFlushWorkload({ records: 8, batchRecords: 3, valueBytes: 300 }), seed: 11 });
-    recordReport(report);
+    recordExploreReport(report, "WalWriter");
     expect(report.failures).toEqual([]);
     expect(report.crashPoints).toBe(report.operations + 1);
     expect(report.faultsInjected).toBeGreaterThan(30);
@@ -46,7 +34,7 @@ describe("every acknowledged record survives", () => {
       seed: 5,
       bitFlips: 16,
     });
-    recordReport(report);
+    recordExploreReport(report, "WalWriter");
     expect(report.failures).toEqual([]);
     expect(report.crashStates).toBeGreaterThan(500);
   });

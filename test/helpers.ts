@@ -5,6 +5,7 @@
  * @module
  */
 
+import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -69,4 +70,15 @@ export async function gatedSyncs(): Promise<{ fs: FileSystem; hold: () => void; 
     },
     syncs: () => syncs,
   };
+}
+
+/** The pid of a child process that has already exited and been reaped. */
+export async function deadPid(): Promise<number> {
+  const child = spawn("true", { stdio: "ignore" });
+  await new Promise((resolve, reject) => {
+    child.once("exit", resolve);
+    child.once("error", reject);
+  });
+  if (child.pid === undefined) throw new Error("child process has no pid");
+  return child.pid;
 }

@@ -21,21 +21,10 @@ import { describe, expect, test, vi } from "vitest";
 import { defaultFileSystem, runtimeName } from "../adapters/auto.ts";
 import { type FileSystem, type LockHolder, Wal, WalArgumentError, WalLockedError, WalLockLostError, WalWriter } from "../mod.ts";
 import { childScript, ROOT } from "./children.ts";
-import { useTempDir } from "./helpers.ts";
+import { deadPid, useTempDir } from "./helpers.ts";
 
 const fs = await defaultFileSystem();
 const me = fs.process();
-
-/** A pid that no process has now (a child that has exited and been reaped). */
-async function deadPid(): Promise<number> {
-  const child = spawn("true", { stdio: "ignore" });
-  await new Promise((resolve, reject) => {
-    child.once("exit", resolve);
-    child.once("error", reject);
-  });
-  if (child.pid === undefined) throw new Error("child process has no pid");
-  return child.pid;
-}
 
 function randomToken(): string {
   return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");

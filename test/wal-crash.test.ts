@@ -20,9 +20,9 @@
 
 import { describe, expect, test } from "vitest";
 import { MemoryFileSystem } from "../adapters/memory.ts";
-import { type Checker, type ExploreReport, explore, type FaultKind, type RecoveredWal, type Workload, walWorkload, type WalWorkloadOptions } from "../harness/mod.ts";
+import { type Checker, explore, type FaultKind, type RecoveredWal, type Workload, walWorkload, type WalWorkloadOptions } from "../harness/mod.ts";
 import { Wal, WalIoError, type WalOptions, WalPoisonedError, type WalStats } from "../mod.ts";
-import { recordFigure } from "./figures.ts";
+import { recordExploreReport } from "./figures.ts";
 
 const DIR = "/data/log";
 
@@ -196,17 +196,6 @@ async function prepare(scenario: Scenario): Promise<{ fs: MemoryFileSystem; wal:
   return { fs, wal, clock };
 }
 
-/** Records the report's figures: totals, and the crash states of each kind of crash it covered. */
-function recordReport(report: ExploreReport): void {
-  recordFigure("crash points", report.crashPoints);
-  recordFigure("crash states checked", report.crashStates);
-  recordFigure("crash states checked on Wal", report.crashStates);
-  recordFigure("crashes during repair", report.repairCrashes);
-  recordFigure("fault scenarios", report.faultScenarios);
-  recordFigure("faults injected", report.faultsInjected);
-  for (const [kind, row] of report.rows) if (!kind.startsWith("fault") && !kind.startsWith("bit")) recordFigure(`crash states: ${kind}`, row.states);
-}
-
 /**
  * A scenario as a harness workload: its setup and operation on the tracked
  * log, then a clean close; with `focused`, crashes only from the operation on.
@@ -270,7 +259,7 @@ describe("every directory operation is atomic across a crash", () => {
       expect(end, "the operation performs I/O").toBeGreaterThan(start);
 
       const report = await explore({ workload: scenarioWorkload(scenario, true), seed: 17, check: onlyStates(allowed), ...ATOMICITY });
-      recordReport(report);
+      recordExploreReport(report, "Wal");
       expect(report.failures).toEqual([]);
       expect(report.crashPoints, "every operation of the operation under test, and its close").toBeGreaterThan(end - start);
     });
@@ -282,7 +271,7 @@ describe("recovery itself is crash-safe (through the public harness)", () => {
   for (const scenario of SCENARIOS.filter((candidate) => names.includes(candidate.name))) {
     test(`crashes in ${scenario.name}, and in the recovery after them`, async () => {
       const report = await explore({ workload: scenarioWorkload(scenario), seed: 21, ...SIZED });
-      recordReport(report);
+      recordExploreReport(report, "Wal");
       expect(report.failures).toEqual([]);
       expect(report.repairCrashes).toBeGreaterThan(report.crashPoints);
     });
@@ -300,7 +289,7 @@ describe("the public harness drives Wal", () => {
   for (const [name, options] of workloads) {
     test(name, async () => {
       const report = await explore({ workload: walWorkload(options), seed: 13, ...SIZED });
-      recordReport(report);
+      recordExploreReport(report, "Wal");
       expect(report.failures).toEqual([]);
       expect(report.subsetStates).toBeGreaterThan(0);
       expect(report.faultsInjected).toBeGreaterThan(5);
@@ -420,7 +409,7 @@ describe("a failing directory operation poisons the log, and reopening recovers"
           outcomes: [outcome],
           bitFlips: 0,
         });
-        recordReport(report);
+        recordExploreReport(report, "Wal");
         expect(report.failures, outcome).toEqual([]);
         expect(report.faultsInjected, `${outcome}: every fault fired`).toBe(report.faultScenarios);
         expect(tally.failed, `${outcome}: faults inside the operation`).toBeGreaterThan(10);
