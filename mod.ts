@@ -16,6 +16,7 @@
  * @module
  */
 
+export { runtimeFileSystem, type RuntimeFileSystemOptions } from "./adapters/auto.ts";
 export { bytesCodec, type Codec, jsonCodec } from "./src/codec.ts";
 export { crc32 } from "./src/crc32.ts";
 export {

@@ -29,3 +29,29 @@ export async function defaultFileSystem(): Promise<FileSystem> {
       return (await import("./node.ts")).nodeFileSystem;
   }
 }
+
+/** Options every runtime's adapter takes (see {@link runtimeFileSystem}). */
+export interface RuntimeFileSystemOptions {
+  /**
+   * Make each fsync of a log file on the calling thread: a faster serial
+   * flush, but the event loop stops for the whole fsync. Default `false`.
+   * See `NodeFileSystemOptions.blockingSync` for the trade, measured.
+   */
+  readonly blockingSync?: boolean;
+}
+
+/**
+ * A new {@link FileSystem} of the current runtime's adapter made with
+ * `options`, for code that runs on any runtime, e.g.
+ * `WalWriter.open(path, { fs: await runtimeFileSystem({ blockingSync: true }) })`.
+ */
+export async function runtimeFileSystem(options: RuntimeFileSystemOptions = {}): Promise<FileSystem> {
+  switch (runtimeName()) {
+    case "deno":
+      return new (await import("./deno.ts")).DenoFileSystem(options);
+    case "bun":
+      return new (await import("./bun.ts")).BunFileSystem(options);
+    case "node":
+      return new (await import("./node.ts")).NodeFileSystem(options);
+  }
+}

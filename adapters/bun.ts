@@ -12,10 +12,8 @@
  *   `FileHandle.read`, 1.9–3.2 GB/s with `Bun.file(path).slice(...).bytes()`
  *   (a fresh buffer per chunk, copied into the caller's), 7.6–9.4 GB/s with
  *   `readSync`.
- * The async `node:fs/promises` calls are kept, as on Node: a synchronous
- * flush or read blocks the event loop, so no other append could join a group
- * commit in the meantime and every other task of the process stalls for the
- * whole call.
+ * The same choices as on Node follow: small writes with `writeSync`, fsyncs
+ * async unless `blockingSync` is set, reads async.
  *
  * @module
  */

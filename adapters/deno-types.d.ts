@@ -15,7 +15,7 @@ declare namespace Deno {
     createNew?: boolean;
   }
 
-  /** Seek origin for {@link FsFile.seek}. */
+  /** Seek origin for {@link FsFile.seekSync}. */
   enum SeekMode {
     Start = 0,
     Current = 1,
@@ -39,9 +39,11 @@ declare namespace Deno {
   interface FsFile {
     read(p: Uint8Array): Promise<number | null>;
     write(p: Uint8Array): Promise<number>;
-    seek(offset: number | bigint, whence: SeekMode): Promise<number>;
+    writeSync(p: Uint8Array): number;
+    seekSync(offset: number | bigint, whence: SeekMode): number;
     truncate(len?: number): Promise<void>;
     syncData(): Promise<void>;
+    syncDataSync(): void;
     sync(): Promise<void>;
     stat(): Promise<FileInfo>;
     close(): void;

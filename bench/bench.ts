@@ -39,7 +39,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { runtimeName } from "../adapters/auto.ts";
+import { runtimeFileSystem, runtimeName } from "../adapters/auto.ts";
 import { type BigOpen, bigOpen } from "./big.ts";
 import { jsonlAppends, jsonlReadAll, rawAppends, rawBytesWrite, rawRead } from "./files.ts";
 import { jetstreamBench } from "./jetstream.ts";
@@ -114,6 +114,11 @@ async function serial({ peers, rate }: Bench): Promise<Row[]> {
   return variantRows(rate, SERIAL_RECORDS, peerRates, [
     ["serial-tswal-flush", "serial append+flush (rec/s)", (path) => walSerial(path, SERIAL_RECORDS, "manual")],
     ["serial-tswal-always", 'serial append, sync "always" (rec/s)', (path) => walSerial(path, SERIAL_RECORDS, "always")],
+    [
+      "serial-tswal-blocking",
+      "serial append+flush, blockingSync (rec/s)",
+      async (path) => walSerial(path, SERIAL_RECORDS, "manual", await runtimeFileSystem({ blockingSync: true })),
+    ],
   ]);
 }
 
@@ -136,6 +141,11 @@ async function concurrent({ peers, rate }: Bench): Promise<Row[]> {
       "concurrent-tswal-always",
       `${CALLERS} callers append, sync "always" (rec/s)`,
       (path) => walConcurrent(path, ROUNDS, CALLERS, "always"),
+    ],
+    [
+      "concurrent-tswal-blocking",
+      `${CALLERS} callers append+flush, blockingSync (rec/s)`,
+      async (path) => walConcurrent(path, ROUNDS, CALLERS, "manual", await runtimeFileSystem({ blockingSync: true })),
     ],
   ]);
 }

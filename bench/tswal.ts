@@ -14,16 +14,16 @@ import { byteRecord, order, orders } from "./records.ts";
  */
 export type PerRecordSync = Exclude<SyncMode, object>;
 
-/** One record at a time, each durable before the next. */
-export async function walSerial(path: string, records: number, sync: PerRecordSync): Promise<void> {
-  const writer = await WalWriter.open(path, { sync });
+/** One record at a time, each durable before the next; on `fs` when given (else the runtime's default adapter). */
+export async function walSerial(path: string, records: number, sync: PerRecordSync, fs?: FileSystem): Promise<void> {
+  const writer = await WalWriter.open(path, fs === undefined ? { sync } : { sync, fs });
   for (let i = 0; i < records; i++) await appendDurably(writer, sync, order(i));
   await writer.close();
 }
 
-/** `rounds` rounds of `callers` concurrent callers, each appending one record durably. */
-export async function walConcurrent(path: string, rounds: number, callers: number, sync: PerRecordSync): Promise<void> {
-  const writer = await WalWriter.open(path, { sync });
+/** `rounds` rounds of `callers` concurrent callers, each appending one record durably; on `fs` when given. */
+export async function walConcurrent(path: string, rounds: number, callers: number, sync: PerRecordSync, fs?: FileSystem): Promise<void> {
+  const writer = await WalWriter.open(path, fs === undefined ? { sync } : { sync, fs });
   for (let round = 0; round < rounds; round++) {
     await Promise.all(Array.from({ length: callers }, (_, caller) => appendDurably(writer, sync, order(round * callers + caller))));
   }

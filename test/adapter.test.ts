@@ -7,7 +7,7 @@ import { Buffer } from "node:buffer";
 import { hostname } from "node:os";
 import process from "node:process";
 import { describe, expect, test } from "vitest";
-import { defaultFileSystem, runtimeName } from "../adapters/auto.ts";
+import { defaultFileSystem, runtimeFileSystem, runtimeName } from "../adapters/auto.ts";
 import type { FileHandle } from "../src/fs.ts";
 import { deadPid, useTempDir } from "./helpers.ts";
 
@@ -108,6 +108,20 @@ describe(`${runtimeName()} adapter`, () => {
     expect(await readAt(reopened, 0, 16)).toEqual(bytes("durable"));
     await reopened.close();
     expect(await fs.readFile(path)).toEqual(bytes("durable"));
+  });
+
+  test("with blockingSync, syncs on the calling thread and the data is there after reopening", async () => {
+    const blocking = await runtimeFileSystem({ blockingSync: true });
+    const dir = await useTempDir();
+    const handle = await blocking.open(`${dir}/file`, "create");
+    await handle.write(bytes("durable"), 0);
+    await handle.write(new Uint8Array(100_000).fill(9), 7);
+    await handle.sync();
+    await handle.close();
+    const reopened = await fs.open(`${dir}/file`, "read");
+    expect(await readAt(reopened, 0, 8)).toEqual(new Uint8Array([...bytes("durable"), 9]));
+    expect(await reopened.size()).toBe(100_007);
+    await reopened.close();
   });
 
   test("opens for writing without truncating or appending", async () => {

@@ -1,0 +1,99 @@
+/**
+ * Which calls the Node adapter (also Bun's) makes: small writes on the
+ * calling thread with `writeSync`, large ones through the thread pool, and
+ * fsyncs through the thread pool unless `blockingSync` asks for
+ * `fdatasyncSync` (directory fsyncs, rare, always use the thread pool). Checked by counting the calls of a module that wraps the
+ * real `node:fs`, so the bytes still reach the disk and are read back.
+ */
+
+import * as nodeFs from "node:fs";
+import { describe, expect, test } from "vitest";
+import { NodeFileSystem, type NodeFsFileHandle, type NodeFsModule, SYNC_WRITE_BYTES_MAX } from "../adapters/node.ts";
+import { WalReader, WalWriter } from "../mod.ts";
+import { useTempDir } from "./helpers.ts";
+
+/** How many times each counted call ran. */
+interface Calls {
+  writeSync: number;
+  promiseWrite: number;
+  fdatasyncSync: number;
+  promiseDatasync: number;
+}
+
+/** `node:fs` with its synchronous write and fsync and its handles' `write` and `datasync` counted. */
+function countingModule(): { module: NodeFsModule; calls: Calls } {
+  const calls: Calls = { writeSync: 0, promiseWrite: 0, fdatasyncSync: 0, promiseDatasync: 0 };
+  /** Counts the calls on handles opened for writing (`r` opens a directory to fsync, or a file to read). */
+  const countedHandle = (handle: NodeFsFileHandle, flags: string): NodeFsFileHandle => flags === "r" ? handle : ({
+    fd: handle.fd,
+    read: (...args) => handle.read(...args),
+    write: (...args) => (calls.promiseWrite++, handle.write(...args)),
+    truncate: (length) => handle.truncate(length),
+    datasync: () => (calls.promiseDatasync++, handle.datasync()),
+    stat: () => handle.stat(),
+    close: () => handle.close(),
+  });
+  const promises = nodeFs.promises as unknown as NodeFsModule["promises"];
+  const module: NodeFsModule = {
+    promises: Object.assign(Object.create(promises) as NodeFsModule["promises"], {
+      open: async (path: string, flags: string) => countedHandle(await promises.open(path, flags), flags),
+    }),
+    writeSync: (fd, buffer, offset, length, position) => (calls.writeSync++, nodeFs.writeSync(fd, buffer, offset, length, position)),
+    fdatasyncSync: (fd) => (calls.fdatasyncSync++, nodeFs.fdatasyncSync(fd)),
+  };
+  return { module, calls };
+}
+
+describe("NodeFileSystem calls", () => {
+  test("writes up to SYNC_WRITE_BYTES_MAX with writeSync, larger ones and every fsync through the thread pool", async () => {
+    const { module, calls } = countingModule();
+    const fs = new NodeFileSystem({ fs: module });
+    const handle = await fs.open(`${await useTempDir()}/file`, "create");
+    const small = new Uint8Array(SYNC_WRITE_BYTES_MAX).fill(1);
+    const large = new Uint8Array(SYNC_WRITE_BYTES_MAX + 1).fill(2);
+    await handle.write(small, 0);
+    expect(calls).toEqual({ writeSync: 1, promiseWrite: 0, fdatasyncSync: 0, promiseDatasync: 0 });
+    await handle.write(large, small.length);
+    await handle.sync();
+    expect(calls).toEqual({ writeSync: 1, promiseWrite: 1, fdatasyncSync: 0, promiseDatasync: 1 });
+    const back = new Uint8Array(small.length + large.length);
+    expect(await handle.read(back, 0)).toBe(back.length);
+    expect(back.subarray(0, small.length)).toEqual(small);
+    expect(back.subarray(small.length)).toEqual(large);
+    await handle.close();
+  });
+
+  test("blockingSync makes every fsync of a log file with fdatasyncSync, and a log written that way reads back", async () => {
+    const { module, calls } = countingModule();
+    const fs = new NodeFileSystem({ fs: module, blockingSync: true });
+    const path = `${await useTempDir()}/orders.wal`;
+    const writer = await WalWriter.open(path, { fs });
+    for (let order = 0; order < 5; order++) {
+      await writer.append({ order });
+      await writer.flush();
+    }
+    await writer.close();
+    expect(calls.promiseDatasync).toBe(0);
+    expect(calls.fdatasyncSync).toBeGreaterThanOrEqual(5);
+    const orders: unknown[] = [];
+    for await (const record of WalReader.open(path)) orders.push(record.value);
+    expect(orders).toEqual([0, 1, 2, 3, 4].map((order) => ({ order })));
+  });
+
+  test("handles opened for reading never write synchronously", async () => {
+    const { module, calls } = countingModule();
+    const fs = new NodeFileSystem({ fs: module, blockingSync: true });
+    const path = `${await useTempDir()}/file`;
+    await (await fs.open(path, "create")).close();
+    const reader = await fs.open(path, "read");
+    await expect(reader.write(new Uint8Array(1), 0)).rejects.toMatchObject({ code: "EBADF" });
+    await reader.close();
+    expect(calls.writeSync).toBe(0);
+  });
+
+  test("refuses a blockingSync that is not a boolean, and one the module cannot honour", () => {
+    expect(() => new NodeFileSystem({ blockingSync: "yes" as unknown as boolean })).toThrow(/blockingSync must be a boolean/);
+    const { fdatasyncSync: _, ...withoutSyncFsync } = countingModule().module;
+    expect(() => new NodeFileSystem({ fs: withoutSyncFsync, blockingSync: true })).toThrow(/needs an fs module with fdatasyncSync/);
+  });
+});
