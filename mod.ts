@@ -17,8 +17,8 @@
  */
 
 export { runtimeFileSystem, type RuntimeFileSystemOptions } from "./adapters/auto.ts";
-export { bytesCodec, type Codec, jsonCodec } from "./src/codec.ts";
-export { crc32 } from "./src/crc32.ts";
+export { bytesCodec, type Codec, jsonCodec } from "./src/format/codec.ts";
+export { crc32 } from "./src/format/crc32.ts";
 export {
   type Corruption,
   type CorruptionKind,
@@ -36,9 +36,9 @@ export {
   WalRewoundError,
 } from "./src/errors.ts";
 export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "./src/fs.ts";
-export { WalReader, type WalReaderOptions, type WalRecord } from "./src/reader.ts";
-export { type VerifiedFile, verify, type VerifyOptions, type VerifyReport, type VerifyStatus } from "./src/verify.ts";
-export { type AppendOptions, type Repair, type RepairPolicy, type SyncMode, WalWriter, type WalWriterOptions } from "./src/writer.ts";
+export { WalReader, type WalReaderOptions, type WalRecord } from "./src/log/reader.ts";
+export { type VerifiedFile, verify, type VerifyOptions, type VerifyReport, type VerifyStatus } from "./src/segmented/verify.ts";
+export { type AppendOptions, type Repair, type RepairPolicy, type SyncMode, WalWriter, type WalWriterOptions } from "./src/log/writer.ts";
 export {
   type RetentionLimits,
   Wal,
@@ -47,4 +47,4 @@ export {
   type WalOptions,
   type WalReadOptions,
   type WalStats,
-} from "./src/wal.ts";
+} from "./src/segmented/wal.ts";

@@ -11,9 +11,9 @@
 import process from "node:process";
 import { defaultFileSystem } from "../adapters/auto.ts";
 import { type FileSystem, Wal, type WalRecord } from "../mod.ts";
-import { RECORD_BYTES_MAX_DEFAULT } from "../src/format.ts";
-import { decodingFrom, type FileReadEnd, readFileRecords } from "../src/reader.ts";
-import { PositionLostError, type ScanPosition } from "../src/scan.ts";
+import { RECORD_BYTES_MAX_DEFAULT } from "../src/format/frame.ts";
+import { decodingFrom, type FileReadEnd, readFileRecords } from "../src/log/reader.ts";
+import { PositionLostError, type ScanPosition } from "../src/log/scan.ts";
 import { type CliIo, type Command, EXIT, integerOption, parse, UsageError } from "./common.ts";
 import { codecFor, recordLine } from "./records.ts";
 

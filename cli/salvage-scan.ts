@@ -1,6 +1,6 @@
 /**
  * The walk behind `tswal salvage`: every intact batch of a damaged log
- * file, skipping damage. Unlike the scan opening uses (src/scan.ts), which
+ * file, skipping damage. Unlike the scan opening uses (src/log/scan.ts), which
  * stops at the first damage, this one searches past it for the next batch
  * that checks out whole (its records' checksums and its commit's batch
  * checksum, salted with this file's salt), the way RocksDB's
@@ -26,8 +26,8 @@ import {
   RECORD_MAGIC_0,
   RECORD_MAGIC_1,
   RecordKind,
-} from "../src/format.ts";
-import type { Crc32 } from "../src/crc32.ts";
+} from "../src/format/frame.ts";
+import type { Crc32 } from "../src/format/crc32.ts";
 
 /** Largest file salvaged (read whole). */
 export const SALVAGE_FILE_BYTES_MAX = 1024 * 1024 * 1024;

@@ -31,7 +31,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runtimeName } from "../adapters/auto.ts";
-import { Prng } from "../adapters/memory.ts";
+import { Prng } from "../sim/mod.ts";
 import { formatCount } from "../cli/common.ts";
 import { processIo, runCli } from "../cli/run.ts";
 import { torture, tortureTable, tortureVerdict } from "../cli/torture.ts";

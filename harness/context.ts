@@ -8,9 +8,9 @@
 
 import type { FileSystem } from "../src/fs.ts";
 import { SequenceError, WalArgumentError, WalClosedError, WalError, WalIoError, WalPoisonedError } from "../src/errors.ts";
-import { WalReader } from "../src/reader.ts";
-import { Wal } from "../src/wal.ts";
-import { type AppendOptions, type RepairPolicy, WalWriter } from "../src/writer.ts";
+import { WalReader } from "../src/log/reader.ts";
+import { Wal } from "../src/segmented/wal.ts";
+import { type AppendOptions, type RepairPolicy, WalWriter } from "../src/log/writer.ts";
 import { checkRecovered, sameValue } from "./check.ts";
 import { History, type RecoveredRecord } from "./history.ts";
 import { retainsOnRotate, TrackedWal } from "./wal.ts";

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { CRASH_OUTCOMES, type CrashOutcome, type MemoryFileSystem, type SubsetOptions, subsetOutcomes } from "../adapters/memory.ts";
-import type { RepairPolicy } from "../src/writer.ts";
-import { WalWriter } from "../src/writer.ts";
+import { CRASH_OUTCOMES, type CrashOutcome, type MemoryFileSystem, type SubsetOptions, subsetOutcomes } from "../sim/mod.ts";
+import type { RepairPolicy } from "../src/log/writer.ts";
+import { WalWriter } from "../src/log/writer.ts";
 import type { Workload } from "./context.ts";
 import { frames } from "./frames.ts";
 import type { History } from "./history.ts";

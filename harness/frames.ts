@@ -1,6 +1,6 @@
 /**
  * A minimal frame walker over an undamaged log file's bytes, written from
- * docs/FORMAT.md independently of `src/scan.ts`, so the harness and the
+ * docs/FORMAT.md independently of `src/log/scan.ts`, so the harness and the
  * tests never check the scanner against itself.
  *
  * @module

@@ -36,7 +36,7 @@ export {
   type TornFill,
   type TornOutcome,
   type TornWrite,
-} from "../adapters/memory.ts";
+} from "../sim/mod.ts";
 export type { AppendOptions, CorruptionKind, FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus, RepairPolicy } from "../mod.ts";
 export { checkRecovered, sameValue } from "./check.ts";
 export { HarnessViolation, readAll, TrackedWriter, type Workload, type WorkloadContext } from "./context.ts";

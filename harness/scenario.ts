@@ -8,14 +8,14 @@
  * @module
  */
 
-import { type CrashOutcome, MemoryFileSystem, type OperationName } from "../adapters/memory.ts";
+import { type CrashOutcome, MemoryFileSystem, type OperationName } from "../sim/mod.ts";
 import { type CorruptionKind, WalCorruptionError } from "../src/errors.ts";
-import { isTearable } from "../src/format.ts";
-import type { RepairPolicy } from "../src/writer.ts";
-import { WalWriter } from "../src/writer.ts";
+import { isTearable } from "../src/format/frame.ts";
+import type { RepairPolicy } from "../src/log/writer.ts";
+import { WalWriter } from "../src/log/writer.ts";
 import { checkRecovered } from "./check.ts";
 import { causedByCrash, HarnessViolation, isTypedFailure, makeContext, readAll, type Workload } from "./context.ts";
-import type { Wal } from "../src/wal.ts";
+import type { Wal } from "../src/segmented/wal.ts";
 import { FILE_HEADER_BYTES, frameContaining, frames } from "./frames.ts";
 import { History, type RecoveredRecord } from "./history.ts";
 import { recoverWalAndCheck } from "./wal-recover.ts";

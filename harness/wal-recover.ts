@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { MemoryFileSystem } from "../adapters/memory.ts";
+import type { MemoryFileSystem } from "../sim/mod.ts";
 import { WalCorruptionError } from "../src/errors.ts";
-import { isTearable } from "../src/format.ts";
-import { Wal, type WalOptions } from "../src/wal.ts";
+import { isTearable } from "../src/format/frame.ts";
+import { Wal, type WalOptions } from "../src/segmented/wal.ts";
 import { checkRecovered, sameValue } from "./check.ts";
 import { readWal } from "./context.ts";
 import type { History } from "./history.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { readBounds } from "../src/bounds.ts";
+import { readBounds } from "../src/segmented/bounds.ts";
 import type { FileSystem } from "../src/fs.ts";
 import { crcOf, fileSystemOrDefault } from "../src/options.ts";
 import { pause } from "./connection.ts";

@@ -13,9 +13,9 @@
 
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type ConsumerMessages, DeliverPolicy, jetstream, type JetStreamManager, type MsgRequest } from "@nats-io/jetstream";
-import { bytesCodec } from "../src/codec.ts";
+import { bytesCodec } from "../src/format/codec.ts";
 import { WalError } from "../src/errors.ts";
-import { Wal, type WalOptions } from "../src/wal.ts";
+import { Wal, type WalOptions } from "../src/segmented/wal.ts";
 import { connectTo, type ConnectionOptions, managerOf, pause } from "./connection.ts";
 import { ForeignLogError } from "./errors.ts";
 import { identityOf } from "./headers.ts";

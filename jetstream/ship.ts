@@ -19,10 +19,10 @@
 
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, type JetStreamClient, type JetStreamManager, type PubAck } from "@nats-io/jetstream";
-import { bytesCodec } from "../src/codec.ts";
+import { bytesCodec } from "../src/format/codec.ts";
 import { WalError } from "../src/errors.ts";
 import type { FileSystem } from "../src/fs.ts";
-import { Wal } from "../src/wal.ts";
+import { Wal } from "../src/segmented/wal.ts";
 import { connectTo, type ConnectionOptions, ensureStream, managerOf, pause } from "./connection.ts";
 import { ForeignLogError, type RecordsLost, RecordsLostError } from "./errors.ts";
 import { identityOf, LOG_HEADER, messageId, SEQUENCE_HEADER, TIME_HEADER } from "./headers.ts";

@@ -161,7 +161,7 @@ export interface FileSystem {
   /**
    * Optional accelerated CRC-32 (IEEE 802.3 / ISO-HDLC polynomial, reflected,
    * init and xorout `0xFFFFFFFF`), continuing from `seed` the way zlib's
-   * `crc32(data, value)` does. Must produce exactly what `src/crc32.ts`
+   * `crc32(data, value)` does. Must produce exactly what `src/format/crc32.ts`
    * produces; the core falls back to that when absent.
    */
   readonly crc32?: (data: Uint8Array, seed: number) => number;

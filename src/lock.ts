@@ -56,7 +56,7 @@
  * @module
  */
 
-import { crc32 } from "./crc32.ts";
+import { crc32 } from "./format/crc32.ts";
 import { type LockHolder, WalLockedError, WalLockLostError } from "./errors.ts";
 import type { FileSystem, ProcessIdentity, ProcessStatus } from "./fs.ts";
 import { errorCode, unlinkIfPresent, writeNewFile } from "./io.ts";

@@ -5,13 +5,13 @@
  * @module
  */
 
-import { type Codec, jsonCodec } from "./codec.ts";
-import { type Crc32, crc32 as crc32Portable } from "./crc32.ts";
+import { type Codec, jsonCodec } from "./format/codec.ts";
+import { type Crc32, crc32 as crc32Portable } from "./format/crc32.ts";
 import { WalArgumentError } from "./errors.ts";
-import { RECORD_BYTES_MAX_DEFAULT, RECORD_BYTES_MAX_LIMIT } from "./format.ts";
+import { RECORD_BYTES_MAX_DEFAULT, RECORD_BYTES_MAX_LIMIT } from "./format/frame.ts";
 import type { FileSystem } from "./fs.ts";
 import { STALE_MS_DEFAULT, STALE_MS_MAX, STALE_MS_MIN } from "./lock.ts";
-import type { RepairPolicy } from "./log-file.ts";
+import type { RepairPolicy } from "./log/log-file.ts";
 
 /** Default `maxBatchBytes`: 4 MiB. */
 export const BATCH_BYTES_MAX_DEFAULT = 4 * 1024 * 1024;

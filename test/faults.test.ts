@@ -7,7 +7,7 @@
  */
 
 import { describe, expect, test } from "vitest";
-import { MemoryFileSystem } from "../adapters/memory.ts";
+import { MemoryFileSystem } from "../sim/mod.ts";
 import { WalIoError, WalLockedError, WalPoisonedError, WalReader, WalWriter } from "../mod.ts";
 
 const PATH = "/data/log.wal";

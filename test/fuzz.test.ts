@@ -19,7 +19,7 @@
  * - termination with bounded work (a read budget turns a would-be hang into
  *   a failure) and bounded memory: no read asks for more than
  *   min(file size, max(1 MiB, 32 + maxRecordBytes + 56)) bytes, whatever the
- *   length fields claim (docs/FORMAT.md, `src/chunk-reader.ts`: one buffer of
+ *   length fields claim (docs/FORMAT.md, `src/log/chunk-reader.ts`: one buffer of
  *   at most that many bytes, never filled past end of file);
  * - a strict open never changes the directory: the log is byte-identical and
  *   its only traces are the lock files, gone once it fails or is closed;
@@ -49,7 +49,7 @@
 
 import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
-import { MemoryFileSystem } from "../adapters/memory.ts";
+import { MemoryFileSystem } from "../sim/mod.ts";
 import {
   bytesCodec,
   type CorruptionKind,
@@ -477,7 +477,7 @@ function baseSequenceOf(bytes: Uint8Array): number {
 }
 
 // ---------------------------------------------------------------------------
-// Building files, from docs/FORMAT.md (independently of src/format.ts)
+// Building files, from docs/FORMAT.md (independently of src/format/frame.ts)
 
 const FILE_MAGIC = [0x89, 0x57, 0x41, 0x4c, 0x0d, 0x0a, 0x1a, 0x0a];
 

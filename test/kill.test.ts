@@ -40,7 +40,7 @@
 
 import process from "node:process";
 import { expect, test } from "vitest";
-import { Prng } from "../adapters/memory.ts";
+import { Prng } from "../sim/mod.ts";
 import { WalReader, WalWriter } from "../mod.ts";
 import { Child, childScript, type Runtime, RUNTIMES } from "./children.ts";
 import { appenderValue } from "./children/ops.ts";

@@ -1,7 +1,7 @@
 /**
  * Test-side helpers for building logs and looking at their bytes. The frame
  * walker comes from the harness, which wrote it from docs/FORMAT.md
- * independently of `src/scan.ts`, so tests do not check the scanner against
+ * independently of `src/log/scan.ts`, so tests do not check the scanner against
  * itself.
  *
  * @module

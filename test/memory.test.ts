@@ -13,7 +13,7 @@ import {
   MemoryFileSystemError,
   SimulatedCrashError,
   subsetOutcomes,
-} from "../adapters/memory.ts";
+} from "../sim/mod.ts";
 import type { FileHandle } from "../src/fs.ts";
 
 const encoder = new TextEncoder();

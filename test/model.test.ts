@@ -25,7 +25,7 @@
 
 import fc from "fast-check";
 import { expect, test } from "vitest";
-import { CRASH_OUTCOMES, type CrashOutcome, type FaultCode, MemoryFileSystem } from "../adapters/memory.ts";
+import { CRASH_OUTCOMES, type CrashOutcome, type FaultCode, MemoryFileSystem } from "../sim/mod.ts";
 import {
   type CorruptionKind,
   SequenceError,

@@ -1,5 +1,5 @@
 /**
- * `verify(path)` (src/verify.ts): the read-only check of a log file or a
+ * `verify(path)` (src/segmented/verify.ts): the read-only check of a log file or a
  * segment directory, and `WalReader.tail`, on the real filesystem.
  */
 

@@ -19,7 +19,7 @@
  */
 
 import { describe, expect, test } from "vitest";
-import { MemoryFileSystem } from "../adapters/memory.ts";
+import { MemoryFileSystem } from "../sim/mod.ts";
 import { type Checker, explore, type FaultKind, type RecoveredWal, type Workload, walWorkload, type WalWorkloadOptions } from "../harness/mod.ts";
 import { Wal, WalIoError, type WalOptions, WalPoisonedError, type WalStats } from "../mod.ts";
 import { recordExploreReport } from "./figures.ts";

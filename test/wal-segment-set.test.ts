@@ -12,7 +12,7 @@
 import { execFileSync } from "node:child_process";
 import { copyFile, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { describe, expect, test } from "vitest";
-import { CRASH_OUTCOMES, MemoryFileSystem } from "../adapters/memory.ts";
+import { CRASH_OUTCOMES, MemoryFileSystem } from "../sim/mod.ts";
 import { type RepairPolicy, Wal, WalCorruptionError, WalIoError, type WalOptions, WalReader } from "../mod.ts";
 import { useTempDir } from "./helpers.ts";
 

@@ -25,7 +25,7 @@
 import { createHash } from "node:crypto";
 import { linkSync, mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Prng } from "../../adapters/memory.ts";
+import { Prng } from "../../sim/mod.ts";
 import { ROOT_INODE, type Trace, type TraceOp } from "./trace.ts";
 
 /** How a state's uncovered operations were decided. */

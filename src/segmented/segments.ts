@@ -11,16 +11,16 @@
  * @module
  */
 
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import type { Bounds } from "./bounds.ts";
-import type { Crc32 } from "./crc32.ts";
-import { WalCorruptionError } from "./errors.ts";
-import { checkRegularFile } from "./io.ts";
-import { decodeFileHeader, FILE_HEADER_BYTES, type FileHeader, isDamage } from "./format.ts";
-import type { FileSystem } from "./fs.ts";
-import { io, type ValidateOptions, validate } from "./log-file.ts";
-import { join } from "./path.ts";
-import type { ScanEnd } from "./scan.ts";
+import type { Crc32 } from "../format/crc32.ts";
+import { WalCorruptionError } from "../errors.ts";
+import { checkRegularFile } from "../io.ts";
+import { decodeFileHeader, FILE_HEADER_BYTES, type FileHeader, isDamage } from "../format/frame.ts";
+import type { FileSystem } from "../fs.ts";
+import { io, type ValidateOptions, validate } from "../log/log-file.ts";
+import { join } from "../path.ts";
+import type { ScanEnd } from "../log/scan.ts";
 
 /** Digits of a segment name: enough for any u64. */
 const NAME_DIGITS = 20;

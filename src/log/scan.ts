@@ -20,8 +20,8 @@
  */
 
 import { ChunkReader } from "./chunk-reader.ts";
-import type { Crc32 } from "./crc32.ts";
-import { type Corruption, type CorruptionKind, WalCorruptionError, WalError } from "./errors.ts";
+import type { Crc32 } from "../format/crc32.ts";
+import { type Corruption, type CorruptionKind, WalCorruptionError, WalError } from "../errors.ts";
 import {
   Checksummer,
   COMMIT_PAYLOAD_BYTES,
@@ -37,8 +37,8 @@ import {
   RECORD_MAGIC_0,
   RECORD_MAGIC_1,
   RecordKind,
-} from "./format.ts";
-import type { FileHandle } from "./fs.ts";
+} from "../format/frame.ts";
+import type { FileHandle } from "../fs.ts";
 import { classifyDamage } from "./scan-damage.ts";
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { FileHandle } from "./fs.ts";
+import type { FileHandle } from "../fs.ts";
 
 /** Read-ahead size when nothing larger is asked for. */
 const READ_AHEAD_BYTES = 1024 * 1024;

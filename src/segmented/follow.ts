@@ -27,16 +27,16 @@
  */
 
 import { BOUNDS_FILE, type Bounds, INITIAL_BOUNDS, readBounds } from "./bounds.ts";
-import type { Codec } from "./codec.ts";
-import type { Crc32 } from "./crc32.ts";
-import { WalCorruptionError, WalIoError, WalRewoundError } from "./errors.ts";
-import type { FileSystem } from "./fs.ts";
-import { errorCode } from "./io.ts";
-import { io } from "./log-file.ts";
-import { join } from "./path.ts";
-import { FILE_HEADER_BYTES, RECORD_HEADER_BYTES } from "./format.ts";
-import { decodingFrom, readFileRecords, type RecordMapper, saltCrcOf, type WalRecord } from "./reader.ts";
-import { PositionLostError, type ScanPosition } from "./scan.ts";
+import type { Codec } from "../format/codec.ts";
+import type { Crc32 } from "../format/crc32.ts";
+import { WalCorruptionError, WalIoError, WalRewoundError } from "../errors.ts";
+import type { FileSystem } from "../fs.ts";
+import { errorCode } from "../io.ts";
+import { io } from "../log/log-file.ts";
+import { join } from "../path.ts";
+import { FILE_HEADER_BYTES, RECORD_HEADER_BYTES } from "../format/frame.ts";
+import { decodingFrom, readFileRecords, type RecordMapper, saltCrcOf, type WalRecord } from "../log/reader.ts";
+import { PositionLostError, type ScanPosition } from "../log/scan.ts";
 import { liveFirsts, segmentFirsts, segmentPath } from "./segments.ts";
 
 /** The log as a reader sees it at one moment. */

@@ -31,9 +31,9 @@
  * @module
  */
 
-import { assert } from "./assert.ts";
-import { BatchBuffer, UTF8_BYTES_PER_CODE_UNIT_MAX } from "./batch-buffer.ts";
-import type { Crc32 } from "./crc32.ts";
+import { assert } from "../assert.ts";
+import { BatchBuffer, UTF8_BYTES_PER_CODE_UNIT_MAX } from "../format/batch-buffer.ts";
+import type { Crc32 } from "../format/crc32.ts";
 import {
   SequenceError,
   WalArgumentError,
@@ -41,12 +41,12 @@ import {
   WalError,
   WalIoError,
   WalPoisonedError,
-} from "./errors.ts";
-import { type Checksummer, COMMIT_RECORD_BYTES, encodeFileHeader, RECORD_HEADER_BYTES, type FileHeader, LOG_ID_BYTES, SALT_BYTES } from "./format.ts";
-import type { FileHandle, FileSystem } from "./fs.ts";
-import { notRegularFile, unlinkIfPresent, writeNewFile } from "./io.ts";
-import { clockTimeMs } from "./options.ts";
-import { dirname } from "./path.ts";
+} from "../errors.ts";
+import { type Checksummer, COMMIT_RECORD_BYTES, encodeFileHeader, RECORD_HEADER_BYTES, type FileHeader, LOG_ID_BYTES, SALT_BYTES } from "../format/frame.ts";
+import type { FileHandle, FileSystem } from "../fs.ts";
+import { notRegularFile, unlinkIfPresent, writeNewFile } from "../io.ts";
+import { clockTimeMs } from "../options.ts";
+import { dirname } from "../path.ts";
 import { cutTornTail, type Repair } from "./repair.ts";
 import { type RecordVisitor, type ScanEnd, scanLog } from "./scan.ts";
 

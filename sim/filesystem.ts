@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity } from "../../src/fs.ts";
+import type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity } from "../src/fs.ts";
 import { ByteBuffer } from "./bytes.ts";
 import { type CrashOutcome, crashMachine } from "./crash.ts";
 import { MemoryFileHandle, throwFault } from "./handle.ts";

@@ -11,13 +11,13 @@
  * @module
  */
 
-import type { Codec } from "./codec.ts";
+import type { Codec } from "../format/codec.ts";
 import { checkSyncMode, Durability, type SyncMode } from "./durability.ts";
-import { WalArgumentError } from "./errors.ts";
-import { RECORD_HEADER_BYTES, SALT_BYTES } from "./format.ts";
-import type { FileSystem } from "./fs.ts";
-import type { WriterLock } from "./lock.ts";
-import { makeDirectory, requireLogFile } from "./directory.ts";
+import { WalArgumentError } from "../errors.ts";
+import { RECORD_HEADER_BYTES, SALT_BYTES } from "../format/frame.ts";
+import type { FileSystem } from "../fs.ts";
+import type { WriterLock } from "../lock.ts";
+import { makeDirectory, requireLogFile } from "../segmented/directory.ts";
 import { checkBatchBytes, io, LogFile, type RepairPolicy } from "./log-file.ts";
 import {
   checkBatchBytesMax,
@@ -34,9 +34,9 @@ import {
   fileSystemOrDefault,
   observe,
   type OptionNames,
-} from "./options.ts";
-import { LogOwner, noArguments, openLocked } from "./owner.ts";
-import { dirname } from "./path.ts";
+} from "../options.ts";
+import { LogOwner, noArguments, openLocked } from "../owner.ts";
+import { dirname } from "../path.ts";
 import type { Repair } from "./repair.ts";
 
 export type { SyncMode } from "./durability.ts";

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { type Corruption, type CorruptionKind, WalCorruptionError } from "./errors.ts";
+import { type Corruption, type CorruptionKind, WalCorruptionError } from "../errors.ts";
 import {
   type Checksummer,
   COMMIT_RECORD_BYTES,
@@ -29,7 +29,7 @@ import {
   RECORD_MAGIC_0,
   RECORD_MAGIC_1,
   RecordKind,
-} from "./format.ts";
+} from "../format/frame.ts";
 import type { ChunkReader } from "./chunk-reader.ts";
 
 /** Bytes searched per window when looking for a later commit or for non-zero bytes. */

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { WalArgumentError } from "./errors.ts";
+import { WalArgumentError } from "../errors.ts";
 
 /** The `sync` option: see the module documentation. */
 export type SyncMode = "manual" | "always" | { readonly intervalMs: number };

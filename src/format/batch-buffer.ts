@@ -7,7 +7,7 @@
  * @module
  */
 
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import {
   type Checksummer,
   COMMIT_RECORD_BYTES,
@@ -16,7 +16,7 @@ import {
   encodeRecordHeader,
   RECORD_HEADER_BYTES,
   RecordKind,
-} from "./format.ts";
+} from "./frame.ts";
 
 /** Initial capacity; the buffer grows (doubling) to the largest batch it holds. */
 const INITIAL_BYTES = 64 * 1024;

@@ -8,10 +8,10 @@
  * @module
  */
 
-import type { Corruption, CorruptionKind } from "./errors.ts";
-import type { FileHandle, FileSystem } from "./fs.ts";
-import { copyToNewFile, unlinkIfPresent } from "./io.ts";
-import { dirname } from "./path.ts";
+import type { Corruption, CorruptionKind } from "../errors.ts";
+import type { FileHandle, FileSystem } from "../fs.ts";
+import { copyToNewFile, unlinkIfPresent } from "../io.ts";
+import { dirname } from "../path.ts";
 
 /** What a repair cut, and where the cut bytes are. */
 export interface Repair {

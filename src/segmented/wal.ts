@@ -12,14 +12,14 @@
  * @module
  */
 
-import type { Codec } from "./codec.ts";
-import { checkSyncMode, Durability, type SyncMode } from "./durability.ts";
-import { WalArgumentError, WalClosedError } from "./errors.ts";
+import type { Codec } from "../format/codec.ts";
+import { checkSyncMode, Durability, type SyncMode } from "../log/durability.ts";
+import { WalArgumentError, WalClosedError } from "../errors.ts";
 import { ChangeNotifier, directorySource, type LogSource, readRecords } from "./follow.ts";
-import type { FileSystem } from "./fs.ts";
+import type { FileSystem } from "../fs.ts";
 import { makeDirectory, requireLogDirectory } from "./directory.ts";
-import type { WriterLock } from "./lock.ts";
-import { io, type RepairPolicy } from "./log-file.ts";
+import type { WriterLock } from "../lock.ts";
+import { io, type RepairPolicy } from "../log/log-file.ts";
 import {
   checkBatchBytesMax,
   checkBoolean,
@@ -37,11 +37,11 @@ import {
   fileSystemOrDefault,
   observe,
   type OptionNames,
-} from "./options.ts";
-import { LogOwner, noArguments, openLocked } from "./owner.ts";
-import { join } from "./path.ts";
-import type { WalRecord } from "./reader.ts";
-import type { Repair } from "./repair.ts";
+} from "../options.ts";
+import { LogOwner, noArguments, openLocked } from "../owner.ts";
+import { join } from "../path.ts";
+import type { WalRecord } from "../log/reader.ts";
+import type { Repair } from "../log/repair.ts";
 import { checkRetentionLimits, type RetentionLimits } from "./retention.ts";
 import { SegmentStore, type WalStats } from "./segment-store.ts";
 import {
@@ -54,7 +54,7 @@ import {
   preparePayload,
   prepareTexts,
   textPayloads,
-} from "./writer.ts";
+} from "../log/writer.ts";
 
 export type { RetentionLimits } from "./retention.ts";
 export type { WalStats } from "./segment-store.ts";

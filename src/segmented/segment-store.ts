@@ -21,17 +21,17 @@
  * @module
  */
 
-import { assert } from "./assert.ts";
+import { assert } from "../assert.ts";
 import { type Bounds, BOUNDS_FILE, BOUNDS_TEMPORARY, readBounds, type StoredBounds, writeBounds } from "./bounds.ts";
-import type { Crc32 } from "./crc32.ts";
-import { SequenceError, WalCorruptionError, WalPoisonedError } from "./errors.ts";
-import { COMMIT_RECORD_BYTES, LOG_ID_BYTES, SALT_BYTES } from "./format.ts";
-import type { FileSystem } from "./fs.ts";
-import { unlinkIfPresent } from "./io.ts";
-import { io, LogFile, type LogFileOptions, recordBytesAtMost, type RepairPolicy } from "./log-file.ts";
-import { clockTimeMs } from "./options.ts";
-import { join } from "./path.ts";
-import type { Repair } from "./repair.ts";
+import type { Crc32 } from "../format/crc32.ts";
+import { SequenceError, WalCorruptionError, WalPoisonedError } from "../errors.ts";
+import { COMMIT_RECORD_BYTES, LOG_ID_BYTES, SALT_BYTES } from "../format/frame.ts";
+import type { FileSystem } from "../fs.ts";
+import { unlinkIfPresent } from "../io.ts";
+import { io, LogFile, type LogFileOptions, recordBytesAtMost, type RepairPolicy } from "../log/log-file.ts";
+import { clockTimeMs } from "../options.ts";
+import { join } from "../path.ts";
+import type { Repair } from "../log/repair.ts";
 import { hasRetention, type RetentionLimits, retentionFront } from "./retention.ts";
 import { type CutOptions, cutSegment } from "./segment-cut.ts";
 import { type SegmentHead, verifySegmentSet } from "./segment-set.ts";

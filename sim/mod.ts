@@ -17,7 +17,7 @@
  */
 
 export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "../src/fs.ts";
-export { FILE_BYTES_MAX, Prng } from "./memory/bytes.ts";
+export { FILE_BYTES_MAX, Prng } from "./bytes.ts";
 export {
   CRASH_OUTCOMES,
   type CrashOutcome,
@@ -30,8 +30,8 @@ export {
   type TornFill,
   type TornOutcome,
   type TornWrite,
-} from "./memory/crash.ts";
-export { type SubsetOptions, subsetOutcomes, type SubsetPlan } from "./memory/subsets.ts";
-export { MemoryFileSystemError, SimulatedCrashError, type SimulatedCrashReason } from "./memory/errors.ts";
-export { MemoryFileSystem, type MemoryFileSystemOptions } from "./memory/filesystem.ts";
-export { type FaultCode, type FaultRule, type OperationName, type PendingOperation } from "./memory/state.ts";
+} from "./crash.ts";
+export { type SubsetOptions, subsetOutcomes, type SubsetPlan } from "./subsets.ts";
+export { MemoryFileSystemError, SimulatedCrashError, type SimulatedCrashReason } from "./errors.ts";
+export { MemoryFileSystem, type MemoryFileSystemOptions } from "./filesystem.ts";
+export { type FaultCode, type FaultRule, type OperationName, type PendingOperation } from "./state.ts";

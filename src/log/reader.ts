@@ -13,11 +13,11 @@
  * @module
  */
 
-import type { Codec } from "./codec.ts";
-import { type Corruption, WalDecodeError } from "./errors.ts";
-import { Checksummer, decodeFileHeader, FILE_HEADER_BYTES, isDamage } from "./format.ts";
-import type { FileHandle, FileSystem } from "./fs.ts";
-import { checkRegularFile } from "./io.ts";
+import type { Codec } from "../format/codec.ts";
+import { type Corruption, WalDecodeError } from "../errors.ts";
+import { Checksummer, decodeFileHeader, FILE_HEADER_BYTES, isDamage } from "../format/frame.ts";
+import type { FileHandle, FileSystem } from "../fs.ts";
+import { checkRegularFile } from "../io.ts";
 import { io } from "./log-file.ts";
 import {
   checkFileSystem,
@@ -29,7 +29,7 @@ import {
   crcOf,
   fileSystemOrDefault,
   type OptionNames,
-} from "./options.ts";
+} from "../options.ts";
 import { type RecordVisitor, type ScanEnd, type ScanPosition, scanLog } from "./scan.ts";
 
 /** One record as read back. */
@@ -144,7 +144,7 @@ export interface FileReadEnd {
  * Reads the log file at `path` from `resume` (a position an earlier read of
  * this file returned; null for the start), mapping each record with `map`,
  * and yields the mapped records a buffer window at a time. Returns where it
- * stopped, to resume from there. Throws `PositionLostError` (src/scan.ts)
+ * stopped, to resume from there. Throws `PositionLostError` (src/log/scan.ts)
  * when the file no longer holds `resume`. Reads no further than
  * `endOffsetMax` when given (the writer's end: what follows is preallocated).
  */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { FileHandle } from "../../src/fs.ts";
+import type { FileHandle } from "../src/fs.ts";
 import { FILE_BYTES_MAX } from "./bytes.ts";
 import { MemoryFileSystemError } from "./errors.ts";
 import { type FileNode, fsError, type Machine, type OperationName, type ResolvedFault } from "./state.ts";

@@ -9,11 +9,11 @@
  */
 
 import { BOUNDS_FILE } from "./bounds.ts";
-import { WalIoError } from "./errors.ts";
-import type { FileSystem } from "./fs.ts";
-import { errorCode } from "./io.ts";
-import { io } from "./log-file.ts";
-import { dirname } from "./path.ts";
+import { WalIoError } from "../errors.ts";
+import type { FileSystem } from "../fs.ts";
+import { errorCode } from "../io.ts";
+import { io } from "../log/log-file.ts";
+import { dirname } from "../path.ts";
 import { segmentFirsts } from "./segments.ts";
 
 /**

@@ -16,15 +16,15 @@
  */
 
 import { BOUNDS_FILE, readBounds, type StoredBounds } from "./bounds.ts";
-import type { Crc32 } from "./crc32.ts";
-import { type Corruption, WalCorruptionError, WalIoError } from "./errors.ts";
-import { FILE_HEADER_BYTES, FORMAT_VERSION, RECORD_HEADER_BYTES } from "./format.ts";
-import type { FileSystem } from "./fs.ts";
-import { checkRegularFile } from "./io.ts";
-import { io } from "./log-file.ts";
-import { checkFileSystem, checkOptions, checkPath, checkRecordBytesMax, crcOf, fileSystemOrDefault } from "./options.ts";
-import { join } from "./path.ts";
-import type { ScanEnd } from "./scan.ts";
+import type { Crc32 } from "../format/crc32.ts";
+import { type Corruption, WalCorruptionError, WalIoError } from "../errors.ts";
+import { FILE_HEADER_BYTES, FORMAT_VERSION, RECORD_HEADER_BYTES } from "../format/frame.ts";
+import type { FileSystem } from "../fs.ts";
+import { checkRegularFile } from "../io.ts";
+import { io } from "../log/log-file.ts";
+import { checkFileSystem, checkOptions, checkPath, checkRecordBytesMax, crcOf, fileSystemOrDefault } from "../options.ts";
+import { join } from "../path.ts";
+import type { ScanEnd } from "../log/scan.ts";
 import { type SegmentHead, verifySegmentSet } from "./segment-set.ts";
 import { liveFirsts, readFileHead, scanSegment, segmentFirsts, segmentPath } from "./segments.ts";
 
@@ -215,7 +215,7 @@ async function verifyFile(context: Context, path: string, front: number): Promis
 
 /**
  * Verifies a segment directory as `Wal.open` would, read-only: the bounds
- * file, the segment set (src/segment-set.ts), then each live segment. A
+ * file, the segment set (src/segmented/segment-set.ts), then each live segment. A
  * torn tail is only a torn tail in the newest segment; in a sealed one it
  * is damage. Dead segments (wholly below the front, above a pending back
  * cut) are skipped, as opening deletes them.

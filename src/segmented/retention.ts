@@ -7,9 +7,9 @@
  * @module
  */
 
-import { assert } from "./assert.ts";
-import { WalArgumentError } from "./errors.ts";
-import { checkSafeInteger } from "./options.ts";
+import { assert } from "../assert.ts";
+import { WalArgumentError } from "../errors.ts";
+import { checkSafeInteger } from "../options.ts";
 import { type SegmentSummary, visibleRecords } from "./segments.ts";
 
 /** Retention limits of a segmented log; each one is off when absent. */
