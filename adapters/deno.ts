@@ -33,9 +33,9 @@ import * as zlib from "node:zlib";
 import type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "../src/fs.ts";
 
 export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "../src/fs.ts";
-import { errorCode } from "../src/io.ts";
 import { isProcessAlive, noProgressError } from "./errors.ts";
 import { ownProcessFacts, processStatus } from "./process.ts";
+import { errorCode } from "../src/fs.ts";
 
 /** The largest write made with the synchronous `writeSync` (the Node adapter's bound, for the same reason). */
 const SYNC_WRITE_BYTES_MAX = 64 * 1024;

@@ -7,7 +7,7 @@
  */
 
 import process from "node:process";
-import { errorCode } from "../src/io.ts";
+import { errorCode } from "../src/fs.ts";
 
 /** The `EIO` error for a write call that reported 0 bytes written at `position`. */
 export function noProgressError(position: number): Error {

@@ -39,9 +39,9 @@ import * as zlib from "node:zlib";
 import type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "../src/fs.ts";
 
 export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "../src/fs.ts";
-import { errorCode } from "../src/io.ts";
 import { isProcessAlive, noProgressError } from "./errors.ts";
 import { ownProcessFacts, processStatus } from "./process.ts";
+import { errorCode } from "../src/fs.ts";
 
 /** `fs.open` flags for each {@link OpenMode}: never `a` (append), never truncating. */
 const OPEN_FLAGS: Readonly<Record<OpenMode, string>> = {

@@ -18,7 +18,7 @@
 import { readFileSync, readlinkSync } from "node:fs";
 import process from "node:process";
 import type { ProcessStatus } from "../src/fs.ts";
-import { errorCode } from "../src/io.ts";
+import { errorCode } from "../src/fs.ts";
 
 /** What {@link ownProcessFacts} tells about this process: fields absent when unknown. */
 export interface ProcessFacts {

@@ -7,7 +7,17 @@
  */
 
 import { verify, type VerifyReport } from "../mod.ts";
-import { type CliIo, type Command, describeCorruption, EXIT, formatBytes, formatCount, formatTime, parse, printJson } from "./common.ts";
+import {
+  type CliIo,
+  type Command,
+  describeCorruption,
+  EXIT,
+  formatBytes,
+  formatCount,
+  formatTime,
+  parse,
+  printJson,
+} from "./common.ts";
 
 /** The human-readable lines of `inspect`. */
 export function inspectLines(report: VerifyReport): string[] {

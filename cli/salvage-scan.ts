@@ -13,6 +13,7 @@
  * @module
  */
 
+import type { Crc32 } from "../src/format/crc32.ts";
 import {
   Checksummer,
   COMMIT_RECORD_BYTES,
@@ -27,7 +28,6 @@ import {
   RECORD_MAGIC_1,
   RecordKind,
 } from "../src/format/frame.ts";
-import type { Crc32 } from "../src/format/crc32.ts";
 
 /** Largest file salvaged (read whole). */
 export const SALVAGE_FILE_BYTES_MAX = 1024 * 1024 * 1024;

@@ -9,9 +9,9 @@
 
 import { defaultFileSystem } from "../adapters/auto.ts";
 import { bytesCodec, type FileSystem, Wal, WalWriter } from "../mod.ts";
-import { readBounds } from "../src/segmented/bounds.ts";
 import { RECORD_BYTES_MAX_DEFAULT } from "../src/format/frame.ts";
 import { crcOf } from "../src/options.ts";
+import { readBounds } from "../src/segmented/bounds.ts";
 import { segmentFirsts, segmentPath } from "../src/segmented/segments.ts";
 import { type CliIo, type Command, EXIT, formatCount, parse, printJson, UsageError } from "./common.ts";
 import { SALVAGE_FILE_BYTES_MAX, type SalvagedFile, salvageFile, type SkippedRange } from "./salvage-scan.ts";

@@ -6,11 +6,11 @@
  * @module
  */
 
-import type { FileSystem } from "../src/fs.ts";
 import { SequenceError, WalArgumentError, WalClosedError, WalError, WalIoError, WalPoisonedError } from "../src/errors.ts";
+import type { FileSystem } from "../src/fs.ts";
 import { WalReader } from "../src/log/reader.ts";
-import { Wal } from "../src/segmented/wal.ts";
 import { type AppendOptions, type RepairPolicy, WalWriter } from "../src/log/writer.ts";
+import { Wal } from "../src/segmented/wal.ts";
 import { checkRecovered, sameValue } from "./check.ts";
 import { History, type RecoveredRecord } from "./history.ts";
 import { retainsOnRotate, TrackedWal } from "./wal.ts";

@@ -8,8 +8,8 @@
  */
 
 import { WalPoisonedError } from "../src/errors.ts";
-import type { AppendOptions } from "../src/log/writer.ts";
 import type { WalRecord } from "../src/log/reader.ts";
+import type { AppendOptions } from "../src/log/writer.ts";
 import type { Wal, WalStats } from "../src/segmented/wal.ts";
 import { causedByCrash, isCleanRefusal } from "./context.ts";
 import type { History } from "./history.ts";

@@ -5,9 +5,9 @@
  * @module
  */
 
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { connect } from "@nats-io/transport-node";
-import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { WalArgumentError } from "../src/errors.ts";
 
 /** Where to reach NATS: a connection the caller owns, or server URLs to connect to (and close afterwards). */

@@ -4,9 +4,9 @@
  * @module
  */
 
-import { readBounds } from "../src/segmented/bounds.ts";
 import type { FileSystem } from "../src/fs.ts";
 import { crcOf, fileSystemOrDefault } from "../src/options.ts";
+import { readBounds } from "../src/segmented/bounds.ts";
 import { pause } from "./connection.ts";
 import { hexId } from "./headers.ts";
 

@@ -11,10 +11,10 @@
  * @module
  */
 
-import type { NatsConnection } from "@nats-io/transport-node";
 import { type ConsumerMessages, DeliverPolicy, jetstream, type JetStreamManager, type MsgRequest } from "@nats-io/jetstream";
-import { bytesCodec } from "../src/format/codec.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { WalError } from "../src/errors.ts";
+import { bytesCodec } from "../src/format/codec.ts";
 import { Wal, type WalOptions } from "../src/segmented/wal.ts";
 import { connectTo, type ConnectionOptions, managerOf, pause } from "./connection.ts";
 import { ForeignLogError } from "./errors.ts";

@@ -17,10 +17,10 @@
  * @module
  */
 
-import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, type JetStreamClient, type JetStreamManager, type PubAck } from "@nats-io/jetstream";
-import { bytesCodec } from "../src/format/codec.ts";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { WalError } from "../src/errors.ts";
+import { bytesCodec } from "../src/format/codec.ts";
 import type { FileSystem } from "../src/fs.ts";
 import { Wal } from "../src/segmented/wal.ts";
 import { connectTo, type ConnectionOptions, ensureStream, managerOf, pause } from "./connection.ts";

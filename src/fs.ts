@@ -166,3 +166,9 @@ export interface FileSystem {
    */
   readonly crc32?: (data: Uint8Array, seed: number) => number;
 }
+
+/** The POSIX `code` of a thrown value, or `undefined`. */
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}

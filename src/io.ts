@@ -1,20 +1,16 @@
 /**
- * Small filesystem idioms shared by the writer, the lock and repair.
+ * Small filesystem idioms shared by both logs, the lock and repair, and the
+ * wrapper that turns a failed step into a `WalIoError`.
  *
  * @module
  */
 
-import { WalIoError } from "./errors.ts";
-import type { FileHandle, FileSystem } from "./fs.ts";
+import { WalError, WalIoError } from "./errors.ts";
+import { errorCode, type FileHandle, type FileSystem } from "./fs.ts";
+import { dirname } from "./path.ts";
 
 /** Copy buffer size. */
 const COPY_CHUNK_BYTES = 1024 * 1024;
-
-/** The POSIX `code` of a thrown value, or `undefined`. */
-export function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-}
 
 /**
  * Creates `path` (which must not exist), writes `bytes`, syncs and closes it.
@@ -77,4 +73,54 @@ export async function checkRegularFile(fs: FileSystem, path: string): Promise<vo
     throw new WalIoError("stat", path, error);
   }
   if (stat !== null && !stat.isFile) throw notRegularFile(path);
+}
+
+/** Runs an I/O step, wrapping errors that are not the library's own in `WalIoError`. */
+export async function io<R>(operation: string, path: string, step: () => Promise<R>): Promise<R> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof WalError) throw error;
+    throw new WalIoError(operation, path, error);
+  }
+}
+
+/**
+ * Creates `dir` and any missing parents, and makes each new directory entry
+ * durable (each new directory's parent is synced). Does nothing when `dir`
+ * exists.
+ */
+export async function makeDirectory(fs: FileSystem, dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let path = dir; !(await exists(fs, path)); path = dirname(path)) {
+    missing.push(path);
+    if (dirname(path) === path) break; // a root that does not exist: let mkdir report it
+  }
+  if (missing.length === 0) return;
+  await fs.mkdir(dir);
+  for (const path of missing.reverse()) await fs.syncDir(dirname(path));
+}
+
+/** Whether something is at `path` (an adapter may report a missing parent as `ENOENT`). */
+export async function exists(fs: FileSystem, path: string): Promise<boolean> {
+  try {
+    return (await fs.stat(path)) !== null;
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return false;
+    throw error;
+  }
+}
+
+/**
+ * Throws `WalIoError` (operation `open`, `cause.code` `ENOENT`) unless a
+ * log file is at `path`: what `create: false` asks of `WalWriter.open`.
+ */
+export async function requireLogFile(fs: FileSystem, path: string): Promise<void> {
+  if (!(await io("stat", path, () => exists(fs, path)))) throw noSuchLog(path, "no such log file");
+}
+
+/** The error `create: false` gives for a missing log at `path`. */
+export function noSuchLog(path: string, what: string): WalIoError {
+  const cause = Object.assign(new Error(`${what} (create: false)`), { code: "ENOENT" });
+  return new WalIoError("open", path, cause);
 }

@@ -56,10 +56,11 @@
  * @module
  */
 
-import { crc32 } from "./format/crc32.ts";
 import { type LockHolder, WalLockedError, WalLockLostError } from "./errors.ts";
+import { crc32 } from "./format/crc32.ts";
 import type { FileSystem, ProcessIdentity, ProcessStatus } from "./fs.ts";
-import { errorCode, unlinkIfPresent, writeNewFile } from "./io.ts";
+import { errorCode } from "./fs.ts";
+import { unlinkIfPresent, writeNewFile } from "./io.ts";
 import { basename, dirname, join } from "./path.ts";
 
 /** Default `staleMs`: a holder whose heartbeat is older than this may be broken. */

@@ -5,13 +5,12 @@
  * @module
  */
 
+import { WalArgumentError } from "./errors.ts";
 import { type Codec, jsonCodec } from "./format/codec.ts";
 import { type Crc32, crc32 as crc32Portable } from "./format/crc32.ts";
-import { WalArgumentError } from "./errors.ts";
 import { RECORD_BYTES_MAX_DEFAULT, RECORD_BYTES_MAX_LIMIT } from "./format/frame.ts";
 import type { FileSystem } from "./fs.ts";
 import { STALE_MS_DEFAULT, STALE_MS_MAX, STALE_MS_MIN } from "./lock.ts";
-import type { RepairPolicy } from "./log/log-file.ts";
 
 /** Default `maxBatchBytes`: 4 MiB. */
 export const BATCH_BYTES_MAX_DEFAULT = 4 * 1024 * 1024;
@@ -33,6 +32,15 @@ export function checkRecordBytesMax(value: number | undefined): number {
   }
   return max;
 }
+
+/**
+ * What opening does with a torn tail (a final batch a crash cut short).
+ * Damage anywhere before a later batch's commit fails under every policy.
+ * - `strict`: fail with `WalCorruptionError`; write nothing.
+ * - `truncate-partial`: save the tail's bytes to `<path>.<offset>.torn`, cut
+ *   the log back to the end of its last intact batch, and open.
+ */
+export type RepairPolicy = "strict" | "truncate-partial";
 
 /** Checks a repair policy and returns it or `strict`. */
 export function checkRepairPolicy(value: RepairPolicy | undefined): RepairPolicy {

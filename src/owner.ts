@@ -13,8 +13,8 @@
 
 import { WalClosedError, WalIoError } from "./errors.ts";
 import type { FileSystem } from "./fs.ts";
+import { io } from "./io.ts";
 import { acquireLock, type WriterLock } from "./lock.ts";
-import { io } from "./log/log-file.ts";
 import { SerialQueue } from "./options.ts";
 
 /** The lock, queue and closed state of one open log. */

@@ -19,8 +19,8 @@
 
 import * as fs from "node:fs";
 import process from "node:process";
-import { type FileHandle, type FileSystem, WalWriter } from "../../mod.ts";
 import { defaultFileSystem } from "../../adapters/auto.ts";
+import { type FileHandle, type FileSystem, WalWriter } from "../../mod.ts";
 import { realBatches, realValue } from "./values.ts";
 
 /** Appends one batch of `size` records from `first`, flushes, and marks the acknowledgement. */

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { type Crc32, crc32 as crc32Portable } from "./crc32.ts";
 import type { CorruptionKind } from "../errors.ts";
+import { type Crc32, crc32 as crc32Portable } from "./crc32.ts";
 
 /** Size of the file header. */
 export const FILE_HEADER_BYTES = 64;

@@ -32,32 +32,25 @@
  */
 
 import { assert } from "../assert.ts";
+import { SequenceError, WalArgumentError, WalCorruptionError, WalError, WalIoError, WalPoisonedError } from "../errors.ts";
 import { BatchBuffer, UTF8_BYTES_PER_CODE_UNIT_MAX } from "../format/batch-buffer.ts";
 import type { Crc32 } from "../format/crc32.ts";
 import {
-  SequenceError,
-  WalArgumentError,
-  WalCorruptionError,
-  WalError,
-  WalIoError,
-  WalPoisonedError,
-} from "../errors.ts";
-import { type Checksummer, COMMIT_RECORD_BYTES, encodeFileHeader, RECORD_HEADER_BYTES, type FileHeader, LOG_ID_BYTES, SALT_BYTES } from "../format/frame.ts";
+  type Checksummer,
+  COMMIT_RECORD_BYTES,
+  encodeFileHeader,
+  RECORD_HEADER_BYTES,
+  type FileHeader,
+  LOG_ID_BYTES,
+  SALT_BYTES,
+} from "../format/frame.ts";
 import type { FileHandle, FileSystem } from "../fs.ts";
-import { notRegularFile, unlinkIfPresent, writeNewFile } from "../io.ts";
-import { clockTimeMs } from "../options.ts";
+import { io, notRegularFile, unlinkIfPresent, writeNewFile } from "../io.ts";
+import { clockTimeMs, type RepairPolicy } from "../options.ts";
 import { dirname } from "../path.ts";
 import { cutTornTail, type Repair } from "./repair.ts";
 import { type RecordVisitor, type ScanEnd, scanLog } from "./scan.ts";
 
-/**
- * What opening does with a torn tail (a final batch a crash cut short).
- * Damage anywhere before a later batch's commit fails under every policy.
- * - `strict`: fail with `WalCorruptionError`; write nothing.
- * - `truncate-partial`: save the tail's bytes to `<path>.<offset>.torn`, cut
- *   the log back to the end of its last intact batch, and open.
- */
-export type RepairPolicy = "strict" | "truncate-partial";
 
 /** How to open a {@link LogFile}. */
 export interface LogFileOptions {
@@ -636,12 +629,3 @@ async function createLogFile(fs: FileSystem, path: string, options: LogFileOptio
   await fs.syncDir(dirname(path));
 }
 
-/** Runs an I/O step, wrapping errors that are not the library's own in `WalIoError`. */
-export async function io<R>(operation: string, path: string, step: () => Promise<R>): Promise<R> {
-  try {
-    return await step();
-  } catch (error) {
-    if (error instanceof WalError) throw error;
-    throw new WalIoError(operation, path, error);
-  }
-}

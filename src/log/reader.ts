@@ -13,12 +13,11 @@
  * @module
  */
 
-import type { Codec } from "../format/codec.ts";
 import { type Corruption, WalDecodeError } from "../errors.ts";
+import type { Codec } from "../format/codec.ts";
 import { Checksummer, decodeFileHeader, FILE_HEADER_BYTES, isDamage } from "../format/frame.ts";
 import type { FileHandle, FileSystem } from "../fs.ts";
-import { checkRegularFile } from "../io.ts";
-import { io } from "./log-file.ts";
+import { checkRegularFile, io } from "../io.ts";
 import {
   checkFileSystem,
   checkOptions,

@@ -19,9 +19,8 @@
  * @module
  */
 
-import { ChunkReader } from "./chunk-reader.ts";
-import type { Crc32 } from "../format/crc32.ts";
 import { type Corruption, type CorruptionKind, WalCorruptionError, WalError } from "../errors.ts";
+import type { Crc32 } from "../format/crc32.ts";
 import {
   Checksummer,
   COMMIT_PAYLOAD_BYTES,
@@ -39,6 +38,7 @@ import {
   RecordKind,
 } from "../format/frame.ts";
 import type { FileHandle } from "../fs.ts";
+import { ChunkReader } from "./chunk-reader.ts";
 import { classifyDamage } from "./scan-damage.ts";
 
 /**

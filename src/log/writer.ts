@@ -11,14 +11,12 @@
  * @module
  */
 
-import type { Codec } from "../format/codec.ts";
-import { checkSyncMode, Durability, type SyncMode } from "./durability.ts";
 import { WalArgumentError } from "../errors.ts";
+import type { Codec } from "../format/codec.ts";
 import { RECORD_HEADER_BYTES, SALT_BYTES } from "../format/frame.ts";
 import type { FileSystem } from "../fs.ts";
+import { io, makeDirectory, requireLogFile } from "../io.ts";
 import type { WriterLock } from "../lock.ts";
-import { makeDirectory, requireLogFile } from "../segmented/directory.ts";
-import { checkBatchBytes, io, LogFile, type RepairPolicy } from "./log-file.ts";
 import {
   checkBatchBytesMax,
   checkBoolean,
@@ -34,13 +32,16 @@ import {
   fileSystemOrDefault,
   observe,
   type OptionNames,
+  type RepairPolicy,
 } from "../options.ts";
 import { LogOwner, noArguments, openLocked } from "../owner.ts";
 import { dirname } from "../path.ts";
+import { checkSyncMode, Durability, type SyncMode } from "./durability.ts";
+import { checkBatchBytes, LogFile } from "./log-file.ts";
 import type { Repair } from "./repair.ts";
 
 export type { SyncMode } from "./durability.ts";
-export type { RepairPolicy } from "./log-file.ts";
+export type { RepairPolicy } from "../options.ts";
 export type { Repair } from "./repair.ts";
 
 /** Options of {@link WalWriter.open}. */

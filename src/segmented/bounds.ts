@@ -22,11 +22,12 @@
  * @module
  */
 
-import type { Crc32 } from "../format/crc32.ts";
 import { type CorruptionKind, WalCorruptionError } from "../errors.ts";
+import type { Crc32 } from "../format/crc32.ts";
 import { getU64, LOG_ID_BYTES, setU64 } from "../format/frame.ts";
 import type { FileSystem } from "../fs.ts";
-import { errorCode, notRegularFile, unlinkIfPresent, writeNewFile } from "../io.ts";
+import { errorCode } from "../fs.ts";
+import { notRegularFile, unlinkIfPresent, writeNewFile } from "../io.ts";
 import { join } from "../path.ts";
 
 /** Name of the bounds file inside the log directory. */

@@ -26,17 +26,17 @@
  * @module
  */
 
-import { BOUNDS_FILE, type Bounds, INITIAL_BOUNDS, readBounds } from "./bounds.ts";
+import { WalCorruptionError, WalIoError, WalRewoundError } from "../errors.ts";
 import type { Codec } from "../format/codec.ts";
 import type { Crc32 } from "../format/crc32.ts";
-import { WalCorruptionError, WalIoError, WalRewoundError } from "../errors.ts";
-import type { FileSystem } from "../fs.ts";
-import { errorCode } from "../io.ts";
-import { io } from "../log/log-file.ts";
-import { join } from "../path.ts";
 import { FILE_HEADER_BYTES, RECORD_HEADER_BYTES } from "../format/frame.ts";
+import type { FileSystem } from "../fs.ts";
+import { errorCode } from "../fs.ts";
+import { io } from "../io.ts";
 import { decodingFrom, readFileRecords, type RecordMapper, saltCrcOf, type WalRecord } from "../log/reader.ts";
 import { PositionLostError, type ScanPosition } from "../log/scan.ts";
+import { join } from "../path.ts";
+import { BOUNDS_FILE, type Bounds, INITIAL_BOUNDS, readBounds } from "./bounds.ts";
 import { liveFirsts, segmentFirsts, segmentPath } from "./segments.ts";
 
 /** The log as a reader sees it at one moment. */

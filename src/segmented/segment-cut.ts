@@ -14,12 +14,12 @@
  * @module
  */
 
-import type { FileSystem } from "../fs.ts";
-import { unlinkIfPresent } from "../io.ts";
-import { io, LogFile, type LogFileOptions } from "../log/log-file.ts";
-import { dirname } from "../path.ts";
-import { readFileRecords } from "../log/reader.ts";
 import { RECORD_HEADER_BYTES } from "../format/frame.ts";
+import type { FileSystem } from "../fs.ts";
+import { io, unlinkIfPresent } from "../io.ts";
+import { LogFile, type LogFileOptions } from "../log/log-file.ts";
+import { readFileRecords } from "../log/reader.ts";
+import { dirname } from "../path.ts";
 import { readFileHead } from "./segments.ts";
 
 /** What {@link cutSegment} needs. */

@@ -14,10 +14,10 @@
  * @module
  */
 
-import { BOUNDS_FILE, type StoredBounds } from "./bounds.ts";
 import { type CorruptionKind, WalCorruptionError } from "../errors.ts";
 import { FILE_HEADER_BYTES, sameBytes } from "../format/frame.ts";
 import { join } from "../path.ts";
+import { BOUNDS_FILE, type StoredBounds } from "./bounds.ts";
 import { type FileHead, liveFirsts, segmentPath } from "./segments.ts";
 
 /** A segment file found in the directory: its first sequence (name), path and header. */

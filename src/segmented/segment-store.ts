@@ -22,16 +22,16 @@
  */
 
 import { assert } from "../assert.ts";
-import { type Bounds, BOUNDS_FILE, BOUNDS_TEMPORARY, readBounds, type StoredBounds, writeBounds } from "./bounds.ts";
-import type { Crc32 } from "../format/crc32.ts";
 import { SequenceError, WalCorruptionError, WalPoisonedError } from "../errors.ts";
+import type { Crc32 } from "../format/crc32.ts";
 import { COMMIT_RECORD_BYTES, LOG_ID_BYTES, SALT_BYTES } from "../format/frame.ts";
 import type { FileSystem } from "../fs.ts";
-import { unlinkIfPresent } from "../io.ts";
-import { io, LogFile, type LogFileOptions, recordBytesAtMost, type RepairPolicy } from "../log/log-file.ts";
-import { clockTimeMs } from "../options.ts";
-import { join } from "../path.ts";
+import { io, unlinkIfPresent } from "../io.ts";
+import { LogFile, type LogFileOptions, recordBytesAtMost } from "../log/log-file.ts";
 import type { Repair } from "../log/repair.ts";
+import { clockTimeMs, type RepairPolicy } from "../options.ts";
+import { join } from "../path.ts";
+import { type Bounds, BOUNDS_FILE, BOUNDS_TEMPORARY, readBounds, type StoredBounds, writeBounds } from "./bounds.ts";
 import { hasRetention, type RetentionLimits, retentionFront } from "./retention.ts";
 import { type CutOptions, cutSegment } from "./segment-cut.ts";
 import { type SegmentHead, verifySegmentSet } from "./segment-set.ts";

@@ -12,15 +12,15 @@
  */
 
 import { assert } from "../assert.ts";
-import type { Bounds } from "./bounds.ts";
-import type { Crc32 } from "../format/crc32.ts";
 import { WalCorruptionError } from "../errors.ts";
-import { checkRegularFile } from "../io.ts";
+import type { Crc32 } from "../format/crc32.ts";
 import { decodeFileHeader, FILE_HEADER_BYTES, type FileHeader, isDamage } from "../format/frame.ts";
 import type { FileSystem } from "../fs.ts";
-import { io, type ValidateOptions, validate } from "../log/log-file.ts";
-import { join } from "../path.ts";
+import { checkRegularFile, io } from "../io.ts";
+import { type ValidateOptions, validate } from "../log/log-file.ts";
 import type { ScanEnd } from "../log/scan.ts";
+import { join } from "../path.ts";
+import type { Bounds } from "./bounds.ts";
 
 /** Digits of a segment name: enough for any u64. */
 const NAME_DIGITS = 20;

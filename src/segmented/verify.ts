@@ -15,16 +15,15 @@
  * @module
  */
 
-import { BOUNDS_FILE, readBounds, type StoredBounds } from "./bounds.ts";
-import type { Crc32 } from "../format/crc32.ts";
 import { type Corruption, WalCorruptionError, WalIoError } from "../errors.ts";
+import type { Crc32 } from "../format/crc32.ts";
 import { FILE_HEADER_BYTES, FORMAT_VERSION, RECORD_HEADER_BYTES } from "../format/frame.ts";
 import type { FileSystem } from "../fs.ts";
-import { checkRegularFile } from "../io.ts";
-import { io } from "../log/log-file.ts";
+import { checkRegularFile, io } from "../io.ts";
+import type { ScanEnd } from "../log/scan.ts";
 import { checkFileSystem, checkOptions, checkPath, checkRecordBytesMax, crcOf, fileSystemOrDefault } from "../options.ts";
 import { join } from "../path.ts";
-import type { ScanEnd } from "../log/scan.ts";
+import { BOUNDS_FILE, readBounds, type StoredBounds } from "./bounds.ts";
 import { type SegmentHead, verifySegmentSet } from "./segment-set.ts";
 import { liveFirsts, readFileHead, scanSegment, segmentFirsts, segmentPath } from "./segments.ts";
 

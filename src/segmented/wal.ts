@@ -12,14 +12,25 @@
  * @module
  */
 
-import type { Codec } from "../format/codec.ts";
-import { checkSyncMode, Durability, type SyncMode } from "../log/durability.ts";
 import { WalArgumentError, WalClosedError } from "../errors.ts";
-import { ChangeNotifier, directorySource, type LogSource, readRecords } from "./follow.ts";
+import type { Codec } from "../format/codec.ts";
 import type { FileSystem } from "../fs.ts";
-import { makeDirectory, requireLogDirectory } from "./directory.ts";
+import { io, makeDirectory } from "../io.ts";
 import type { WriterLock } from "../lock.ts";
-import { io, type RepairPolicy } from "../log/log-file.ts";
+import { checkSyncMode, Durability, type SyncMode } from "../log/durability.ts";
+import type { WalRecord } from "../log/reader.ts";
+import type { Repair } from "../log/repair.ts";
+import {
+  type AppendOptions,
+  batchBytes,
+  checkClock,
+  payloadBytes,
+  prepareAppend,
+  prepareBatch,
+  preparePayload,
+  prepareTexts,
+  textPayloads,
+} from "../log/writer.ts";
 import {
   checkBatchBytesMax,
   checkBoolean,
@@ -37,24 +48,14 @@ import {
   fileSystemOrDefault,
   observe,
   type OptionNames,
+  type RepairPolicy,
 } from "../options.ts";
 import { LogOwner, noArguments, openLocked } from "../owner.ts";
 import { join } from "../path.ts";
-import type { WalRecord } from "../log/reader.ts";
-import type { Repair } from "../log/repair.ts";
+import { requireLogDirectory } from "./directory.ts";
+import { ChangeNotifier, directorySource, type LogSource, readRecords } from "./follow.ts";
 import { checkRetentionLimits, type RetentionLimits } from "./retention.ts";
 import { SegmentStore, type WalStats } from "./segment-store.ts";
-import {
-  type AppendOptions,
-  batchBytes,
-  checkClock,
-  payloadBytes,
-  prepareAppend,
-  prepareBatch,
-  preparePayload,
-  prepareTexts,
-  textPayloads,
-} from "../log/writer.ts";
 
 export type { RetentionLimits } from "./retention.ts";
 export type { WalStats } from "./segment-store.ts";
