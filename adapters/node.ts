@@ -216,29 +216,15 @@ export class NodeFileHandle implements FileHandle {
    * available.
    */
   async write(data: Uint8Array, position: number): Promise<void> {
-    if (this.#writeSync !== undefined && data.length <= SYNC_WRITE_BYTES_MAX) {
-      this.#writeNow(this.#writeSync, data, position);
-      return;
-    }
+    const writeSync = data.length <= SYNC_WRITE_BYTES_MAX ? this.#writeSync : undefined;
     let writtenBytes = 0;
     while (writtenBytes < data.length) {
-      const { bytesWritten } = await this.#handle.write(
-        data,
-        writtenBytes,
-        data.length - writtenBytes,
-        position + writtenBytes,
-      );
-      if (bytesWritten === 0) throw noProgressError(position + writtenBytes);
-      writtenBytes += bytesWritten;
-    }
-  }
-
-  /** {@link write} on the calling thread. */
-  #writeNow(writeSync: PositionalWrite, data: Uint8Array, position: number): void {
-    let writtenBytes = 0;
-    while (writtenBytes < data.length) {
-      const bytesWritten = writeSync(data, writtenBytes, data.length - writtenBytes, position + writtenBytes);
-      if (bytesWritten === 0) throw noProgressError(position + writtenBytes);
+      const at = position + writtenBytes;
+      const length = data.length - writtenBytes;
+      const bytesWritten = writeSync !== undefined
+        ? writeSync(data, writtenBytes, length, at)
+        : (await this.#handle.write(data, writtenBytes, length, at)).bytesWritten;
+      if (bytesWritten === 0) throw noProgressError(at);
       writtenBytes += bytesWritten;
     }
   }
