@@ -6,18 +6,9 @@
  * @module
  */
 
-import { verify, type VerifyReport } from "../mod.ts";
-import {
-  type CliIo,
-  type Command,
-  describeCorruption,
-  EXIT,
-  formatBytes,
-  formatCount,
-  formatTime,
-  parse,
-  printJson,
-} from "./common.ts";
+import type { VerifyReport } from "../mod.ts";
+import { type CliIo, type Command, describeCorruption, EXIT, formatBytes, formatCount, formatTime } from "./common.ts";
+import { printVerifyReport } from "./verify.ts";
 
 /** The human-readable lines of `inspect`. */
 export function inspectLines(report: VerifyReport): string[] {
@@ -67,14 +58,7 @@ sequence, time range, and a torn tail or damage if there is one.
 
 exit: 0 inspected (whatever its state: \`tswal verify\` judges), 2 usage error (or nothing at PATH), 3 I/O failure`,
   async run(args: readonly string[], io: CliIo): Promise<number> {
-    const { values, positionals } = parse(args, {}, { min: 1, max: 1 });
-    if (values["help"] === true) {
-      io.out(this.help);
-      return EXIT.ok;
-    }
-    const report = await verify(positionals[0]!);
-    if (values["json"] === true) printJson(io, report);
-    else for (const line of inspectLines(report)) io.out(line);
+    await printVerifyReport(args, io, this.help, inspectLines);
     return EXIT.ok;
   },
 };

@@ -52,14 +52,30 @@ file).
 
 exit: 0 sound, 1 torn tail or damaged, 2 usage error (or nothing at PATH), 3 I/O failure`,
   async run(args: readonly string[], io: CliIo): Promise<number> {
-    const { values, positionals } = parse(args, {}, { min: 1, max: 1 });
-    if (values["help"] === true) {
-      io.out(this.help);
-      return EXIT.ok;
-    }
-    const report = await verify(positionals[0]!);
-    if (values["json"] === true) printJson(io, report);
-    else for (const line of verdictLines(report)) io.out(line);
-    return verdictExit(report);
+    const report = await printVerifyReport(args, io, this.help, verdictLines);
+    return report === undefined ? EXIT.ok : verdictExit(report);
   },
 };
+
+/**
+ * What `tswal verify` and `tswal inspect` share: parses `args` (one PATH,
+ * `--json`, `--help`), runs {@link verify} on PATH and prints the report as
+ * JSON or as `lines(report)`. Returns the report, or `undefined` when it
+ * printed `help` instead.
+ */
+export async function printVerifyReport(
+  args: readonly string[],
+  io: CliIo,
+  help: string,
+  lines: (report: VerifyReport) => readonly string[],
+): Promise<VerifyReport | undefined> {
+  const { values, positionals } = parse(args, {}, { min: 1, max: 1 });
+  if (values["help"] === true) {
+    io.out(help);
+    return undefined;
+  }
+  const report = await verify(positionals[0]!);
+  if (values["json"] === true) printJson(io, report);
+  else for (const line of lines(report)) io.out(line);
+  return report;
+}
