@@ -59,6 +59,7 @@ export { crc32 } from "./src/format/crc32.ts";
 export {
   type Corruption,
   type CorruptionKind,
+  type IoOperation,
   type LockHolder,
   SequenceError,
   WalArgumentError,

@@ -154,10 +154,34 @@ export class WalRewoundError extends WalError {
   }
 }
 
+/**
+ * What the log was doing when a filesystem call failed
+ * ({@link WalIoError.operation}): one of a fixed set, so that code may branch
+ * on it.
+ */
+export type IoOperation =
+  | "open"
+  | "create"
+  | "read"
+  | "write"
+  | "sync"
+  | "size"
+  | "truncate"
+  | "close"
+  | "stat"
+  | "list"
+  | "mkdir"
+  | "rename"
+  | "unlink"
+  | "lock"
+  | "unlock"
+  | "repair"
+  | "verify";
+
 /** A filesystem call failed; the original error is `cause`. */
 export class WalIoError extends WalError {
-  /** What the log was doing, e.g. `append`, `sync`. */
-  readonly operation: string;
+  /** What the log was doing. */
+  readonly operation: IoOperation;
   /** The file involved. */
   readonly path: string;
   /**
@@ -167,7 +191,7 @@ export class WalIoError extends WalError {
    * @param path the file or directory involved
    * @param cause the filesystem's error
    */
-  constructor(operation: string, path: string, cause: unknown) {
+  constructor(operation: IoOperation, path: string, cause: unknown) {
     super("WAL_IO", `${operation} failed on ${path}: ${describe(cause)}`, { cause });
     this.operation = operation;
     this.path = path;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { WalError, WalIoError } from "./errors.ts";
+import { type IoOperation, WalError, WalIoError } from "./errors.ts";
 import { errorCode, type FileHandle, type FileSystem } from "./fs.ts";
 import { dirname } from "./path.ts";
 
@@ -76,7 +76,7 @@ export async function checkRegularFile(fs: FileSystem, path: string): Promise<vo
 }
 
 /** Runs an I/O step, wrapping errors that are not the library's own in `WalIoError`. */
-export async function io<R>(operation: string, path: string, step: () => Promise<R>): Promise<R> {
+export async function io<R>(operation: IoOperation, path: string, step: () => Promise<R>): Promise<R> {
   try {
     return await step();
   } catch (error) {
