@@ -72,6 +72,7 @@ export {
   WalLockLostError,
   WalPoisonedError,
   WalRewoundError,
+  WalSequenceError,
 } from "./src/errors.ts";
 export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "./src/fs.ts";
 export { WalReader, type WalReaderOptions, type WalRecord } from "./src/log/reader.ts";

@@ -230,7 +230,7 @@ export class WalClosedError extends WalError {
 }
 
 /** An explicit sequence was not greater than the current one. Nothing was written. */
-export class SequenceError extends WalError {
+export class WalSequenceError extends WalError {
   /** The smallest sequence that would have been accepted. */
   readonly expected: number;
   /** The sequence that was given. */
@@ -247,6 +247,11 @@ export class SequenceError extends WalError {
     this.provided = provided;
   }
 }
+
+/** @deprecated Renamed {@link WalSequenceError}; this alias is the same class (`instanceof` works either way). */
+export const SequenceError: typeof WalSequenceError = WalSequenceError;
+/** @deprecated Renamed {@link WalSequenceError}. */
+export type SequenceError = WalSequenceError;
 
 /** Another writer holds the log's lock. */
 export class WalLockedError extends WalError {

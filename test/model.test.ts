@@ -9,7 +9,7 @@
  *
  * What it proves, after every command:
  * - `currentSequence` and `poisoned` are what the model says;
- * - a refused call (`SequenceError`, `WalArgumentError`, `WalIoError`) wrote
+ * - a refused call (`WalSequenceError`, `WalArgumentError`, `WalIoError`) wrote
  *   nothing: the log's bytes are unchanged and the writer stays usable; a
  *   failed batch write discards exactly the records since the last flush;
  * - once poisoned, every append and flush rejects with `WalPoisonedError` and
@@ -28,7 +28,7 @@ import { expect, test } from "vitest";
 import { CRASH_OUTCOMES, type CrashOutcome, type FaultCode, MemoryFileSystem } from "../sim/mod.ts";
 import {
   type CorruptionKind,
-  SequenceError,
+  WalSequenceError,
   WalArgumentError,
   WalCorruptionError,
   WalIoError,
@@ -228,9 +228,9 @@ class AppendCommand implements Command {
       if (sequence < 1) {
         expect(error).toBeInstanceOf(WalArgumentError);
       } else {
-        expect(error).toBeInstanceOf(SequenceError);
-        expect((error as SequenceError).expected).toBe(model.current + 1);
-        expect((error as SequenceError).provided).toBe(sequence);
+        expect(error).toBeInstanceOf(WalSequenceError);
+        expect((error as WalSequenceError).expected).toBe(model.current + 1);
+        expect((error as WalSequenceError).provided).toBe(sequence);
       }
       expect(real.fs.operationsOfKind("write")).toBe(writes);
       expect(fileBytes(real.fs, PATH)).toEqual(before);

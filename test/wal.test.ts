@@ -10,7 +10,7 @@
 import { readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { describe, expect, test } from "vitest";
 import {
-  SequenceError,
+  WalSequenceError,
   Wal,
   WalArgumentError,
   WalClosedError,
@@ -117,7 +117,7 @@ describe("layout and sequences", () => {
     expect(reopened.currentSequence).toBe(20);
     expect(await reopened.append("r21")).toBe(21);
     expect(await reopened.append("r30", { sequence: 30 })).toBe(30);
-    await expect(reopened.append("again", { sequence: 30 })).rejects.toBeInstanceOf(SequenceError);
+    await expect(reopened.append("again", { sequence: 30 })).rejects.toBeInstanceOf(WalSequenceError);
     expect((await entries(reopened)).map(([sequence]) => sequence)).toEqual(range(1, 20)); // 21 and 30 are not flushed yet
     await reopened.flush();
     expect((await entries(reopened)).map(([sequence]) => sequence)).toEqual([...range(1, 21), 30]);

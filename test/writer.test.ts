@@ -13,6 +13,7 @@ import {
   type Codec,
   crc32,
   jsonCodec,
+  WalSequenceError,
   SequenceError,
   WalArgumentError,
   WalClosedError,
@@ -135,9 +136,11 @@ describe("sequences", () => {
     await writer.flush();
     const before = await contents(path);
     const error = await writer.append("c", { sequence: 10 }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SequenceError);
-    expect((error as SequenceError).expected).toBe(11);
-    expect((error as SequenceError).provided).toBe(10);
+    expect(error).toBeInstanceOf(WalSequenceError);
+    expect(error).toBeInstanceOf(SequenceError); // the deprecated name is the same class
+    expect((error as WalSequenceError).code).toBe("WAL_SEQUENCE");
+    expect((error as WalSequenceError).expected).toBe(11);
+    expect((error as WalSequenceError).provided).toBe(10);
     await expect(writer.append("c", { sequence: 0 })).rejects.toBeInstanceOf(WalArgumentError);
     await expect(writer.append("c", { sequence: 1.5 })).rejects.toBeInstanceOf(WalArgumentError);
     expect(writer.currentSequence).toBe(10);
