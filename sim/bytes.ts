@@ -1,24 +1,17 @@
 /**
- * Byte storage, invariant checks and seeded randomness for the in-memory
- * filesystem. Runtime-agnostic: no runtime APIs, no `Buffer`.
+ * Byte storage for the in-memory filesystem: the contents of one file, on
+ * disk or in the page cache. Runtime-agnostic: no runtime APIs, no `Buffer`.
  *
  * @module
  */
+
+import { assert } from "../src/assert.ts";
 
 /** Largest file the simulator holds, in bytes; a write or truncate past it fails with `EFBIG`. */
 export const FILE_BYTES_MAX = 2 ** 30;
 
 /** Smallest backing array a non-empty buffer allocates, in bytes, so that small appends do not reallocate each time. */
 const CAPACITY_BYTES_MIN = 256;
-
-/**
- * Throws unless `condition` holds. Guards the simulator's own invariants: a
- * failure is a bug in the simulator (or a misuse of it), never a simulated
- * I/O error.
- */
-export function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`memory filesystem invariant violated: ${message}`);
-}
 
 /**
  * The contents of one file, on disk or in the page cache: a byte array that
@@ -105,58 +98,5 @@ export class ByteBuffer {
     const bytes = new Uint8Array(grownBytes);
     bytes.set(this.view());
     this.#bytes = bytes;
-  }
-}
-
-/**
- * Deterministic pseudo-random numbers (mulberry32): the same seed yields the
- * same sequence on every runtime. Not for anything but simulation choices.
- */
-export class Prng {
-  #state: number;
-
-  /** A generator seeded with the low 32 bits of the safe integer `seed`. */
-  constructor(seed: number) {
-    assert(Number.isSafeInteger(seed), `seed ${seed} must be a safe integer`);
-    this.#state = seed >>> 0;
-  }
-
-  /** The next value, uniform in `[0, 2^32)`. */
-  nextU32(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let mixed = this.#state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return (mixed ^ (mixed >>> 14)) >>> 0;
-  }
-
-  /** The next value, uniform in `[0, 1)`. */
-  nextFloat(): number {
-    return this.nextU32() / 2 ** 32;
-  }
-
-  /** An integer in `[0, bound)`; `bound` is at least 1 and at most 2^32. */
-  below(bound: number): number {
-    assert(Number.isSafeInteger(bound) && bound >= 1 && bound <= 2 ** 32, `bound ${bound}`);
-    return Math.floor((this.nextU32() / 2 ** 32) * bound);
-  }
-
-  /** True or false with equal probability. */
-  coin(): boolean {
-    return (this.nextU32() & 1) === 1;
-  }
-
-  /** `lengthBytes` random bytes. */
-  bytes(lengthBytes: number): Uint8Array {
-    assert(Number.isSafeInteger(lengthBytes) && lengthBytes >= 0, `length ${lengthBytes}`);
-    const bytes = new Uint8Array(lengthBytes);
-    for (let index = 0; index < lengthBytes; index += 4) {
-      let word = this.nextU32();
-      for (let lane = index; lane < Math.min(index + 4, lengthBytes); lane++) {
-        bytes[lane] = word & 0xff;
-        word >>>= 8;
-      }
-    }
-    return bytes;
   }
 }

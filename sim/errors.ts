@@ -39,6 +39,11 @@ export class MemoryFileSystemError extends Error {
   }
 }
 
+/** Shorthand for a {@link MemoryFileSystemError} with the standard wording of `code`. */
+export function fsError(code: string, syscall: string, path: string): MemoryFileSystemError {
+  return new MemoryFileSystemError(code, syscall, path);
+}
+
 /** Why a {@link SimulatedCrashError} was thrown. */
 export type SimulatedCrashReason =
   /** The whole machine lost power: a scheduled or explicit crash. */

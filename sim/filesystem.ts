@@ -7,23 +7,14 @@
 
 import type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity } from "../src/fs.ts";
 import { ByteBuffer } from "./bytes.ts";
-import { type CrashOutcome, crashMachine } from "./crash.ts";
-import { MemoryFileHandle, throwFault } from "./handle.ts";
-import {
-  DirectoryNode,
-  type FaultCode,
-  type FaultRule,
-  FileNode,
-  fsError,
-  joinPath,
-  Machine,
-  type OperationName,
-  type PendingOperation,
-  type ResolvedFault,
-  resolve,
-  resolveParent,
-  splitPath,
-} from "./state.ts";
+import { crashMachine } from "./crash.ts";
+import { fsError } from "./errors.ts";
+import { type FaultRule, type OperationName, type ResolvedFault, resolveFault, throwFault } from "./faults.ts";
+import { MemoryFileHandle } from "./handle.ts";
+import { DirectoryNode, FileNode, type Node, type PendingOperation } from "./inodes.ts";
+import { Machine } from "./machine.ts";
+import type { CrashOutcome } from "./outcomes.ts";
+import { joinPath, resolve, resolveParent, splitPath } from "./paths.ts";
 
 /** Options of a new {@link MemoryFileSystem}. */
 export interface MemoryFileSystemOptions {
@@ -36,25 +27,6 @@ export interface MemoryFileSystemOptions {
 }
 
 const PID_DEFAULT = 1000;
-const FAULT_CODES: readonly FaultCode[] = ["EIO", "ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "EMFILE", "EBUSY"];
-const OPERATION_NAMES: readonly OperationName[] = [
-  "open",
-  "stat",
-  "readFile",
-  "rename",
-  "link",
-  "unlink",
-  "mkdir",
-  "readdir",
-  "syncDir",
-  "read",
-  "write",
-  "truncate",
-  "sync",
-  "size",
-  "close",
-];
-
 /** Hands a machine to the constructor when {@link MemoryFileSystem} makes another view of it. */
 let adoptedMachine: Machine | null = null;
 
@@ -145,21 +117,12 @@ export class MemoryFileSystem implements FileSystem {
 
   /** Adds a fault rule; see {@link FaultRule}. Several rules may be in force; the earliest added fires first. */
   injectFault(rule: FaultRule): void {
-    if (!OPERATION_NAMES.includes(rule.op)) throw new RangeError(`unknown operation ${rule.op}`);
-    const nth = rule.nth ?? 1;
-    if (!Number.isSafeInteger(nth) || nth < 1) throw new RangeError(`fault nth ${nth} must be at least 1`);
-    const code = rule.code ?? "EIO";
-    if (!FAULT_CODES.includes(code)) throw new RangeError(`fault code ${code} is not one of ${FAULT_CODES.join(", ")}`);
-    const bytesWritten = rule.bytesWritten ?? 0;
-    if (!Number.isSafeInteger(bytesWritten) || bytesWritten < 0) throw new RangeError(`bytesWritten ${bytesWritten}`);
-    if (bytesWritten > 0 && rule.op !== "write") throw new RangeError("bytesWritten applies to write faults only");
-    const key = rule.path === undefined ? null : joinPath(splitPath(rule.path, "injectFault"));
-    this.#machine.addFault({ op: rule.op, nth, repeat: rule.repeat ?? false, key, code, bytesWritten, afterFault: rule.afterFault ?? false });
+    this.#machine.faults.add(resolveFault(rule));
   }
 
   /** Removes every fault rule in force. */
   clearFaults(): void {
-    this.#machine.clearFaults();
+    this.#machine.faults.clear();
   }
 
   /**
@@ -279,16 +242,13 @@ export class MemoryFileSystem implements FileSystem {
       this.#machine.recordEntry({ kind: "create", path: joinPath(names) }, [{ directory: parent, name, target: file }]);
       return new MemoryFileHandle(this.#machine, this.#pid, file, joinPath(names), path, false);
     }
-    const node = resolve(this.#machine.root, names, "open", path);
-    if (node === null) throw fsError("ENOENT", "open", path);
-    if (node.kind === "directory") throw fsError("EISDIR", "open", path);
-    return new MemoryFileHandle(this.#machine, this.#pid, node, joinPath(names), path, mode === "read");
+    const file = this.#existing("file", names, "open", path);
+    return new MemoryFileHandle(this.#machine, this.#pid, file, joinPath(names), path, mode === "read");
   }
 
   /** Size and kind of `path` in the current tree, or null if absent. */
   async stat(path: string): Promise<FileStat | null> {
-    const names = splitPath(path, "stat");
-    throwFault(this.#begin("stat", [joinPath(names)], path), "stat", path);
+    const names = this.#beginOn("stat", path);
     const node = resolve(this.#machine.root, names, "stat", path);
     if (node === null) return null;
     const isFile = node.kind === "file";
@@ -297,12 +257,8 @@ export class MemoryFileSystem implements FileSystem {
 
   /** A copy of the file's current contents. */
   async readFile(path: string): Promise<Uint8Array> {
-    const names = splitPath(path, "readFile");
-    throwFault(this.#begin("readFile", [joinPath(names)], path), "readFile", path);
-    const node = resolve(this.#machine.root, names, "readFile", path);
-    if (node === null) throw fsError("ENOENT", "readFile", path);
-    if (node.kind === "directory") throw fsError("EISDIR", "readFile", path);
-    return node.volatile.view().slice();
+    const names = this.#beginOn("readFile", path);
+    return this.#existing("file", names, "readFile", path).volatile.view().slice();
   }
 
   /**
@@ -352,8 +308,7 @@ export class MemoryFileSystem implements FileSystem {
 
   /** Removes the name `path` of a file; open handles keep the inode. */
   async unlink(path: string): Promise<void> {
-    const names = splitPath(path, "unlink");
-    throwFault(this.#begin("unlink", [joinPath(names)], path), "unlink", path);
+    const names = this.#beginOn("unlink", path);
     const { parent, name } = resolveParent(this.#machine.root, names, "unlink", path);
     const node = parent.entries.get(name);
     if (node === undefined) throw fsError("ENOENT", "unlink", path);
@@ -363,8 +318,7 @@ export class MemoryFileSystem implements FileSystem {
 
   /** Creates `path` and missing parents (each an unsynced entry of its parent); `EEXIST` if a file is there. */
   async mkdir(path: string): Promise<void> {
-    const names = splitPath(path, "mkdir");
-    throwFault(this.#begin("mkdir", [joinPath(names)], path), "mkdir", path);
+    const names = this.#beginOn("mkdir", path);
     let directory = this.#machine.root;
     for (let index = 0; index < names.length; index++) {
       const name = names[index] ?? "";
@@ -383,12 +337,8 @@ export class MemoryFileSystem implements FileSystem {
 
   /** Entry names of a directory, sorted. */
   async readdir(path: string): Promise<string[]> {
-    const names = splitPath(path, "readdir");
-    throwFault(this.#begin("readdir", [joinPath(names)], path), "readdir", path);
-    const node = resolve(this.#machine.root, names, "readdir", path);
-    if (node === null) throw fsError("ENOENT", "readdir", path);
-    if (node.kind === "file") throw fsError("ENOTDIR", "readdir", path);
-    return [...node.entries.keys()].sort();
+    const names = this.#beginOn("readdir", path);
+    return [...this.#existing("directory", names, "readdir", path).entries.keys()].sort();
   }
 
   /**
@@ -397,12 +347,8 @@ export class MemoryFileSystem implements FileSystem {
    * pending.
    */
   async syncDir(path: string): Promise<void> {
-    const names = splitPath(path, "syncDir");
-    throwFault(this.#begin("syncDir", [joinPath(names)], path), "syncDir", path);
-    const node = resolve(this.#machine.root, names, "syncDir", path);
-    if (node === null) throw fsError("ENOENT", "syncDir", path);
-    if (node.kind === "file") throw fsError("ENOTDIR", "syncDir", path);
-    this.#machine.syncDirectory(node);
+    const names = this.#beginOn("syncDir", path);
+    this.#machine.syncDirectory(this.#existing("directory", names, "syncDir", path));
   }
 
   /** This simulated process: its pid, the machine's host name, runtime `memory`, one pid namespace for all. */
@@ -422,14 +368,27 @@ export class MemoryFileSystem implements FileSystem {
     return this.#machine.alivePids.has(pid);
   }
 
+  /** Starts `operation` of this process on `keys` (normalized paths); returns the fault that fires, if any. */
   #begin(operation: OperationName, keys: readonly string[], path: string): ResolvedFault | null {
     return this.#machine.begin(this.#pid, operation, keys, path);
   }
 
+  /** Starts `operation` on the one path `path` and throws the fault that fires, if any; returns the path's names. */
+  #beginOn(operation: OperationName, path: string): string[] {
+    const names = splitPath(path, operation);
+    throwFault(this.#begin(operation, [joinPath(names)], path), operation, path);
+    return names;
+  }
+
+  /** The node of kind `kind` at `names`: `ENOENT` if absent, `EISDIR` or `ENOTDIR` if of the other kind. */
+  #existing<K extends Node["kind"]>(kind: K, names: readonly string[], syscall: string, path: string): Extract<Node, { kind: K }> {
+    const node = resolve(this.#machine.root, names, syscall, path);
+    if (node === null) throw fsError("ENOENT", syscall, path);
+    if (node.kind !== kind) throw fsError(kind === "file" ? "EISDIR" : "ENOTDIR", syscall, path);
+    return node as Extract<Node, { kind: K }>;
+  }
+
   #inspectFile(path: string): FileNode {
-    const node = resolve(this.#machine.root, splitPath(path, "inspect"), "inspect", path);
-    if (node === null) throw fsError("ENOENT", "inspect", path);
-    if (node.kind === "directory") throw fsError("EISDIR", "inspect", path);
-    return node;
+    return this.#existing("file", splitPath(path, "inspect"), "inspect", path);
   }
 }

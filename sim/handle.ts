@@ -6,13 +6,10 @@
 
 import type { FileHandle } from "../src/fs.ts";
 import { FILE_BYTES_MAX } from "./bytes.ts";
-import { MemoryFileSystemError } from "./errors.ts";
-import { type FileNode, fsError, type Machine, type OperationName, type ResolvedFault } from "./state.ts";
-
-/** Throws the error of an injected fault, if one fired. */
-export function throwFault(fault: ResolvedFault | null, syscall: string, path: string): void {
-  if (fault !== null) throw new MemoryFileSystemError(fault.code, syscall, path, "injected fault");
-}
+import { fsError } from "./errors.ts";
+import { type OperationName, type ResolvedFault, throwFault } from "./faults.ts";
+import type { FileNode } from "./inodes.ts";
+import type { Machine } from "./machine.ts";
 
 function checkPosition(value: number, syscall: string, path: string): void {
   if (!Number.isSafeInteger(value) || value < 0) throw fsError("EINVAL", syscall, path);

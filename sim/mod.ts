@@ -17,7 +17,8 @@
  */
 
 export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "../src/fs.ts";
-export { FILE_BYTES_MAX, Prng } from "./bytes.ts";
+export { FILE_BYTES_MAX } from "./bytes.ts";
+export { Prng } from "./prng.ts";
 export {
   CRASH_OUTCOMES,
   type CrashOutcome,
@@ -30,8 +31,9 @@ export {
   type TornFill,
   type TornOutcome,
   type TornWrite,
-} from "./crash.ts";
+} from "./outcomes.ts";
 export { type SubsetOptions, subsetOutcomes, type SubsetPlan } from "./subsets.ts";
 export { MemoryFileSystemError, SimulatedCrashError, type SimulatedCrashReason } from "./errors.ts";
 export { MemoryFileSystem, type MemoryFileSystemOptions } from "./filesystem.ts";
-export { type FaultCode, type FaultRule, type OperationName, type PendingOperation } from "./state.ts";
+export { type FaultCode, type FaultRule, type OperationName } from "./faults.ts";
+export type { PendingOperation } from "./inodes.ts";

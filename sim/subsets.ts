@@ -9,9 +9,9 @@
  * @module
  */
 
-import { Prng } from "./bytes.ts";
-import { type DataFate, SECTOR_BYTES, type SubsetOutcome, type TornFill } from "./crash.ts";
-import type { PendingOperation } from "./state.ts";
+import type { PendingOperation } from "./inodes.ts";
+import { type DataFate, SECTOR_BYTES, sectorsSpanned, type SubsetOutcome, TORN_FILLS } from "./outcomes.ts";
+import { Prng } from "./prng.ts";
 
 /** Options of {@link subsetOutcomes}. */
 export interface SubsetOptions {
@@ -32,8 +32,6 @@ export interface SubsetPlan {
   /** How many combinations there are. */
   readonly combinations: number;
 }
-
-const FILLS: readonly TornFill[] = ["lost", "zero", "garbage"];
 
 /**
  * The subset outcomes of a crash state whose unsynced operations are
@@ -74,12 +72,12 @@ function pick(choices: readonly DataFate[][], entries: number, digit: (radix: nu
 function writeFates(position: number, byteLength: number): DataFate[] {
   const fates: DataFate[] = ["land", "drop"];
   for (const sectorBytes of SECTOR_BYTES) {
-    const sectors = Math.floor((position + byteLength - 1) / sectorBytes) - Math.floor(position / sectorBytes) + 1;
+    const sectors = sectorsSpanned(position, byteLength, sectorBytes);
     if (sectors < 2) continue;
     const half = Math.ceil(sectors / 2);
     const head = Array.from({ length: sectors }, (_, i) => i < half);
     const tail = head.map((landed) => !landed);
-    for (const fill of FILLS) fates.push({ sectorBytes, landed: head, fill }, { sectorBytes, landed: tail, fill });
+    for (const fill of TORN_FILLS) fates.push({ sectorBytes, landed: head, fill }, { sectorBytes, landed: tail, fill });
   }
   return fates;
 }
