@@ -26,13 +26,35 @@ export async function writeNewFile(fs: FileSystem, path: string, bytes: Uint8Arr
   }
 }
 
+/**
+ * Runs `step` on a path that may not exist, and returns `absent` instead of
+ * throwing when it fails with `ENOENT`. Every other failure is thrown.
+ */
+export async function ifPresent<R, A>(step: () => Promise<R>, absent: A): Promise<R | A> {
+  try {
+    return await step();
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return absent;
+    throw error;
+  }
+}
+
 /** Removes `path`, succeeding if it is already gone. */
 export async function unlinkIfPresent(fs: FileSystem, path: string): Promise<void> {
-  try {
-    await fs.unlink(path);
-  } catch (error) {
-    if (errorCode(error) !== "ENOENT") throw error;
-  }
+  await ifPresent(() => fs.unlink(path), undefined);
+}
+
+/** The contents of the (small) file at `path`, or `null` when nothing is there. */
+export function readFileIfPresent(fs: FileSystem, path: string): Promise<Uint8Array | null> {
+  return ifPresent(() => fs.readFile(path), null);
+}
+
+/** Renames `from` to `to`; false, with nothing done, when `from` does not exist. */
+export function renameIfPresent(fs: FileSystem, from: string, to: string): Promise<boolean> {
+  return ifPresent(async () => {
+    await fs.rename(from, to);
+    return true;
+  }, false);
 }
 
 /**
@@ -103,12 +125,7 @@ export async function makeDirectory(fs: FileSystem, dir: string): Promise<void> 
 
 /** Whether something is at `path` (an adapter may report a missing parent as `ENOENT`). */
 export async function exists(fs: FileSystem, path: string): Promise<boolean> {
-  try {
-    return (await fs.stat(path)) !== null;
-  } catch (error) {
-    if (errorCode(error) === "ENOENT") return false;
-    throw error;
-  }
+  return ifPresent(async () => (await fs.stat(path)) !== null, false);
 }
 
 /**

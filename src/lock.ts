@@ -58,9 +58,8 @@
 
 import { type LockHolder, WalLockedError, WalLockLostError } from "./errors.ts";
 import { crc32 } from "./format/crc32.ts";
-import type { FileSystem, ProcessIdentity, ProcessStatus } from "./fs.ts";
-import { errorCode } from "./fs.ts";
-import { unlinkIfPresent, writeNewFile } from "./io.ts";
+import { errorCode, type FileSystem, type ProcessIdentity, type ProcessStatus } from "./fs.ts";
+import { ifPresent, readFileIfPresent, renameIfPresent, unlinkIfPresent, writeNewFile } from "./io.ts";
 import { basename, dirname, join } from "./path.ts";
 
 /** Default `staleMs`: a holder whose heartbeat is older than this may be broken. */
@@ -307,13 +306,8 @@ class Contest {
 
   /** Links `L` to `stalePath` if it still holds `seenBytes`; false if it changed or is gone. */
   async #adopt(stalePath: string, seenBytes: Uint8Array): Promise<boolean> {
-    let linked: boolean;
-    try {
-      linked = await linkIfAbsent(this.#fs, this.#lockPath, stalePath);
-    } catch (error) {
-      if (errorCode(error) === "ENOENT") return false;
-      throw error;
-    }
+    const linked = await ifPresent(() => linkIfAbsent(this.#fs, this.#lockPath, stalePath), "gone");
+    if (linked === "gone") return false;
     if (!linked) return true; // the name is back: the rename that follows decides
     const adopted = await readLockFile(this.#fs, stalePath);
     if (adopted !== "gone" && sameBytes(adopted.bytes, seenBytes)) return true;
@@ -476,14 +470,8 @@ function encodeHolder(holder: LockHolder): Uint8Array {
 
 /** The lock file at `path`, or `"gone"` if absent. */
 async function readLockFile(fs: FileSystem, path: string): Promise<LockFile | "gone"> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.readFile(path);
-  } catch (error) {
-    if (errorCode(error) === "ENOENT") return "gone";
-    throw error;
-  }
-  return { bytes, holder: parseHolder(bytes) };
+  const bytes = await readFileIfPresent(fs, path);
+  return bytes === null ? "gone" : { bytes, holder: parseHolder(bytes) };
 }
 
 /** The holder recorded in `bytes`, or null if they are not a lock file this protocol wrote. */
@@ -530,16 +518,6 @@ async function linkIfAbsent(fs: FileSystem, from: string, to: string): Promise<b
     return true;
   } catch (error) {
     if (errorCode(error) === "EEXIST") return false;
-    throw error;
-  }
-}
-
-async function renameIfPresent(fs: FileSystem, from: string, to: string): Promise<boolean> {
-  try {
-    await fs.rename(from, to);
-    return true;
-  } catch (error) {
-    if (errorCode(error) === "ENOENT") return false;
     throw error;
   }
 }
