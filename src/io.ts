@@ -58,6 +58,30 @@ export function renameIfPresent(fs: FileSystem, from: string, to: string): Promi
 }
 
 /**
+ * Publishes a new file at `path` atomically: removes a `temporary` an
+ * earlier crash may have left, has `write(temporary)` create, fill and sync
+ * it, renames it over `path` and syncs the directory. A crash leaves the
+ * old file (or none) or the new one at `path`, never a part of one; once
+ * this returns, the new one is durable.
+ */
+export async function replaceFile(
+  fs: FileSystem,
+  path: string,
+  temporary: string,
+  write: (temporary: string) => Promise<void>,
+): Promise<void> {
+  await unlinkIfPresent(fs, temporary);
+  await write(temporary);
+  await fs.rename(temporary, path);
+  await fs.syncDir(dirname(path));
+}
+
+/** {@link replaceFile} with `bytes` as the new file's contents. */
+export function replaceFileWithBytes(fs: FileSystem, path: string, temporary: string, bytes: Uint8Array): Promise<void> {
+  return replaceFile(fs, path, temporary, (created) => writeNewFile(fs, created, bytes));
+}
+
+/**
  * Copies bytes `[from, to)` of `source` into the new file `target` (which
  * must not exist), syncs and closes it. The directory entry is not synced.
  */
