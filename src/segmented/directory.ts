@@ -9,7 +9,7 @@
 import type { FileSystem } from "../fs.ts";
 import { exists, io, noSuchLog } from "../io.ts";
 import { BOUNDS_FILE } from "./bounds.ts";
-import { segmentFirsts } from "./segments.ts";
+import { segmentFirstSequences } from "./segments.ts";
 
 /**
  * Throws `WalIoError` (operation `open`, `cause.code` `ENOENT`) unless
@@ -20,6 +20,6 @@ import { segmentFirsts } from "./segments.ts";
 export async function requireLogDirectory(fs: FileSystem, dir: string): Promise<void> {
   if (!(await io("stat", dir, () => exists(fs, dir)))) throw noSuchLog(dir, "no such log directory");
   const names = await io("list", dir, () => fs.readdir(dir));
-  if (!names.includes(BOUNDS_FILE) && segmentFirsts(names).length === 0) throw noSuchLog(dir, "no log in this directory");
+  if (!names.includes(BOUNDS_FILE) && segmentFirstSequences(names).length === 0) throw noSuchLog(dir, "no log in this directory");
 }
 

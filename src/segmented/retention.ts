@@ -75,6 +75,7 @@ export async function retentionFront(
     while (totalBytes > limits.maxTotalBytes && index < segments.length - 1) totalBytes -= segments[index++]!.bytes;
     dropBefore(index);
   }
+  assert(target <= segments.at(-1)!.first, "the count and size limits never remove the active segment");
   if (limits.maxAgeMs !== undefined) {
     target = Math.max(target, await ageFront(segments, nowMs - limits.maxAgeMs, firstYoung));
   }

@@ -5,15 +5,19 @@
  * `<segment>.creating`, which is synced and renamed over the segment; then
  * the directory is synced.
  *
- * Why not truncate in place: the cut usually falls inside a batch, and a
- * batch is only valid with its commit record, which covers every record of
- * it. With the copy, the live file is at every instant either the old
- * segment or the cut one, committed to its last record; acknowledged bytes
- * are never rewritten in place.
+ * Why a copy, not a truncation of the file: the cut usually falls inside a
+ * batch, and a batch is valid only with its commit record, whose checksum
+ * covers every record of it. Cut short at the sequence, the file would end
+ * in a batch without its commit, which opening takes for a torn tail
+ * (refused under `strict`, cut away whole under `truncate-partial`),
+ * records below the cut included. With the copy, the file under the
+ * segment's name is at every instant either the old segment or the cut
+ * one, committed to its last record.
  *
  * @module
  */
 
+import { assert } from "../assert.ts";
 import { RECORD_HEADER_BYTES } from "../format/frame.ts";
 import type { FileSystem } from "../fs.ts";
 import { io, unlinkIfPresent } from "../io.ts";
@@ -40,6 +44,7 @@ interface Copied {
 export async function cutSegment(fs: FileSystem, path: string, sequence: number, options: CutOptions): Promise<void> {
   const temporary = `${path}.creating`;
   const { header } = await readFileHead(fs, path, options.crc);
+  assert(header.baseSequence <= sequence, `the cut at ${sequence} falls inside ${path}`);
   await io("unlink", temporary, () => unlinkIfPresent(fs, temporary));
   const copy = await LogFile.open(fs, temporary, { ...options, ...header, repair: "strict" });
   try {
@@ -51,6 +56,7 @@ export async function cutSegment(fs: FileSystem, path: string, sequence: number,
         copy.append(record.payload, record.sequence, record.timeMs);
       }
     }
+    assert(copy.currentSequence <= sequence, "the copy holds nothing above the cut");
     await copy.commit();
   } finally {
     await copy.close();

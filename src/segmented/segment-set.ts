@@ -9,16 +9,20 @@
  * deleted (`missing-segment`), a segment copied in from another log
  * (`foreign-segment`), the bounds file deleted (`missing-bounds`).
  *
- * Pure: no I/O.
+ * {@link readSegmentSet} reads what that takes (the bounds file and each
+ * segment's header); {@link verifySegmentSet} decides from it, with no I/O.
  *
  * @module
  */
 
 import { type CorruptionKind, WalCorruptionError } from "../errors.ts";
+import type { Crc32 } from "../format/crc32.ts";
 import { FILE_HEADER_BYTES, sameBytes } from "../format/frame.ts";
+import type { FileSystem } from "../fs.ts";
+import { io } from "../io.ts";
 import { join } from "../path.ts";
-import { BOUNDS_FILE, type StoredBounds } from "./bounds.ts";
-import { type FileHead, liveFirsts, segmentPath } from "./segments.ts";
+import { BOUNDS_FILE, readBounds, type StoredBounds } from "./bounds.ts";
+import { type FileHead, liveFirstSequences, nameMismatch, readFileHead, segmentFirstSequences, segmentPath } from "./segments.ts";
 
 /** A segment file found in the directory: its first sequence (name), path and header. */
 export interface SegmentHead extends FileHead {
@@ -26,6 +30,32 @@ export interface SegmentHead extends FileHead {
   readonly first: number;
   /** The file. */
   readonly path: string;
+}
+
+/** What the directory of a segmented log holds, as {@link verifySegmentSet} takes it. */
+export interface SegmentSet {
+  /** Every directory entry. */
+  readonly names: readonly string[];
+  /** The bounds file, or null when there is none. */
+  readonly stored: StoredBounds | null;
+  /** Every segment file, ascending. */
+  readonly heads: readonly SegmentHead[];
+}
+
+/**
+ * Reads the directory listing of `dir`, its bounds file and the header of
+ * every segment in it (refusing a non-regular file before opening it),
+ * read-only. A damaged bounds file or header throws {@link WalCorruptionError}.
+ */
+export async function readSegmentSet(fs: FileSystem, dir: string, crc: Crc32): Promise<SegmentSet> {
+  const names = await io("list", dir, () => fs.readdir(dir));
+  const stored = await io("read", join(dir, BOUNDS_FILE), () => readBounds(fs, dir, crc));
+  const heads: SegmentHead[] = [];
+  for (const first of segmentFirstSequences(names)) {
+    const path = segmentPath(dir, first);
+    heads.push({ first, path, ...(await readFileHead(fs, path, crc)) });
+  }
+  return { names, stored, heads };
 }
 
 /** What opening does, the set being sound. */
@@ -48,9 +78,7 @@ export type SetVerdict =
  */
 export function verifySegmentSet(dir: string, stored: StoredBounds | null, heads: readonly SegmentHead[]): SetVerdict {
   for (const head of heads) {
-    if (head.header.baseSequence !== head.first - 1) {
-      throw setError("sequence-violation", head.path, `base sequence ${head.header.baseSequence}, but the name says ${head.first - 1}`);
-    }
+    if (head.header.baseSequence !== head.first - 1) throw new WalCorruptionError(nameMismatch(head.path, head.header.baseSequence, head.first));
   }
   if (stored === null) return withoutBounds(dir, heads);
   const foreign = heads.find((head) => !sameBytes(head.header.logId, stored.logId));
@@ -64,7 +92,7 @@ export function verifySegmentSet(dir: string, stored: StoredBounds | null, heads
   }
   const adopt = rotationLeftover(candidates.filter((head) => head.first > stored.newest), newest, stored);
   const chain = adopt === null ? named : [...named, adopt];
-  const live = liveFirsts(chain.map((head) => head.first), stored);
+  const live = liveFirstSequences(chain.map((head) => head.first), stored);
   checkLinks(chain.filter((head) => live.includes(head.first)));
   const oldest = chain.find((head) => head.first === live[0]);
   if (oldest !== undefined && oldest.first > stored.front) {

@@ -2,8 +2,9 @@
  * The segmented log's state machine, without a lock or a queue (the public
  * `Wal` adds those, as `WalWriter` does for one {@link LogFile}): a
  * directory of segment files, the newest one open for appending, and the
- * bounds file. It opens (recovering from any interrupted operation),
- * appends, rotates, applies retention and truncates at either end.
+ * bounds file. It opens (recovering from any interrupted operation; the
+ * directory-level part is in `store-open.ts`), appends, rotates, applies
+ * retention and truncates at either end.
  *
  * Crash safety. Every operation that changes which records the log holds
  * has a single commit point: the durable replacement of the bounds file, or
@@ -22,55 +23,33 @@
  */
 
 import { assert } from "../assert.ts";
-import { SequenceError, WalCorruptionError, WalPoisonedError } from "../errors.ts";
+import { SequenceError, WalPoisonedError } from "../errors.ts";
 import type { Crc32 } from "../format/crc32.ts";
-import { COMMIT_RECORD_BYTES, LOG_ID_BYTES, SALT_BYTES } from "../format/frame.ts";
+import { COMMIT_RECORD_BYTES, SALT_BYTES } from "../format/frame.ts";
 import type { FileSystem } from "../fs.ts";
-import { io, unlinkIfPresent } from "../io.ts";
-import { LogFile, type LogFileOptions, recordBytesAtMost } from "../log/log-file.ts";
+import { io } from "../io.ts";
+import { type LogFile, recordBytesAtMost } from "../log/log-file.ts";
 import type { Repair } from "../log/repair.ts";
-import { clockTimeMs, type RepairPolicy } from "../options.ts";
+import { clockTimeMs } from "../options.ts";
 import { join } from "../path.ts";
-import { type Bounds, BOUNDS_FILE, BOUNDS_TEMPORARY, readBounds, type StoredBounds, writeBounds } from "./bounds.ts";
-import { hasRetention, type RetentionLimits, retentionFront } from "./retention.ts";
+import { type Bounds, BOUNDS_FILE, type StoredBounds, writeBounds } from "./bounds.ts";
+import type { RecordClock } from "./record-clock.ts";
+import { hasRetention, retentionFront } from "./retention.ts";
 import { type CutOptions, cutSegment } from "./segment-cut.ts";
-import { type SegmentHead, verifySegmentSet } from "./segment-set.ts";
 import {
   addRecord,
   discardAbove,
-  emptySummary,
-  isSegmentTemporary,
-  liveFirsts,
-  readFileHead,
+  liveFirstSequences,
+  removeSegments,
   scanSegment,
   type SegmentSummary,
-  segmentFirsts,
-  segmentPath,
   summarizeSegment,
-  visibleRecords,
 } from "./segments.ts";
+import { firstVisibleSequence, lastVisibleSequence, logStats, type WalStats } from "./stats.ts";
+import { checkSegmentOrder, type OpenedSegments, openSegmentLog, openSegments, type SegmentStoreOptions } from "./store-open.ts";
 
-/** How to open a {@link SegmentStore}; every value already checked. */
-export interface SegmentStoreOptions extends Omit<LogFileOptions, "salt" | "onRecord"> {
-  /** Rotate before a record would take the active segment past this size. */
-  readonly segmentBytes: number;
-  /** Retention limits. */
-  readonly retention: RetentionLimits;
-  /** Apply retention after every rotation. */
-  readonly cleanupOnRotate: boolean;
-}
-
-/** Size and content of a segmented log. */
-export interface WalStats {
-  /** Segment files. */
-  readonly segments: number;
-  /** Their total size in bytes. */
-  readonly bytes: number;
-  /** Records a read from the start returns. */
-  readonly records: number;
-  /** When the oldest of those was appended (ms since the epoch), or null when there are none. */
-  readonly oldestTimeMs: number | null;
-}
+export type { SegmentStoreOptions } from "./store-open.ts";
+export type { WalStats } from "./stats.ts";
 
 /** An open segmented log. Callers must not overlap calls (they queue them). */
 export class SegmentStore {
@@ -87,91 +66,29 @@ export class SegmentStore {
   #bounds: StoredBounds;
   #poison: unknown = null;
 
-  private constructor(
-    fs: FileSystem,
-    dir: string,
-    options: SegmentStoreOptions,
-    clock: RecordClock,
-    segments: SegmentSummary[],
-    active: LogFile,
-    bounds: StoredBounds,
-  ) {
+  private constructor(fs: FileSystem, dir: string, options: SegmentStoreOptions, opened: OpenedSegments) {
     this.#fs = fs;
     this.dir = dir;
     this.#options = options;
-    this.#clock = clock;
-    this.#segments = segments;
-    this.#active = active;
-    this.#bounds = bounds;
-    this.repaired = active.repaired;
+    this.#clock = opened.clock;
+    this.#segments = opened.segments;
+    this.#active = opened.active;
+    this.#bounds = opened.bounds;
+    this.repaired = opened.active.repaired;
   }
 
   /**
-   * Opens the log in `dir` (which exists; the caller holds its lock). First
-   * verifies the segment set as a whole, read-only (a set no crash can
-   * leave fails with `WalCorruptionError` and nothing is changed); then
-   * removes what interrupted operations left, finishes a pending rotation
-   * or back truncation, validates every segment (damage in any but the
-   * newest is fatal under every policy; the newest gets `options.repair`),
-   * and creates the first segment of a new log.
+   * Opens the log in `dir` (which exists; the caller holds its lock), or
+   * creates one there: verifies the segment set read-only, removes what
+   * interrupted operations left, validates every segment (damage in any but
+   * the newest is fatal under every policy; the newest gets
+   * `options.repair`; see `store-open.ts`), then checks the order across
+   * segments, finishes a pending back cut and settles the front.
    */
   static async open(fs: FileSystem, dir: string, options: SegmentStoreOptions): Promise<SegmentStore> {
-    const names = await io("list", dir, () => fs.readdir(dir));
-    const stored = await io("read", join(dir, BOUNDS_FILE), () => readBounds(fs, dir, options.crc));
-    const heads: SegmentHead[] = [];
-    for (const first of segmentFirsts(names)) {
-      const path = segmentPath(dir, first);
-      heads.push({ first, path, ...(await readFileHead(fs, path, options.crc)) });
-    }
-    const verdict = verifySegmentSet(dir, stored, heads);
-    // The set is sound: from here on, opening may finish what a crash interrupted.
-    for (const name of names) {
-      if (isSegmentTemporary(name) || name === BOUNDS_TEMPORARY) await io("unlink", join(dir, name), () => unlinkIfPresent(fs, join(dir, name)));
-    }
-    if (verdict.kind === "new") return SegmentStore.#create(fs, dir, options);
-    const bounds = verdict.bounds;
-    if (verdict.rewrite) await io("write", join(dir, BOUNDS_FILE), () => writeBounds(fs, dir, bounds, options.crc));
-    const firsts = heads.map((head) => head.first);
-    const live = liveFirsts(firsts, bounds);
-    await removeSegments(fs, dir, firsts.filter((first) => !live.includes(first)));
-
-    const segments: SegmentSummary[] = [];
-    for (const first of live.slice(0, -1)) segments.push(await openSealed(fs, segmentPath(dir, first), first, bounds.front, options));
-    // No live segment: a pending back cut removes every one; it continues from the cut.
-    const newestFirst = live.at(-1) ?? bounds.back! + 1;
-    const clock = new RecordClock(options.now);
-    const created = { logId: bounds.logId, link: new Uint8Array(SALT_BYTES) };
-    const { log: active, summary: newest } = await openLog(fs, dir, newestFirst, bounds.front, options, options.repair, clock.now, created);
-    segments.push(newest);
-    for (const segment of segments) clock.observe(segment.lastTimeMs);
-    return SegmentStore.#finishOpen(new SegmentStore(fs, dir, options, clock, segments, active, bounds));
-  }
-
-  /**
-   * Creates a new log: its first segment (base `options.baseSequence`, a new
-   * log id, linked to nothing), then the bounds file naming it. A crash in
-   * between leaves that segment alone, empty, without bounds: opening
-   * recognizes it and writes the bounds file.
-   */
-  static async #create(fs: FileSystem, dir: string, options: SegmentStoreOptions): Promise<SegmentStore> {
-    const first = options.baseSequence + 1;
-    const clock = new RecordClock(options.now);
-    const created = { logId: crypto.getRandomValues(new Uint8Array(LOG_ID_BYTES)), link: new Uint8Array(SALT_BYTES) };
-    const { log, summary } = await openLog(fs, dir, first, first, options, "strict", clock.now, created);
-    const bounds: StoredBounds = { front: first, back: null, logId: log.header.logId, newest: first };
+    const store = new SegmentStore(fs, dir, options, await openSegments(fs, dir, options));
     try {
-      await io("write", join(dir, BOUNDS_FILE), () => writeBounds(fs, dir, bounds, options.crc));
-    } catch (error) {
-      await log.close().catch(() => undefined);
-      throw error;
-    }
-    return new SegmentStore(fs, dir, options, clock, [summary], log, bounds);
-  }
-
-  /** Checks the order across segments, finishes a pending back cut and settles the front; closes the store if that fails. */
-  static async #finishOpen(store: SegmentStore): Promise<SegmentStore> {
-    try {
-      checkOrder(store.#segments);
+      checkSegmentOrder(store.#segments);
       if (store.#bounds.back !== null) await store.#finishBackCut(store.#bounds.back);
       await store.#settle();
     } catch (error) {
@@ -188,17 +105,12 @@ export class SegmentStore {
 
   /** Lowest sequence a read can return: the first record's, or `currentSequence + 1` when there is none. */
   get firstSequence(): number {
-    const oldest = this.#segments.find((segment) => visibleRecords(segment) > 0);
-    return oldest === undefined ? this.currentSequence + 1 : oldest.firstVisibleSequence;
+    return firstVisibleSequence(this.#segments, this.currentSequence);
   }
 
   /** Sequence of the last record, or `currentSequence` when there is none. */
   get lastSequence(): number {
-    for (let index = this.#segments.length - 1; index >= 0; index--) {
-      const segment = this.#segments[index]!;
-      if (visibleRecords(segment) > 0) return segment.lastSequence;
-    }
-    return this.currentSequence;
+    return lastVisibleSequence(this.#segments, this.currentSequence);
   }
 
   /** The bounds in force. */
@@ -217,7 +129,7 @@ export class SegmentStore {
   }
 
   /** First sequences of the live segments, oldest first (a fresh array). */
-  get firsts(): number[] {
+  get segmentFirstSequences(): number[] {
     return this.#segments.map((segment) => segment.first);
   }
 
@@ -228,13 +140,7 @@ export class SegmentStore {
 
   /** Segments, bytes, records and the oldest record's time. */
   stats(): WalStats {
-    const oldest = this.#segments.find((segment) => visibleRecords(segment) > 0);
-    return {
-      segments: this.#segments.length,
-      bytes: this.#segments.reduce((sum, segment) => sum + segment.bytes, 0),
-      records: this.#segments.reduce((sum, segment) => sum + visibleRecords(segment), 0),
-      oldestTimeMs: oldest === undefined ? null : oldest.firstVisibleTimeMs,
-    };
+    return logStats(this.#segments);
   }
 
   /** Poisons the store with `cause`: nothing more is written. */
@@ -406,11 +312,12 @@ export class SegmentStore {
     await removeSegments(this.#fs, this.dir, victims.map((victim) => victim.first));
     const newest = this.#segments.at(-1);
     const cut = newest !== undefined && newest.lastSequence > back;
+    assert(!cut || newest.first <= back, "the cut falls inside the segment it cuts");
     if (cut) await cutSegment(this.#fs, newest.path, back, this.#cutOptions());
     if (victims.length > 0 || cut) {
       const first = newest?.first ?? back + 1;
       const created = { logId: this.#bounds.logId, link: new Uint8Array(SALT_BYTES) };
-      const { log, summary } = await openLog(this.#fs, this.dir, first, this.#bounds.front, this.#options, "strict", this.#clock.now, created);
+      const { log, summary } = await openSegmentLog(this.#fs, this.dir, first, this.#bounds.front, this.#options, "strict", this.#clock.now, created);
       if (newest === undefined) this.#segments.push(summary);
       else this.#segments[this.#segments.length - 1] = summary;
       const replaced = this.#active;
@@ -436,9 +343,10 @@ export class SegmentStore {
     if (front > active.currentSequence && !(active.records === 0 && active.baseSequence === front - 1)) {
       await this.#startSegment(front - 1);
     }
-    const live = liveFirsts(this.firsts, this.#bounds);
+    const live = liveFirstSequences(this.segmentFirstSequences, this.#bounds);
     const victims = this.#segments.splice(0, this.#segments.length - live.length);
     assert(victims.every((victim) => !live.includes(victim.first)), "dead segments are a prefix");
+    assert(this.#segments.length > 0 && this.#activeSummary().path === this.#active.path, "the active segment is never removed");
     await removeSegments(this.#fs, this.dir, victims.map((victim) => victim.first));
     const oldest = this.#segments[0]!;
     if (oldest.first < front && oldest.records > 0 && oldest.front !== front) {
@@ -459,7 +367,7 @@ export class SegmentStore {
     assert(base + 1 > this.#activeSummary().first, "segment names increase");
     await this.commit();
     const created = { logId: this.#bounds.logId, link: this.#active.header.salt };
-    const { log, summary } = await openLog(this.#fs, this.dir, base + 1, this.#bounds.front, this.#options, "strict", this.#clock.now, created);
+    const { log, summary } = await openSegmentLog(this.#fs, this.dir, base + 1, this.#bounds.front, this.#options, "strict", this.#clock.now, created);
     assert(log.records === 0 && log.baseSequence === base, `${summary.path} is new`);
     const sealed = this.#active;
     this.#segments.push(summary);
@@ -481,7 +389,9 @@ export class SegmentStore {
     return found;
   }
 
+  /** Replaces the bounds file with `bounds` (which name the active segment as the newest unless a back cut is pending), durably. */
   async #writeBounds(bounds: StoredBounds): Promise<void> {
+    assert(bounds.back !== null || bounds.newest === this.#activeSummary().first, "the bounds file names the active segment as the newest");
     await io("write", join(this.dir, BOUNDS_FILE), () => writeBounds(this.#fs, this.dir, bounds, this.#options.crc));
     this.#bounds = bounds;
   }
@@ -496,136 +406,34 @@ export class SegmentStore {
     }
   }
 
+  /** The active segment's summary: the last one. */
   #activeSummary(): SegmentSummary {
     return this.#segments.at(-1)!;
   }
 
+  /** What a read-only scan of a segment needs. */
   #validateOptions(): { recordBytesMax: number; crc: Crc32 } {
     return { recordBytesMax: this.#options.recordBytesMax, crc: this.#options.crc };
   }
 
+  /** What {@link cutSegment} needs. */
   #cutOptions(): CutOptions {
     return { ...this.#validateOptions(), batchBytesMax: this.#options.batchBytesMax, now: this.#clock.now };
   }
 
+  /** Asserts what holds between operations (docs/SEGMENTS.md, "Invariants"). */
   #checkInvariants(): void {
     const segments = this.#segments;
     assert(segments.length > 0, "there is an active segment");
     assert(this.#activeSummary().path === this.#active.path, "the last segment is the active one");
     assert(this.#activeSummary().first === this.#active.baseSequence + 1, "the active segment is named after its base");
     for (let index = 1; index < segments.length; index++) {
-      assert(segments[index]!.first > segments[index - 1]!.lastSequence, "each segment starts above the one before");
+      const before = segments[index - 1]!;
+      assert(segments[index]!.first > before.first, "first sequences of segments strictly increase");
+      assert(segments[index]!.first > before.lastSequence, "each segment starts above the last record of the one before");
     }
-    assert(liveFirsts(this.firsts, this.#bounds).length === segments.length, "every segment is live");
+    assert(liveFirstSequences(this.segmentFirstSequences, this.#bounds).length === segments.length, "every segment is live");
     assert(this.#bounds.back !== null || this.#bounds.newest === this.#activeSummary().first, "the bounds file names the active segment as the newest");
     assert(this.#bounds.back !== null || this.#bounds.front <= this.currentSequence + 1, "the front is at most one past the end");
-  }
-}
-
-/**
- * Opens the segment of `dir` whose first possible sequence is `first` as a
- * {@link LogFile}, creating it if absent (with the log id and link in
- * `created`), checking its name, and summarizing it under `front`.
- */
-async function openLog(
-  fs: FileSystem,
-  dir: string,
-  first: number,
-  front: number,
-  options: SegmentStoreOptions,
-  repair: RepairPolicy,
-  now: () => number,
-  created: { readonly logId: Uint8Array; readonly link: Uint8Array },
-): Promise<{ log: LogFile; summary: SegmentSummary }> {
-  const summary = emptySummary(first, segmentPath(dir, first), front);
-  const log = await LogFile.open(fs, summary.path, {
-    ...created,
-    repair,
-    recordBytesMax: options.recordBytesMax,
-    batchBytesMax: options.batchBytesMax,
-    crc: options.crc,
-    now,
-    baseSequence: first - 1,
-    preallocateToBytes: options.segmentBytes,
-    onRecord: (sequence, timeMs) => addRecord(summary, sequence, timeMs),
-    ...(options.fence === undefined ? {} : { fence: options.fence }),
-    ...(options.onSync === undefined ? {} : { onSync: options.onSync }),
-  });
-  if (log.baseSequence !== first - 1) {
-    await log.close().catch(() => undefined);
-    throw nameMismatch(summary.path, log.baseSequence, first);
-  }
-  summary.bytes = log.bytes;
-  return { log, summary };
-}
-
-/**
- * Validates a sealed segment read-only and summarizes it. A sealed segment
- * was committed before the next one was created, so a torn tail or
- * uncommitted records in it are damage to durable data.
- */
-async function openSealed(fs: FileSystem, path: string, first: number, front: number, options: SegmentStoreOptions): Promise<SegmentSummary> {
-  const { summary, end } = await summarizeSegment(fs, path, first, front, options);
-  if (end.header.baseSequence !== first - 1) throw nameMismatch(path, end.header.baseSequence, first);
-  if (end.tail !== null) {
-    throw new WalCorruptionError({ ...end.tail, detail: `${end.tail.detail}; the segment is sealed (a newer one exists), so this is damage to durable data` });
-  }
-  return summary;
-}
-
-/** Throws unless each segment's base sequence is at or above the last sequence of the one before. */
-function checkOrder(segments: readonly SegmentSummary[]): void {
-  for (let index = 1; index < segments.length; index++) {
-    const before = segments[index - 1]!;
-    const segment = segments[index]!;
-    if (segment.first - 1 < before.lastSequence) {
-      throw new WalCorruptionError({
-        kind: "sequence-violation",
-        offset: 0,
-        path: segment.path,
-        detail: `base sequence ${segment.first - 1} is below ${before.lastSequence}, the last sequence of ${before.path}`,
-      });
-    }
-  }
-}
-
-function nameMismatch(path: string, base: number, first: number): WalCorruptionError {
-  return new WalCorruptionError({ kind: "sequence-violation", offset: 0, path, detail: `base sequence ${base}, but the name says ${first - 1}` });
-}
-
-/**
- * Deletes the segments of `dir` with these first sequences (already gone is
- * fine), then syncs the directory: a segment above a back cut must be gone
- * for good before the cut is cleared (below the front, a segment that came
- * back would be dead by its name anyway).
- */
-async function removeSegments(fs: FileSystem, dir: string, firsts: readonly number[]): Promise<void> {
-  if (firsts.length === 0) return;
-  for (const first of firsts) await io("unlink", segmentPath(dir, first), () => unlinkIfPresent(fs, segmentPath(dir, first)));
-  await io("sync", dir, () => fs.syncDir(dir));
-}
-
-/**
- * Record times: the clock, raised to the last record's time so that times
- * never decrease along the log (a clock stepping back cannot make a young
- * record look older than the ones before it).
- */
-class RecordClock {
-  readonly #source: () => number;
-  #lastMs = -1;
-
-  constructor(source: () => number) {
-    this.#source = source;
-  }
-
-  /** The time for the next record. */
-  readonly now = (): number => {
-    this.#lastMs = Math.max(this.#source(), this.#lastMs);
-    return this.#lastMs;
-  };
-
-  /** Notes a record time already in the log. */
-  observe(timeMs: number): void {
-    this.#lastMs = Math.max(this.#lastMs, timeMs);
   }
 }

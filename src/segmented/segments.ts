@@ -12,11 +12,11 @@
  */
 
 import { assert } from "../assert.ts";
-import { WalCorruptionError } from "../errors.ts";
+import { type Corruption, WalCorruptionError } from "../errors.ts";
 import type { Crc32 } from "../format/crc32.ts";
 import { decodeFileHeader, FILE_HEADER_BYTES, type FileHeader, isDamage } from "../format/frame.ts";
 import type { FileSystem } from "../fs.ts";
-import { checkRegularFile, io } from "../io.ts";
+import { checkRegularFile, io, unlinkIfPresent } from "../io.ts";
 import { type ValidateOptions, validate } from "../log/log-file.ts";
 import type { ScanEnd } from "../log/scan.ts";
 import { join } from "../path.ts";
@@ -38,17 +38,20 @@ export function segmentPath(dir: string, first: number): string {
   return join(dir, segmentName(first));
 }
 
-/** First sequences of the segments among directory entry `names`, ascending. */
-export function segmentFirsts(names: readonly string[]): number[] {
-  const firsts: number[] = [];
+/** First sequences of the segments among directory entry `names` (read from their names), ascending. */
+export function segmentFirstSequences(names: readonly string[]): number[] {
+  const firstSequences: number[] = [];
   for (const name of names) {
     const match = SEGMENT_NAME.exec(name);
     if (match === null) continue;
     const first = Number(match[1]);
-    if (Number.isSafeInteger(first) && first >= 1) firsts.push(first);
+    if (Number.isSafeInteger(first) && first >= 1) firstSequences.push(first);
   }
-  return firsts.sort((a, b) => a - b);
+  return firstSequences.sort((a, b) => a - b);
 }
+
+/** @deprecated Use {@link segmentFirstSequences} (same function). */
+export const segmentFirsts = segmentFirstSequences;
 
 /** True for what an interrupted segment creation leaves behind (`<segment>.creating`). */
 export function isSegmentTemporary(name: string): boolean {
@@ -56,19 +59,61 @@ export function isSegmentTemporary(name: string): boolean {
 }
 
 /**
- * The segments (by first sequence, ascending) that hold records the log may
- * still return under `bounds`. Dropped: a segment followed by one whose
- * first sequence is at or below the front (each of its records lies below
- * the next segment's first, so below the front), and, while a back cut is
- * pending, every segment whose first sequence is above it. The writer
- * deletes the dropped ones; readers skip them.
+ * Of the segments with first sequences `firstSequences` (ascending), those
+ * that hold records the log may still return under `bounds`, by first
+ * sequence. Dropped: a segment followed by one whose first sequence is at
+ * or below the front (each of its records lies below the next segment's
+ * first, so below the front), and, while a back cut is pending, every
+ * segment whose first sequence is above it. The writer deletes the dropped
+ * ones; readers skip them.
  */
-export function liveFirsts(firsts: readonly number[], bounds: Bounds): number[] {
-  return firsts.filter((first, index) => {
-    const next = firsts[index + 1];
+export function liveFirstSequences(firstSequences: readonly number[], bounds: Bounds): number[] {
+  return firstSequences.filter((first, index) => {
+    const next = firstSequences[index + 1];
     if (next !== undefined && next <= bounds.front) return false;
     return bounds.back === null || first <= bounds.back;
   });
+}
+
+/**
+ * Why the segment at `after.path` (base sequence `after.baseSequence`)
+ * cannot follow the segment at `before.path`, whose last record is
+ * `before.lastSequence`: each segment's records must lie above the ones
+ * before it. Null when it can follow. Opening throws this, verify reports it.
+ */
+export function segmentOrderProblem(
+  before: { readonly path: string; readonly lastSequence: number },
+  after: { readonly path: string; readonly baseSequence: number },
+): Corruption | null {
+  if (after.baseSequence >= before.lastSequence) return null;
+  const detail = `base sequence ${after.baseSequence} is below ${before.lastSequence}, the last sequence of ${before.path}`;
+  return { kind: "sequence-violation", offset: 0, path: after.path, detail };
+}
+
+/** The damage of a segment at `path` whose header's base sequence `baseSequence` is not the one its name (`first`) says. */
+export function nameMismatch(path: string, baseSequence: number, first: number): Corruption {
+  return { kind: "sequence-violation", offset: 0, path, detail: `base sequence ${baseSequence}, but the name says ${first - 1}` };
+}
+
+/**
+ * A torn tail found in a sealed segment (one with a successor), as damage:
+ * the segment was committed before the next one was created, so what looks
+ * like a crash's torn tail is damage to durable data.
+ */
+export function sealedTailDamage(tail: Corruption): Corruption {
+  return { ...tail, detail: `${tail.detail}; the segment is sealed (a newer one exists), so this is damage to durable data` };
+}
+
+/**
+ * Deletes the segments of `dir` with first sequences `firstSequences`
+ * (already gone is fine), then syncs the directory: a segment above a back
+ * cut must be gone for good before the cut is cleared (below the front, a
+ * segment that came back would be dead by its name anyway).
+ */
+export async function removeSegments(fs: FileSystem, dir: string, firstSequences: readonly number[]): Promise<void> {
+  if (firstSequences.length === 0) return;
+  for (const first of firstSequences) await io("unlink", segmentPath(dir, first), () => unlinkIfPresent(fs, segmentPath(dir, first)));
+  await io("sync", dir, () => fs.syncDir(dir));
 }
 
 /**
@@ -205,3 +250,4 @@ export async function readFileHead(fs: FileSystem, path: string, crc: Crc32): Pr
     await io("close", path, () => file.close());
   }
 }
+

@@ -22,10 +22,9 @@ import type { FileSystem } from "../fs.ts";
 import { checkRegularFile, io } from "../io.ts";
 import type { ScanEnd } from "../log/scan.ts";
 import { checkFileSystem, checkOptions, checkPath, checkRecordBytesMax, crcOf, fileSystemOrDefault } from "../options.ts";
-import { join } from "../path.ts";
-import { BOUNDS_FILE, readBounds, type StoredBounds } from "./bounds.ts";
-import { type SegmentHead, verifySegmentSet } from "./segment-set.ts";
-import { liveFirsts, readFileHead, scanSegment, segmentFirsts, segmentPath } from "./segments.ts";
+import type { StoredBounds } from "./bounds.ts";
+import { readSegmentSet, type SegmentHead, verifySegmentSet } from "./segment-set.ts";
+import { liveFirstSequences, scanSegment, sealedTailDamage, segmentOrderProblem, segmentPath } from "./segments.ts";
 
 /** Options of {@link verify}. */
 export interface VerifyOptions {
@@ -35,25 +34,15 @@ export interface VerifyOptions {
   readonly maxRecordBytes?: number;
 }
 
-/** What {@link verify} found in one log file (the log itself, or one segment). */
-export interface VerifiedFile {
-  /** The file. */
-  readonly path: string;
-  /** Every record's sequence is above this (the file header's base sequence); -1 when the header is unreadable. */
-  readonly baseSequence: number;
-  /** Size of the file. */
-  readonly bytes: number;
-  /** End of the last intact batch: what the log holds; the rest is preallocated zeros or a torn tail. */
-  readonly logBytes: number;
-  /** Data records in intact batches (in a directory: at or above the front). */
+/** What {@link verify} reports alike for one file and for a whole log: records, batches, their sequences and times, the verdict's details. */
+export interface VerifiedCounts {
+  /** Records a read returns (in a directory: at or above the front) in intact batches. */
   readonly records: number;
-  /** Records below a directory's front: never returned again, deleted with their segment. */
-  readonly hiddenRecords: number;
   /** Intact batches (each closed by its commit record). */
   readonly batches: number;
-  /** Sequence of the first record counted in {@link records}, or null when none. */
+  /** Sequence of the first record counted in `records`, or null when none. */
   readonly firstSequence: number | null;
-  /** Sequence of the last record counted in {@link records}, or null when none. */
+  /** Sequence of the last record counted in `records`, or null when none. */
   readonly lastSequence: number | null;
   /** Append time of the first counted record, ms since the epoch, or null. */
   readonly firstTimeMs: number | null;
@@ -65,6 +54,20 @@ export interface VerifiedFile {
   readonly damage: Corruption | null;
 }
 
+/** What {@link verify} found in one log file (the log itself, or one segment). */
+export interface VerifiedFile extends VerifiedCounts {
+  /** The file. */
+  readonly path: string;
+  /** Every record's sequence is above this (the file header's base sequence); -1 when the header is unreadable. */
+  readonly baseSequence: number;
+  /** Size of the file. */
+  readonly bytes: number;
+  /** End of the last intact batch: what the log holds; the rest is preallocated zeros or a torn tail. */
+  readonly logBytes: number;
+  /** Records below a directory's front: never returned again, deleted with their segment. */
+  readonly hiddenRecords: number;
+}
+
 /** The verdict of {@link verify}. */
 export type VerifyStatus =
   /** Every byte checks out (preallocated zeros after the last batch are free space). */
@@ -74,8 +77,8 @@ export type VerifyStatus =
   /** Damage no crash explains (or a segment set someone changed by hand): fatal under every repair policy. */
   | "damaged";
 
-/** What {@link verify} reports about a log. */
-export interface VerifyReport {
+/** What {@link verify} reports about a log: the counts are the files' together, `tail` the newest file's (when nothing is damaged), `damage` the first found. */
+export interface VerifyReport extends VerifiedCounts {
   /** The path verified. */
   readonly path: string;
   /** `file`: a single-file log (`WalWriter`); `directory`: a segmented log (`Wal`). */
@@ -86,24 +89,8 @@ export interface VerifyReport {
   readonly status: VerifyStatus;
   /** The file, or the live segments oldest first (as far as verification got). */
   readonly files: readonly VerifiedFile[];
-  /** Records the log returns. */
-  readonly records: number;
-  /** Intact batches. */
-  readonly batches: number;
   /** Bytes of the files. */
   readonly bytes: number;
-  /** First record's sequence, or null when the log holds none. */
-  readonly firstSequence: number | null;
-  /** Last record's sequence, or null when the log holds none. */
-  readonly lastSequence: number | null;
-  /** First record's append time (ms since the epoch), or null. */
-  readonly firstTimeMs: number | null;
-  /** Last record's append time (ms since the epoch), or null. */
-  readonly lastTimeMs: number | null;
-  /** The torn tail, when {@link status} is `torn-tail`. */
-  readonly tail: Corruption | null;
-  /** The damage, when {@link status} is `damaged`. */
-  readonly damage: Corruption | null;
   /** Directory: the front from the bounds file (no record below it is returned); null for a file. */
   readonly front: number | null;
   /** Directory: what the next open finishes that a crash cut short (a creation or a rotation, or a back cut), or null. */
@@ -220,23 +207,14 @@ async function verifyFile(context: Context, path: string, front: number): Promis
  * cut) are skipped, as opening deletes them.
  */
 async function verifyDirectory(context: Context, dir: string): Promise<VerifyReport> {
-  const { fs, crc } = context;
-  let stored: StoredBounds | null;
-  let heads: SegmentHead[];
   try {
-    const names = await io("list", dir, () => fs.readdir(dir));
-    stored = await io("read", join(dir, BOUNDS_FILE), () => readBounds(fs, dir, crc));
-    heads = [];
-    for (const first of segmentFirsts(names)) {
-      const path = segmentPath(dir, first);
-      heads.push({ first, path, ...(await readFileHead(fs, path, crc)) });
-    }
+    const { stored, heads } = await readSegmentSet(context.fs, dir, context.crc);
     const verdict = verifySegmentSet(dir, stored, heads);
     if (verdict.kind === "new") throw noLog(dir, "no log in this directory (no bounds file, no segment)");
-    stored = verdict.bounds;
-    const unfinished = unfinishedWork(verdict.rewrite, stored, heads);
-    const live = liveFirsts(heads.map((head) => head.first), stored);
-    return report(dir, "directory", await verifySegments(context, dir, live, stored.front), stored.front, unfinished);
+    const bounds = verdict.bounds;
+    const unfinished = unfinishedWork(verdict.rewrite, bounds, heads);
+    const live = liveFirstSequences(heads.map((head) => head.first), bounds);
+    return report(dir, "directory", await verifySegments(context, dir, live, bounds.front), bounds.front, unfinished);
   } catch (error) {
     if (!(error instanceof WalCorruptionError)) throw error;
     return report(dir, "directory", [], null, null, error.corruption);
@@ -257,11 +235,9 @@ async function verifySegments(context: Context, dir: string, live: readonly numb
     let file = await verifyFile(context, segmentPath(dir, first), front);
     const before = files.at(-1);
     if (file.tail !== null && index < live.length - 1) {
-      const detail = `${file.tail.detail}; the segment is sealed (a newer one exists), so this is damage to durable data`;
-      file = { ...file, tail: null, damage: { ...file.tail, detail } };
-    } else if (file.damage === null && before?.lastSequence != null && file.baseSequence < before.lastSequence) {
-      const detail = `base sequence ${file.baseSequence} is below ${before.lastSequence}, the last sequence of ${before.path}`;
-      file = { ...file, damage: { kind: "sequence-violation", offset: 0, path: file.path, detail } };
+      file = { ...file, tail: null, damage: sealedTailDamage(file.tail) };
+    } else if (file.damage === null && before?.lastSequence != null) {
+      file = { ...file, damage: segmentOrderProblem({ path: before.path, lastSequence: before.lastSequence }, file) };
     }
     files.push(file);
     if (file.damage !== null) break;

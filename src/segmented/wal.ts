@@ -12,18 +12,17 @@
  * @module
  */
 
-import { WalArgumentError, WalClosedError } from "../errors.ts";
+import { WalClosedError } from "../errors.ts";
 import type { Codec } from "../format/codec.ts";
 import type { FileSystem } from "../fs.ts";
 import { io, makeDirectory } from "../io.ts";
 import type { WriterLock } from "../lock.ts";
-import { checkSyncMode, Durability, type SyncMode } from "../log/durability.ts";
+import { Durability } from "../log/durability.ts";
 import type { WalRecord } from "../log/reader.ts";
 import type { Repair } from "../log/repair.ts";
 import {
   type AppendOptions,
   batchBytes,
-  checkClock,
   payloadBytes,
   prepareAppend,
   prepareBatch,
@@ -32,174 +31,43 @@ import {
   textPayloads,
 } from "../log/writer.ts";
 import {
-  checkBatchBytesMax,
   checkBoolean,
-  checkCallback,
   checkFileSystem,
   checkOptions,
   checkPath,
   checkRecordBytesMax,
-  checkRepairPolicy,
   checkSafeInteger,
   checkSignal,
-  checkStaleMs,
   codecOrDefault,
   crcOf,
   fileSystemOrDefault,
   observe,
-  type OptionNames,
-  type RepairPolicy,
 } from "../options.ts";
 import { LogOwner, noArguments, openLocked } from "../owner.ts";
 import { join } from "../path.ts";
 import { requireLogDirectory } from "./directory.ts";
-import { ChangeNotifier, directorySource, type LogSource, readRecords } from "./follow.ts";
-import { checkRetentionLimits, type RetentionLimits } from "./retention.ts";
+import { readRecords } from "./follow.ts";
+import { ChangeNotifier, directorySource, durableWriterSource, type LogSource, writerSource } from "./log-source.ts";
 import { SegmentStore, type WalStats } from "./segment-store.ts";
+import {
+  checkOpenOptions,
+  checkPollMs,
+  DIRECTORY_FOLLOW_OPTION_NAMES,
+  FOLLOW_OPTION_NAMES,
+  READ_OPTION_NAMES,
+  type Settings,
+  type WalDirectoryFollowOptions,
+  type WalFollowOptions,
+  type WalOptions,
+  type WalReadOptions,
+} from "./wal-options.ts";
 
 export type { RetentionLimits } from "./retention.ts";
-export type { WalStats } from "./segment-store.ts";
+export type { WalStats } from "./stats.ts";
+export type { WalDirectoryFollowOptions, WalFollowOptions, WalOptions, WalReadOptions } from "./wal-options.ts";
 
-/** Default `segmentBytes`: 16 MiB (docs/SEGMENTS.md says why). */
-const SEGMENT_BYTES_DEFAULT = 16 * 1024 * 1024;
-/** Default `pollMs`: 100 ms. */
-const POLL_MS_DEFAULT = 100;
-/** Largest poll interval: what a timer can wait, 2^31 − 1 ms (about 24.8 days). */
-const POLL_MS_MAX = 0x7fff_ffff;
 /** Name of the writer lock inside the log directory. */
 const LOCK_FILE = "wal.lock";
-
-/** Options of {@link Wal.open}. */
-export interface WalOptions<T> extends RetentionLimits {
-  /** Torn-tail policy for the newest segment; default `strict`. Damage in an older segment fails under every policy. */
-  readonly repair?: RepairPolicy;
-  /** When appends become durable: `"manual"` (default: on `flush`), `"always"`, or `{ intervalMs }`. */
-  readonly sync?: SyncMode;
-  /** Bytes of records buffered before they are written without a flush, and the largest `appendBatch`; default 4 MiB. */
-  readonly maxBatchBytes?: number;
-  /** Value encoding; default JSON. */
-  readonly codec?: Codec<T>;
-  /** Filesystem adapter; default: the running runtime's. */
-  readonly fs?: FileSystem;
-  /** Largest payload in bytes, 1 … 2^32 − 1; default 16 MiB. Also bounds what opening reads. */
-  readonly maxRecordBytes?: number;
-  /** Clock for record times and retention by age, milliseconds since the epoch; default `Date.now`. */
-  readonly now?: () => number;
-  /** Records of a newly created log must have sequences above this; default 0. Ignored for an existing log. */
-  readonly baseSequence?: number;
-  /**
-   * Rotate to a new segment before a record (with its commit) would take the
-   * active segment past this many bytes, 1 … 2^53 − 1; default 16 MiB. A
-   * segment always takes at least one record, however large.
-   */
-  readonly segmentBytes?: number;
-  /** Apply the retention limits after every rotation; default true. {@link Wal.cleanup} applies them on demand. */
-  readonly cleanupOnRotate?: boolean;
-  /** How often an in-process follower looks for changes it was not told about, ms, 1 … 2^31 − 1; default 100. */
-  readonly pollMs?: number;
-  /**
-   * How old, in ms, the lock holder's heartbeat must be before another
-   * process may break its lock when it cannot prove the holder dead (another
-   * host or pid namespace, or no permission to look); 100 … 86 400 000,
-   * default 30 000. The holder refreshes it every `staleMs / 3`; a log
-   * whose lock was broken meanwhile refuses every write with
-   * `WalLockLostError` (see `src/lock.ts`).
-   */
-  readonly staleMs?: number;
-  /**
-   * Whether a missing log may be created; default true, which creates the
-   * directory and its missing parents (durably), as `WalWriter.open` does
-   * for a file's. With `false` a directory that does not exist or holds no
-   * log is refused with `WalIoError` (operation `open`, its `cause.code`
-   * `ENOENT`) before anything is created or locked.
-   */
-  readonly create?: boolean;
-  /**
-   * Observer told about each batch once it is written and synced: its
-   * `bytes` (records and commit record), `records`, `durationMs` (write and
-   * fsync) and `syncMs` (the fsync alone), say to feed a latency histogram.
-   * It runs on the flush's path, so keep it short; an exception from it is
-   * ignored. Absent (the default), nothing is timed.
-   */
-  readonly onSync?: (event: { readonly bytes: number; readonly records: number; readonly durationMs: number; readonly syncMs: number }) => void;
-  /**
-   * Observer told once, while opening, what a `truncate-partial` repair cut
-   * (the same as `repaired`), say to log or count it; an exception from it
-   * is ignored.
-   */
-  readonly onRepair?: (repair: Repair) => void;
-}
-
-/** Options of {@link Wal.read}. */
-export interface WalReadOptions {
-  /** Lowest sequence to return; default 0 (from the start). */
-  readonly from?: number;
-  /** Highest sequence to return; default: to the end. */
-  readonly to?: number;
-}
-
-/** Options of {@link Wal.follow} (the instance method). */
-export interface WalFollowOptions {
-  /** Lowest sequence to return; default 0 (from the start). */
-  readonly from?: number;
-  /** Following ends, quietly, when this aborts. Without one it ends only when the log is closed. */
-  readonly signal?: AbortSignal;
-  /**
-   * Yield only records a crash can no longer take back; default false (records are yielded once written).
-   * In process: up to the writer's last fsync. From another process: every batch but the newest one of
-   * the newest segment (a later batch's commit, or a rotation, proves it durable), so the newest batch
-   * waits for the next flush or rotation.
-   */
-  readonly durable?: boolean;
-}
-
-/** Options of the static {@link Wal.follow}, for a reader without the writer's lock (another process). */
-export interface WalDirectoryFollowOptions<T> extends WalFollowOptions {
-  /** Value decoding; default JSON. */
-  readonly codec?: Codec<T>;
-  /** Filesystem adapter; default: the running runtime's. */
-  readonly fs?: FileSystem;
-  /** Largest payload accepted, as for the writer; default 16 MiB. */
-  readonly maxRecordBytes?: number;
-  /** How often to look for new records, ms, 1 … 2^31 − 1; default 100. */
-  readonly pollMs?: number;
-}
-
-/** The options {@link Wal.open} takes, for refusing any other. */
-const OPEN_OPTION_NAMES: OptionNames<WalOptions<unknown>> = {
-  repair: true,
-  sync: true,
-  maxBatchBytes: true,
-  codec: true,
-  fs: true,
-  maxRecordBytes: true,
-  now: true,
-  baseSequence: true,
-  segmentBytes: true,
-  cleanupOnRotate: true,
-  pollMs: true,
-  staleMs: true,
-  create: true,
-  onSync: true,
-  onRepair: true,
-  maxAgeMs: true,
-  maxTotalBytes: true,
-  maxSegments: true,
-};
-/** The options of {@link Wal.read}. */
-const READ_OPTION_NAMES: OptionNames<WalReadOptions> = { from: true, to: true };
-/** The options of {@link Wal.follow} (the instance method). */
-const FOLLOW_OPTION_NAMES: OptionNames<WalFollowOptions> = { from: true, signal: true, durable: true };
-/** The options of the static {@link Wal.follow}. */
-const DIRECTORY_FOLLOW_OPTION_NAMES: OptionNames<WalDirectoryFollowOptions<unknown>> = {
-  from: true,
-  signal: true,
-  durable: true,
-  codec: true,
-  fs: true,
-  maxRecordBytes: true,
-  pollMs: true,
-};
 
 /** A segmented write-ahead log. Obtain with {@link Wal.open}. */
 export class Wal<T = unknown> implements AsyncDisposable {
@@ -244,43 +112,29 @@ export class Wal<T = unknown> implements AsyncDisposable {
    */
   static async open<T = unknown>(dir: string, optionsGiven?: WalOptions<T>): Promise<Wal<T>> {
     checkPath("dir", dir);
-    const options = checkOptions(optionsGiven, "Wal.open", OPEN_OPTION_NAMES);
-    const repair = checkRepairPolicy(options.repair);
-    const sync = checkSyncMode(options.sync);
-    const recordBytesMax = checkRecordBytesMax(options.maxRecordBytes);
-    const batchBytesMax = checkBatchBytesMax(options.maxBatchBytes);
-    const now = checkClock(options.now);
-    const baseSequence = checkSafeInteger("baseSequence", options.baseSequence ?? 0, 0);
-    const segmentBytes = checkSafeInteger("segmentBytes", options.segmentBytes ?? SEGMENT_BYTES_DEFAULT, 1);
-    const retention = checkRetentionLimits(options);
-    const cleanupOnRotate = checkBoolean("cleanupOnRotate", options.cleanupOnRotate, true);
-    const create = checkBoolean("create", options.create, true);
-    const onSync = checkCallback("onSync", options.onSync);
-    const onRepair = checkCallback("onRepair", options.onRepair);
-    const pollMs = checkPollMs(options.pollMs);
-    const staleMs = checkStaleMs(options.staleMs);
-    const codec = codecOrDefault(options.codec);
-    const fs = await fileSystemOrDefault(options.fs);
+    const options = checkOpenOptions(optionsGiven);
+    const { create, onSync } = options;
+    const fs = await fileSystemOrDefault(options.given.fs);
     if (create) await io("mkdir", dir, () => makeDirectory(fs, dir));
     else await requireLogDirectory(fs, dir);
     const lockPath = join(dir, LOCK_FILE);
-    return openLocked(fs, lockPath, staleMs, async (lock) => {
+    return openLocked(fs, lockPath, options.staleMs, async (lock) => {
       if (!create) await requireLogDirectory(fs, dir); // again under the lock: it may have gone meanwhile
       const store = await SegmentStore.open(fs, dir, {
         fence: () => lock.fence(),
-        repair,
-        recordBytesMax,
-        batchBytesMax,
+        repair: options.repair,
+        recordBytesMax: options.recordBytesMax,
+        batchBytesMax: options.batchBytesMax,
         crc: crcOf(fs),
-        now,
-        baseSequence,
-        segmentBytes,
-        retention,
-        cleanupOnRotate,
+        now: options.now,
+        baseSequence: options.baseSequence,
+        segmentBytes: options.segmentBytes,
+        retention: options.retention,
+        cleanupOnRotate: options.cleanupOnRotate,
         ...(onSync === undefined ? {} : { onSync }),
       });
-      if (store.repaired !== null) observe(onRepair, store.repaired);
-      return new Wal<T>(store, lock, fs, codec, { recordBytesMax, batchBytesMax, pollMs, sync });
+      if (store.repaired !== null) observe(options.onRepair, store.repaired);
+      return new Wal<T>(store, lock, fs, options.codec, options);
     });
   }
 
@@ -373,8 +227,6 @@ export class Wal<T = unknown> implements AsyncDisposable {
     this.#changes.notify();
     return this.#durability.accepted(sequence);
   }
-
-
 
   /**
    * Appends `values` as records with consecutive sequences that survive a
@@ -565,59 +417,16 @@ export class Wal<T = unknown> implements AsyncDisposable {
 
   /** In-process readers see the writer's own view and are woken by it. */
   #source(): LogSource {
-    return {
-      dir: this.dir,
-      view: async () => ({
-        firsts: this.#store.firsts,
-        bounds: this.#store.bounds,
-        stamp: this.#changes.version,
-        newestEndOffset: this.#store.activeEndOffset,
-      }),
-      waitForChange: async (signal) => {
-        if (this.#closed) return false;
-        await this.#changes.wait(this.#pollMs, signal);
-        return signal?.aborted !== true;
-      },
-    };
+    return writerSource(this.dir, this.#store, this.#changes, this.#pollMs, () => this.#closed);
   }
 
-  /**
-   * The in-process view cut at the writer's last fsync. Its stamp changes
-   * whenever the writer notified or the durable end moved (a batch that
-   * filled up is synced without a notification).
-   */
+  /** The in-process view cut at the writer's last fsync. */
   #durableSource(): LogSource {
-    const source = this.#source();
-    let stamp = 0;
-    let last = "";
-    return {
-      ...source,
-      view: async () => {
-        const view = await source.view();
-        const newestEndOffset = this.#store.activeDurableEndOffset;
-        const key = `${view.stamp}:${view.firsts[view.firsts.length - 1] ?? -1}:${newestEndOffset}`;
-        if (key !== last) stamp++;
-        last = key;
-        return { ...view, stamp, newestEndOffset };
-      },
-    };
+    return durableWriterSource(this.#source(), this.#store);
   }
 
+  /** What every reader of this log decodes and reads with. */
   #readOptions(): { codec: Codec<T>; fs: FileSystem; recordBytesMax: number } {
     return { codec: this.#codec, fs: this.#fs, recordBytesMax: this.#recordBytesMax };
   }
-}
-
-/** The checked options a {@link Wal} keeps. */
-interface Settings {
-  readonly recordBytesMax: number;
-  readonly batchBytesMax: number;
-  readonly pollMs: number;
-  readonly sync: SyncMode;
-}
-
-function checkPollMs(value: number | undefined): number {
-  const pollMs = checkSafeInteger("pollMs", value ?? POLL_MS_DEFAULT, 1);
-  if (pollMs > POLL_MS_MAX) throw new WalArgumentError(`pollMs must be at most ${POLL_MS_MAX}, not ${pollMs}`);
-  return pollMs;
 }
