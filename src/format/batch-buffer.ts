@@ -10,15 +10,16 @@
 import { assert } from "../assert.ts";
 import {
   type Checksummer,
+  COMMIT_PAYLOAD_BYTES,
   COMMIT_RECORD_BYTES,
+  decodeCommitRecord,
   encodeCommitPayload,
-  encodeRecord,
   encodeRecordHeader,
   RECORD_HEADER_BYTES,
   RecordKind,
 } from "./frame.ts";
 
-/** Initial capacity; the buffer grows (doubling) to the largest batch it holds. */
+/** Capacity of a new buffer; it grows (doubling) to the largest batch it holds. */
 const INITIAL_BYTES = 64 * 1024;
 /** A buffer grown past this (by an outsized record or batch) is let go when emptied. */
 const KEPT_BYTES_MAX = 8 * 1024 * 1024;
@@ -27,7 +28,7 @@ export const UTF8_BYTES_PER_CODE_UNIT_MAX = 3;
 
 const utf8 = new TextEncoder();
 
-/** Where a batch stood, to go back to: see {@link BatchBuffer.mark}. */
+/** Where a batch stood, to go back to: see {@link BatchBuffer.mark}; its fields are the buffer's own. */
 export interface BatchMark {
   readonly length: number;
   readonly records: number;
@@ -66,14 +67,12 @@ export class BatchBuffer {
     return this.#lastTimeMs;
   }
 
-  /** Encodes a data record at the end of the batch. */
-  add(sequence: number, timeMs: number, payload: Uint8Array, sum: Checksummer): void {
+  /** Encodes a data record at the end of the batch; its sequence must exceed the last one's. */
+  add(sequence: number, timeMs: number, payload: Uint8Array, checksummer: Checksummer): void {
     assert(!this.#sealed && sequence > this.#lastSequence, "records go into an open batch in sequence order");
     this.#reserve(RECORD_HEADER_BYTES + payload.length);
-    this.#length += encodeRecord(this.#bytes, this.#view, this.#length, RecordKind.data, sequence, timeMs, payload, sum);
-    this.#records++;
-    this.#lastSequence = sequence;
-    this.#lastTimeMs = timeMs;
+    this.#bytes.set(payload, this.#length + RECORD_HEADER_BYTES);
+    this.#addDataRecord(sequence, timeMs, payload.length, checksummer);
   }
 
   /**
@@ -81,32 +80,50 @@ export class BatchBuffer {
    * the batch (no array per record). Returns the payload's size, or -1 with
    * nothing added when it would exceed `payloadBytesMax`.
    */
-  addText(sequence: number, timeMs: number, text: string, payloadBytesMax: number, sum: Checksummer): number {
+  addText(sequence: number, timeMs: number, text: string, payloadBytesMax: number, checksummer: Checksummer): number {
     assert(!this.#sealed && sequence > this.#lastSequence, "records go into an open batch in sequence order");
     if (text.length > payloadBytesMax) return -1; // UTF-8 takes at least a byte per code unit: no need to encode
     this.#reserve(RECORD_HEADER_BYTES + UTF8_BYTES_PER_CODE_UNIT_MAX * text.length);
-    const at = this.#length;
-    const { written } = utf8.encodeInto(text, this.#bytes.subarray(at + RECORD_HEADER_BYTES));
+    const { written } = utf8.encodeInto(text, this.#bytes.subarray(this.#length + RECORD_HEADER_BYTES));
     if (written > payloadBytesMax) return -1;
-    this.#length += encodeRecordHeader(this.#bytes, this.#view, at, RecordKind.data, sequence, timeMs, written, sum);
+    this.#addDataRecord(sequence, timeMs, written, checksummer);
+    return written;
+  }
+
+  /** Encodes the header of the data record whose payload is already in place after the batch's end. */
+  #addDataRecord(sequence: number, timeMs: number, payloadBytes: number, checksummer: Checksummer): void {
+    this.#length += encodeRecordHeader(this.#bytes, this.#view, this.#length, RecordKind.data, sequence, timeMs, payloadBytes, checksummer);
     this.#records++;
     this.#lastSequence = sequence;
     this.#lastTimeMs = timeMs;
-    return written;
   }
 
   /**
    * Appends the commit record for a batch that will sit at file offset
-   * `start`, and returns the batch's bytes: what one write puts there.
+   * `start`, and returns the batch's bytes: what one write puts there. The
+   * commit is decoded back to check that it covers exactly this batch.
    */
-  seal(start: number, timeMs: number, sum: Checksummer): Uint8Array {
+  seal(start: number, timeMs: number, checksummer: Checksummer): Uint8Array {
     assert(!this.#sealed && this.#records > 0, "a batch is sealed once, with records");
-    const commitOffset = start + this.#length;
-    const batchCrc = sum.extend(sum.seed, this.#bytes.subarray(0, this.#length));
+    const commitAt = this.#length;
+    const commitOffset = start + commitAt;
+    const batchCrc = checksummer.extend(checksummer.seed, this.#bytes.subarray(0, commitAt));
     const payload = encodeCommitPayload({ batchStart: start, commitOffset, recordCount: this.#records, batchCrc });
     this.#reserve(COMMIT_RECORD_BYTES);
-    this.#length += encodeRecord(this.#bytes, this.#view, this.#length, RecordKind.commit, this.#lastSequence, timeMs, payload, sum);
+    this.#bytes.set(payload, commitAt + RECORD_HEADER_BYTES);
+    this.#length += encodeRecordHeader(this.#bytes, this.#view, commitAt, RecordKind.commit, this.#lastSequence, timeMs, COMMIT_PAYLOAD_BYTES, checksummer);
     this.#sealed = true;
+    const sealed = decodeCommitRecord(this.#bytes.subarray(commitAt, this.#length), checksummer);
+    assert(
+      sealed !== null &&
+        sealed.sequence === this.#lastSequence &&
+        sealed.commit.batchStart === start &&
+        sealed.commit.commitOffset === commitOffset &&
+        sealed.commit.recordCount === this.#records &&
+        sealed.commit.batchCrc === batchCrc &&
+        this.#length === commitAt + COMMIT_RECORD_BYTES,
+      "a commit decodes to the batch it seals: its start, its offset, its record count, its checksum, its last sequence",
+    );
     return this.#bytes.subarray(0, this.#length);
   }
 

@@ -7,21 +7,25 @@
  * @module
  */
 
+/** The polynomial, bit-reversed (zlib's). */
+const POLYNOMIAL = 0xedb88320;
+
 /** Eight 256-entry tables for slicing-by-8, built once at module load. */
 const TABLES: Uint32Array = buildTables();
 
+/** Table `t` holds, for each byte, its CRC followed by `t` zero bytes. */
 function buildTables(): Uint32Array {
   const tables = new Uint32Array(8 * 256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    tables[n] = c >>> 0;
+  for (let byte = 0; byte < 256; byte++) {
+    let crc = byte;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? POLYNOMIAL ^ (crc >>> 1) : crc >>> 1;
+    tables[byte] = crc >>> 0;
   }
-  for (let n = 0; n < 256; n++) {
-    let c = tables[n]!;
-    for (let t = 1; t < 8; t++) {
-      c = tables[c & 0xff]! ^ (c >>> 8);
-      tables[t * 256 + n] = c >>> 0;
+  for (let byte = 0; byte < 256; byte++) {
+    let crc = tables[byte]!;
+    for (let table = 1; table < 8; table++) {
+      crc = tables[crc & 0xff]! ^ (crc >>> 8);
+      tables[table * 256 + byte] = crc >>> 0;
     }
   }
   return tables;
@@ -33,25 +37,25 @@ function buildTables(): Uint32Array {
  * The range lets a caller checksum part of a buffer without a view object.
  */
 export function crc32(data: Uint8Array, seed: number, start = 0, end = data.length): number {
-  const t = TABLES;
+  const tables = TABLES;
   let crc = ~seed >>> 0;
   let i = start;
-  const end8 = end - ((end - start) % 8);
-  while (i < end8) {
-    const lo = (crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
-    const hi = data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24);
+  const blocksEnd = end - ((end - start) % 8);
+  while (i < blocksEnd) {
+    const low = (crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
+    const high = data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24);
     crc =
-      t[0x700 + (lo & 0xff)]! ^
-      t[0x600 + ((lo >>> 8) & 0xff)]! ^
-      t[0x500 + ((lo >>> 16) & 0xff)]! ^
-      t[0x400 + (lo >>> 24)]! ^
-      t[0x300 + (hi & 0xff)]! ^
-      t[0x200 + ((hi >>> 8) & 0xff)]! ^
-      t[0x100 + ((hi >>> 16) & 0xff)]! ^
-      t[hi >>> 24]!;
+      tables[0x700 + (low & 0xff)]! ^
+      tables[0x600 + ((low >>> 8) & 0xff)]! ^
+      tables[0x500 + ((low >>> 16) & 0xff)]! ^
+      tables[0x400 + (low >>> 24)]! ^
+      tables[0x300 + (high & 0xff)]! ^
+      tables[0x200 + ((high >>> 8) & 0xff)]! ^
+      tables[0x100 + ((high >>> 16) & 0xff)]! ^
+      tables[high >>> 24]!;
     i += 8;
   }
-  while (i < end) crc = t[(crc ^ data[i++]!) & 0xff]! ^ (crc >>> 8);
+  while (i < end) crc = tables[(crc ^ data[i++]!) & 0xff]! ^ (crc >>> 8);
   return ~crc >>> 0;
 }
 

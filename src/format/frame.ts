@@ -7,22 +7,23 @@
  * @module
  */
 
+import { assert } from "../assert.ts";
 import type { CorruptionKind } from "../errors.ts";
 import { type Crc32, crc32 as crc32Portable } from "./crc32.ts";
 
-/** Size of the file header. */
+/** The file header: magic, version, size, flags, salt, base sequence, log id, link, CRC; records start after it. */
 export const FILE_HEADER_BYTES = 64;
-/** Size of every record header. */
+/** A record header: magic, version, kind, payload length, sequence, time, payload CRC, header CRC. */
 export const RECORD_HEADER_BYTES = 32;
-/** Size of a commit record's payload. */
+/** A commit payload: batch start, commit offset, record count, batch CRC. */
 export const COMMIT_PAYLOAD_BYTES = 24;
-/** Size of a whole commit record. */
+/** A commit record, header and payload: what every batch ends with. */
 export const COMMIT_RECORD_BYTES = RECORD_HEADER_BYTES + COMMIT_PAYLOAD_BYTES;
 /** The only format version this build reads and writes (file and record). */
 export const FORMAT_VERSION = 2;
-/** Default and largest allowed `maxRecordBytes`. */
+/** `maxRecordBytes` when the options leave it out. */
 export const RECORD_BYTES_MAX_DEFAULT = 16 * 1024 * 1024;
-/** The payload length field is a u32. */
+/** The largest `maxRecordBytes` accepted: what the u32 payload length field holds. */
 export const RECORD_BYTES_MAX_LIMIT = 0xffff_ffff;
 /** Size of the file's salt, and of the link to the previous segment's salt. */
 export const SALT_BYTES = 8;
@@ -31,12 +32,12 @@ export const LOG_ID_BYTES = 16;
 
 /** `\x89WAL\r\n\x1a\n` */
 const FILE_MAGIC: readonly number[] = [0x89, 0x57, 0x41, 0x4c, 0x0d, 0x0a, 0x1a, 0x0a];
-/** `WR` */
+/** First byte of every record header (`W` of `WR`). */
 export const RECORD_MAGIC_0 = 0x57;
-/** Second byte of the record magic. */
+/** Second byte of every record header (`R` of `WR`). */
 export const RECORD_MAGIC_1 = 0x52;
 
-/** Record kinds. */
+/** The record header's kind byte: a data record holds a payload, a commit record ends a batch. */
 export const RecordKind = { data: 1, commit: 2 } as const;
 /** A record kind value. */
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
@@ -62,6 +63,10 @@ function viewOf(bytes: Uint8Array): DataView {
 
 /** Offset of the file header's CRC: it covers every byte before it. */
 const FILE_HEADER_CRC_AT = FILE_HEADER_BYTES - 4;
+const FILE_SALT_AT = 16;
+const FILE_BASE_SEQUENCE_AT = 24;
+const FILE_LOG_ID_AT = 32;
+const FILE_LINK_AT = 48;
 
 /** The file header's variable fields. */
 export interface FileHeader {
@@ -75,20 +80,33 @@ export interface FileHeader {
   readonly link: Uint8Array;
 }
 
-/** Encodes a file header. */
+/**
+ * The 64 bytes of a file header, checked by decoding them back. The caller
+ * validated the fields: a salt, link or log id of the wrong size, or a base
+ * sequence that is not a safe integer, is a bug.
+ */
 export function encodeFileHeader(header: FileHeader, crc: Crc32): Uint8Array {
-  if (header.salt.length !== SALT_BYTES || header.link.length !== SALT_BYTES) throw new RangeError("salt and link must be 8 bytes");
-  if (header.logId.length !== LOG_ID_BYTES) throw new RangeError(`log id must be ${LOG_ID_BYTES} bytes`);
+  assert(header.salt.length === SALT_BYTES && header.link.length === SALT_BYTES, "salt and link are 8 bytes");
+  assert(header.logId.length === LOG_ID_BYTES, "a log id is 16 bytes");
   const bytes = new Uint8Array(FILE_HEADER_BYTES);
   const view = viewOf(bytes);
   bytes.set(FILE_MAGIC, 0);
   view.setUint16(8, FORMAT_VERSION, true);
   view.setUint16(10, FILE_HEADER_BYTES, true);
-  bytes.set(header.salt, 16);
-  setU64(view, 24, header.baseSequence);
-  bytes.set(header.logId, 32);
-  bytes.set(header.link, 48);
+  bytes.set(header.salt, FILE_SALT_AT);
+  setU64(view, FILE_BASE_SEQUENCE_AT, header.baseSequence);
+  bytes.set(header.logId, FILE_LOG_ID_AT);
+  bytes.set(header.link, FILE_LINK_AT);
   view.setUint32(FILE_HEADER_CRC_AT, crc(bytes.subarray(0, FILE_HEADER_CRC_AT), 0), true);
+  const decoded = decodeFileHeader(bytes, crc);
+  assert(
+    !isDamage(decoded) &&
+      decoded.baseSequence === header.baseSequence &&
+      sameBytes(decoded.salt, header.salt) &&
+      sameBytes(decoded.logId, header.logId) &&
+      sameBytes(decoded.link, header.link),
+    "a file header decodes to the fields it was encoded from",
+  );
   return bytes;
 }
 
@@ -97,11 +115,11 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, index) => byte === b[index]);
 }
 
-/** A frame-level problem: what kind, and the specifics. */
+/** A frame-level problem, before the scan knows its offset. */
 export interface FrameDamage {
-  /** Corruption kind. */
+  /** What the scan reports it as. */
   readonly kind: CorruptionKind;
-  /** Specifics for the diagnostic. */
+  /** What was found where something else was expected, for the diagnostic. */
   readonly detail: string;
 }
 
@@ -129,32 +147,38 @@ export function decodeFileHeader(bytes: Uint8Array, crc: Crc32): FileHeader | Fr
   const headerBytes = view.getUint16(10, true);
   const flags = view.getUint32(12, true);
   const reserved = view.getUint32(56, true);
-  const baseSequence = getU64(view, 24);
+  const baseSequence = getU64(view, FILE_BASE_SEQUENCE_AT);
   if (headerBytes !== FILE_HEADER_BYTES || flags !== 0 || reserved !== 0 || baseSequence < 0) {
     return {
       kind: "bad-header",
       detail: `file header fields out of range (size ${headerBytes}, flags ${flags}, reserved ${reserved})`,
     };
   }
-  return { salt: bytes.slice(16, 24), baseSequence, logId: bytes.slice(32, 48), link: bytes.slice(48, 56) };
+  return {
+    salt: bytes.slice(FILE_SALT_AT, FILE_SALT_AT + SALT_BYTES),
+    baseSequence,
+    logId: bytes.slice(FILE_LOG_ID_AT, FILE_LOG_ID_AT + LOG_ID_BYTES),
+    link: bytes.slice(FILE_LINK_AT, FILE_LINK_AT + SALT_BYTES),
+  };
 }
 
 /**
  * Salted checksums for one file: CRC-32 of the salt followed by the bytes.
- * The salt's CRC state is computed once.
+ * The salt's CRC state is computed once. Inputs below
+ * {@link NATIVE_CRC_MIN_BYTES} go to the portable table, which is faster
+ * there than a native call (measured on Node and Deno); both give the same
+ * value.
  */
 export class Checksummer {
   readonly #crc: Crc32;
   readonly #seed: number;
+  /** `crc` computes longer inputs (a runtime's native CRC-32 or the portable one); `salt` is the file's. */
   constructor(crc: Crc32, salt: Uint8Array) {
     this.#crc = crc;
     this.#seed = crc32Portable(salt, 0);
   }
-  /**
-   * Salted CRC-32 of `bytes`. Below {@link NATIVE_CRC_MIN_BYTES} the portable
-   * table is faster than a native call (measured on Node and Deno); both give
-   * the same value.
-   */
+
+  /** Salted CRC-32 of `bytes`. */
   of(bytes: Uint8Array): number {
     return this.extend(this.#seed, bytes);
   }
@@ -178,42 +202,25 @@ export class Checksummer {
 /** Inputs shorter than this are checksummed in TypeScript even when a native CRC is available. */
 const NATIVE_CRC_MIN_BYTES = 256;
 
-/** A decoded record header. */
+/** The fields of a record header whose own checksum matched. */
 export interface RecordHeader {
   /** Data or commit. */
   readonly kind: RecordKind;
-  /** Payload length in bytes. */
+  /** Bytes of payload after the header (24 for a commit). */
   readonly payloadBytes: number;
-  /** Sequence field. */
+  /** A data record's sequence; a commit's is its batch's last record's. */
   readonly sequence: number;
-  /** Time field, milliseconds since the epoch. */
+  /** When the record was appended (a commit: committed), milliseconds since the epoch. */
   readonly timeMs: number;
-  /** Stored payload CRC. */
+  /** The payload's salted CRC as stored, not yet compared with the payload. */
   readonly payloadCrc: number;
 }
 
 /**
- * Writes a complete record (header then payload) into `target` at `at`
- * (`view` is a DataView over all of `target`'s bytes) and returns its length.
- * `target` must have room for 32 + payload bytes.
- */
-export function encodeRecord(
-  target: Uint8Array,
-  view: DataView,
-  at: number,
-  kind: RecordKind,
-  sequence: number,
-  timeMs: number,
-  payload: Uint8Array,
-  sum: Checksummer,
-): number {
-  target.set(payload, at + RECORD_HEADER_BYTES);
-  return encodeRecordHeader(target, view, at, kind, sequence, timeMs, payload.length, sum);
-}
-
-/**
  * Encodes the header of the record at `target[at]` whose payload of
- * `payloadBytes` is already in place after it, and returns the frame's size.
+ * `payloadBytes` is already in place after it (`view` is a DataView over all
+ * of `target`), checksums both, and returns the frame's size. The caller
+ * reserved room for the frame.
  */
 export function encodeRecordHeader(
   target: Uint8Array,
@@ -223,9 +230,10 @@ export function encodeRecordHeader(
   sequence: number,
   timeMs: number,
   payloadBytes: number,
-  sum: Checksummer,
+  checksummer: Checksummer,
 ): number {
   const payloadStart = at + RECORD_HEADER_BYTES;
+  assert(payloadStart + payloadBytes <= target.length, "a record is encoded only where its frame fits");
   target[at] = RECORD_MAGIC_0;
   target[at + 1] = RECORD_MAGIC_1;
   target[at + 2] = FORMAT_VERSION;
@@ -233,8 +241,8 @@ export function encodeRecordHeader(
   view.setUint32(at + 4, payloadBytes, true);
   setU64(view, at + 8, sequence);
   setU64(view, at + 16, timeMs);
-  view.setUint32(at + 24, sum.ofRange(target, payloadStart, payloadStart + payloadBytes), true);
-  view.setUint32(at + 28, sum.ofRange(target, at, at + 28), true);
+  view.setUint32(at + 24, checksummer.ofRange(target, payloadStart, payloadStart + payloadBytes), true);
+  view.setUint32(at + 28, checksummer.ofRange(target, at, at + 28), true);
   return RECORD_HEADER_BYTES + payloadBytes;
 }
 
@@ -244,11 +252,7 @@ export function encodeRecordHeader(
  * checked before any field is believed; only then the length is compared to
  * `recordBytesMax`.
  */
-export function decodeRecordHeader(
-  bytes: Uint8Array,
-  sum: Checksummer,
-  recordBytesMax: number,
-): RecordHeader | FrameDamage {
+export function decodeRecordHeader(bytes: Uint8Array, checksummer: Checksummer, recordBytesMax: number): RecordHeader | FrameDamage {
   if ((bytes.length > 0 && bytes[0] !== RECORD_MAGIC_0) || (bytes.length > 1 && bytes[1] !== RECORD_MAGIC_1)) {
     return { kind: "bad-magic", detail: `record magic ${hex(bytes[0] ?? 0, 2)}${hex(bytes[1] ?? 0, 2)} != 5752` };
   }
@@ -257,7 +261,7 @@ export function decodeRecordHeader(
   }
   const view = viewOf(bytes);
   const stored = view.getUint32(28, true);
-  const computed = sum.of(bytes.subarray(0, 28));
+  const computed = checksummer.of(bytes.subarray(0, 28));
   if (stored !== computed) {
     return { kind: "checksum-mismatch", detail: `record header CRC ${hex(stored)} != computed ${hex(computed)}` };
   }
@@ -282,7 +286,7 @@ export function decodeRecordHeader(
   return { kind, payloadBytes, sequence, timeMs, payloadCrc: view.getUint32(24, true) };
 }
 
-/** A commit record's payload. */
+/** What a commit record says about the batch it ends. */
 export interface CommitPayload {
   /** Offset of the batch's first data record. */
   readonly batchStart: number;
@@ -318,11 +322,11 @@ export function decodeCommitPayload(bytes: Uint8Array): CommitPayload | null {
  * The commit record in `bytes` (its 56 bytes), when both its salted
  * checksums match: its sequence and payload; null for anything else.
  */
-export function decodeCommitRecord(bytes: Uint8Array, sum: Checksummer): { readonly sequence: number; readonly commit: CommitPayload } | null {
-  const header = decodeRecordHeader(bytes.subarray(0, RECORD_HEADER_BYTES), sum, COMMIT_PAYLOAD_BYTES);
+export function decodeCommitRecord(bytes: Uint8Array, checksummer: Checksummer): { readonly sequence: number; readonly commit: CommitPayload } | null {
+  const header = decodeRecordHeader(bytes.subarray(0, RECORD_HEADER_BYTES), checksummer, COMMIT_PAYLOAD_BYTES);
   if (isDamage(header) || header.kind !== RecordKind.commit) return null;
   const payload = bytes.subarray(RECORD_HEADER_BYTES, COMMIT_RECORD_BYTES);
-  if (sum.of(payload) !== header.payloadCrc) return null;
+  if (checksummer.of(payload) !== header.payloadCrc) return null;
   const commit = decodeCommitPayload(payload);
   return commit === null ? null : { sequence: header.sequence, commit };
 }

@@ -6,10 +6,13 @@
  * @module
  */
 
+import { assert } from "../assert.ts";
 import type { FileHandle } from "../fs.ts";
 
 /** Read-ahead size when nothing larger is asked for. */
 const READ_AHEAD_BYTES = 1024 * 1024;
+/** The first buffer holds at least this much (a file header), however little follows the start. */
+const FIRST_BUFFER_BYTES_MIN = 64;
 
 /** Serves byte ranges of one file from a single growable buffer. */
 export class ChunkReader {
@@ -19,9 +22,9 @@ export class ChunkReader {
   #buffer: Uint8Array;
   #dataView: DataView;
   /** File offset of `#buffer[0]`. */
-  #start = 0;
-  /** Valid bytes in `#buffer`. */
-  #length = 0;
+  #bufferStart = 0;
+  /** Bytes of `#buffer` that hold the file's (from `#bufferStart`). */
+  #bufferedBytes = 0;
 
   /**
    * @param file the file to read
@@ -33,7 +36,7 @@ export class ChunkReader {
     this.#file = file;
     this.#fileBytes = fileBytes;
     this.#capacityMaxBytes = Math.max(capacityMaxBytes, READ_AHEAD_BYTES);
-    this.#buffer = new Uint8Array(Math.min(READ_AHEAD_BYTES, Math.max(fileBytes - startOffset, 64)));
+    this.#buffer = new Uint8Array(Math.min(READ_AHEAD_BYTES, Math.max(fileBytes - startOffset, FIRST_BUFFER_BYTES_MIN)));
     this.#dataView = new DataView(this.#buffer.buffer);
   }
 
@@ -53,7 +56,7 @@ export class ChunkReader {
 
   /** File offset of `buffer[0]`. */
   get bufferStart(): number {
-    return this.#start;
+    return this.#bufferStart;
   }
 
   /** The file size this reader was made for. */
@@ -63,58 +66,65 @@ export class ChunkReader {
 
   /** Whether {@link view} of this range would be served from the buffer without reading. */
   isBuffered(offset: number, lengthBytes: number): boolean {
-    const wanted = Math.max(0, Math.min(lengthBytes, this.#fileBytes - offset));
-    return offset >= this.#start && offset + wanted <= this.#start + this.#length;
+    const wantedBytes = Math.max(0, Math.min(lengthBytes, this.#fileBytes - offset));
+    return offset >= this.#bufferStart && offset + wantedBytes <= this.#bufferStart + this.#bufferedBytes;
   }
 
   /**
    * Bytes `[offset, offset + lengthBytes)`, cut short at end of file. The view
    * is valid until the next call. Returns the view itself (no promise) when
    * the range is already buffered, so a scan over buffered records never
-   * waits on the event loop.
+   * waits on the event loop. The scan asks for no range longer than the
+   * capacity nor starting past the end of the file.
    */
   view(offset: number, lengthBytes: number): Uint8Array | Promise<Uint8Array> {
-    if (lengthBytes > this.#capacityMaxBytes) throw new RangeError(`range of ${lengthBytes} bytes exceeds reader capacity`);
-    const wanted = Math.max(0, Math.min(lengthBytes, this.#fileBytes - offset));
+    assert(
+      lengthBytes <= this.#capacityMaxBytes && offset >= 0 && offset <= this.#fileBytes,
+      "a range asked of the reader fits its capacity and starts within the file",
+    );
+    const wantedBytes = Math.max(0, Math.min(lengthBytes, this.#fileBytes - offset));
     if (this.isBuffered(offset, lengthBytes)) {
-      const from = offset - this.#start;
-      return this.#buffer.subarray(from, from + wanted);
+      const from = offset - this.#bufferStart;
+      return this.#buffer.subarray(from, from + wantedBytes);
     }
-    return this.#refill(offset, wanted);
+    return this.#refill(offset, wantedBytes);
   }
 
   /** Bytes `[offset, offset + lengthBytes)` read into a fresh array, leaving the buffer as it is; short at end of file. */
   async peek(offset: number, lengthBytes: number): Promise<Uint8Array> {
     const bytes = new Uint8Array(Math.max(0, Math.min(lengthBytes, this.#fileBytes - offset)));
-    let got = 0;
-    while (got < bytes.length) {
-      const n = await this.#file.read(bytes.subarray(got), offset + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return bytes.subarray(0, got);
+    return bytes.subarray(0, await readInto(this.#file, bytes, offset));
   }
 
   /** Refills the buffer with a full read-ahead starting at `offset` (unless it already starts there). */
   async refillFrom(offset: number): Promise<void> {
-    if (this.#start === offset && this.#length > 0) return;
+    if (this.#bufferStart === offset && this.#bufferedBytes > 0) return;
     await this.#refill(offset, Math.min(this.#buffer.length, this.#fileBytes - offset));
   }
 
-  async #refill(offset: number, wanted: number): Promise<Uint8Array> {
-    const fill = Math.min(Math.max(wanted, READ_AHEAD_BYTES), this.#capacityMaxBytes, this.#fileBytes - offset);
-    if (fill > this.#buffer.length) {
-      this.#buffer = new Uint8Array(Math.min(this.#capacityMaxBytes, Math.max(fill, this.#buffer.length * 2)));
+  /** Reads a read-ahead from `offset` into the buffer (grown if `wantedBytes` need it) and returns the first `wantedBytes`. */
+  async #refill(offset: number, wantedBytes: number): Promise<Uint8Array> {
+    const fillBytes = Math.min(Math.max(wantedBytes, READ_AHEAD_BYTES), this.#capacityMaxBytes, this.#fileBytes - offset);
+    assert(offset >= 0 && offset <= this.#fileBytes && fillBytes >= wantedBytes, "a refill reads what was asked for, within the file");
+    if (fillBytes > this.#buffer.length) {
+      this.#buffer = new Uint8Array(Math.min(this.#capacityMaxBytes, Math.max(fillBytes, this.#buffer.length * 2)));
       this.#dataView = new DataView(this.#buffer.buffer);
     }
-    let got = 0;
-    while (got < fill) {
-      const n = await this.#file.read(this.#buffer.subarray(got, fill), offset + got);
-      if (n === 0) break; // the file shrank under us; report what exists
-      got += n;
-    }
-    this.#start = offset;
-    this.#length = got;
-    return this.#buffer.subarray(0, Math.min(wanted, got));
+    assert(this.#buffer.length <= this.#capacityMaxBytes, "the buffer never grows past the reader's capacity");
+    const readBytes = await readInto(this.#file, this.#buffer.subarray(0, fillBytes), offset);
+    this.#bufferStart = offset;
+    this.#bufferedBytes = readBytes;
+    return this.#buffer.subarray(0, Math.min(wantedBytes, this.#bufferedBytes));
   }
+}
+
+/** Reads `file` from `offset` into all of `target`, or less when the file ends first (it may have shrunk); returns the bytes read. */
+async function readInto(file: FileHandle, target: Uint8Array, offset: number): Promise<number> {
+  let readBytes = 0;
+  while (readBytes < target.length) {
+    const bytesRead = await file.read(target.subarray(readBytes), offset + readBytes);
+    if (bytesRead === 0) break;
+    readBytes += bytesRead;
+  }
+  return readBytes;
 }

@@ -14,7 +14,8 @@
  * @module
  */
 
-import { type Corruption, type CorruptionKind, WalCorruptionError } from "../errors.ts";
+import { assert } from "../assert.ts";
+import { type Corruption, WalCorruptionError } from "../errors.ts";
 import {
   type Checksummer,
   COMMIT_RECORD_BYTES,
@@ -35,11 +36,9 @@ import type { ChunkReader } from "./chunk-reader.ts";
 /** Bytes searched per window when looking for a later commit or for non-zero bytes. */
 const SEARCH_WINDOW_BYTES = 1024 * 1024;
 
-/** The first damage in a batch: where, what. */
-interface Damage {
+/** The first damage in a batch, and where it is. */
+interface Damage extends FrameDamage {
   readonly offset: number;
-  readonly kind: CorruptionKind;
-  readonly detail: string;
 }
 
 /**
@@ -52,21 +51,21 @@ interface Damage {
 export async function classifyDamage(
   reader: ChunkReader,
   start: number,
-  sum: Checksummer,
+  checksummer: Checksummer,
   lastSequence: number,
   path: string,
   recordBytesMax: number,
 ): Promise<Corruption | null> {
   if (await isZeroFrom(reader, start)) return null;
-  const damage = await firstDamage(reader, start, sum, lastSequence, recordBytesMax);
+  const damage = await firstDamage(reader, start, checksummer, lastSequence, recordBytesMax);
   const fatal = (detail: string): never => {
     throw new WalCorruptionError({ kind: damage.kind, offset: damage.offset, path, detail });
   };
   if (!isTearable(damage.kind)) fatal(damage.detail);
-  let later = await findCommitAfter(reader, damage.offset + 1, sum);
+  let later = await findCommitAfter(reader, damage.offset + 1, checksummer);
   if (later !== null && later.batchStart === start && later.offset === later.commitOffset) {
     // The damaged batch's own commit: only a commit after it proves the batch was durable.
-    later = await findCommitAfter(reader, later.offset + 1, sum);
+    later = await findCommitAfter(reader, later.offset + 1, checksummer);
   }
   if (later !== null) {
     const shift = later.offset - later.commitOffset;
@@ -88,15 +87,15 @@ export async function classifyDamage(
  * fields, sequences, the commit against its batch) and returns the first
  * problem. A batch with no problem is a bug in the first pass.
  */
-async function firstDamage(reader: ChunkReader, start: number, sum: Checksummer, lastSequence: number, recordBytesMax: number): Promise<Damage> {
+async function firstDamage(reader: ChunkReader, start: number, checksummer: Checksummer, lastSequence: number, recordBytesMax: number): Promise<Damage> {
   let sequence = lastSequence;
   let records = 0;
-  let batchCrc = sum.seed;
+  let batchCrc = checksummer.seed;
   for (let at = start; ; ) {
     if (at >= reader.fileBytes) {
       return { offset: at, kind: "torn-batch", detail: `${records} whole records with no commit record after them` };
     }
-    const read = await readFrame(reader, at, sum, recordBytesMax);
+    const read = await readFrame(reader, at, checksummer, recordBytesMax);
     if (isDamage(read)) return { offset: at, ...read };
     const { kind, payloadBytes } = read.header;
     if (kind === RecordKind.data) {
@@ -105,7 +104,7 @@ async function firstDamage(reader: ChunkReader, start: number, sum: Checksummer,
       }
       sequence = read.header.sequence;
       records++;
-      batchCrc = sum.extend(batchCrc, read.frame);
+      batchCrc = checksummer.extend(batchCrc, read.frame);
       at += RECORD_HEADER_BYTES + payloadBytes;
       continue;
     }
@@ -115,10 +114,8 @@ async function firstDamage(reader: ChunkReader, start: number, sum: Checksummer,
       const expected = `batch start ${start}, offset ${at}, ${records} records, sequence ${sequence}`;
       return { offset: at, kind: "sequence-violation", detail: `commit does not match its batch: expected ${expected}; found ${found}` };
     }
-    if (commit.batchCrc !== batchCrc) {
-      return { offset: start, kind: "torn-batch", detail: `the batch checksum in the commit at ${at} does not match its ${records} records` };
-    }
-    throw new Error(`invariant violated: the batch at ${start} of ${reader.fileBytes} bytes failed its first pass but checks out frame by frame`);
+    assert(commit.batchCrc !== batchCrc, `the batch at ${start} of ${reader.fileBytes} bytes failed its first pass but checks out frame by frame`);
+    return { offset: start, kind: "torn-batch", detail: `the batch checksum in the commit at ${at} does not match its ${records} records` };
   }
 }
 
@@ -129,14 +126,14 @@ interface FrameRead {
 }
 
 /** Reads and checks the frame at `at`: the header, then the payload and its checksum. */
-async function readFrame(reader: ChunkReader, at: number, sum: Checksummer, recordBytesMax: number): Promise<FrameRead | FrameDamage> {
-  const header = decodeRecordHeader(await reader.view(at, RECORD_HEADER_BYTES), sum, recordBytesMax);
+async function readFrame(reader: ChunkReader, at: number, checksummer: Checksummer, recordBytesMax: number): Promise<FrameRead | FrameDamage> {
+  const header = decodeRecordHeader(await reader.view(at, RECORD_HEADER_BYTES), checksummer, recordBytesMax);
   if (isDamage(header)) return header;
   const frame = await reader.view(at, RECORD_HEADER_BYTES + header.payloadBytes);
   if (frame.length < RECORD_HEADER_BYTES + header.payloadBytes) {
     return { kind: "partial-payload", detail: `${frame.length - RECORD_HEADER_BYTES} of ${header.payloadBytes} payload bytes` };
   }
-  if (sum.of(frame.subarray(RECORD_HEADER_BYTES)) !== header.payloadCrc) return { kind: "checksum-mismatch", detail: "payload CRC does not match" };
+  if (checksummer.of(frame.subarray(RECORD_HEADER_BYTES)) !== header.payloadCrc) return { kind: "checksum-mismatch", detail: "payload CRC does not match" };
   return { header, frame };
 }
 
@@ -153,7 +150,7 @@ interface CommitFound {
  * commit found away from the offset it names means durable data was shifted
  * (bytes inserted or removed).
  */
-async function findCommitAfter(reader: ChunkReader, from: number, sum: Checksummer): Promise<CommitFound | null> {
+async function findCommitAfter(reader: ChunkReader, from: number, checksummer: Checksummer): Promise<CommitFound | null> {
   const end = reader.fileBytes;
   let base = from;
   while (base + COMMIT_RECORD_BYTES <= end) {
@@ -162,7 +159,7 @@ async function findCommitAfter(reader: ChunkReader, from: number, sum: Checksumm
     const last = window.length - COMMIT_RECORD_BYTES;
     for (let i = window.indexOf(RECORD_MAGIC_0); i >= 0 && i <= last; i = window.indexOf(RECORD_MAGIC_0, i + 1)) {
       if (window[i + 1] !== RECORD_MAGIC_1 || window[i + 3] !== RecordKind.commit) continue;
-      const found = decodeCommitRecord(window.subarray(i, i + COMMIT_RECORD_BYTES), sum);
+      const found = decodeCommitRecord(window.subarray(i, i + COMMIT_RECORD_BYTES), checksummer);
       if (found !== null) return { offset: base + i, commitOffset: found.commit.commitOffset, batchStart: found.commit.batchStart };
     }
     base += last + 1;

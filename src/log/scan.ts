@@ -19,6 +19,7 @@
  * @module
  */
 
+import { assert } from "../assert.ts";
 import { type Corruption, type CorruptionKind, WalCorruptionError, WalError } from "../errors.ts";
 import type { Crc32 } from "../format/crc32.ts";
 import {
@@ -80,7 +81,7 @@ export class PositionLostError extends WalError {
 
 /** What the scan learned about the file as a whole. */
 export interface ScanEnd {
-  /** The file header. */
+  /** The file's header: salt, base sequence, log id, link. */
   readonly header: FileHeader;
   /** Checksums salted for this file. */
   readonly checksummer: Checksummer;
@@ -104,13 +105,13 @@ export interface ScanEnd {
   readonly tail: Corruption | null;
 }
 
-/** Scan parameters. */
+/** What {@link scanLog} checks the file against, where it starts and whom it tells. */
 export interface ScanOptions {
-  /** File name for diagnostics. */
+  /** The file's name, for diagnostics. */
   readonly path: string;
-  /** Largest payload accepted. */
+  /** Largest data payload: a longer length field is damage. It also sizes the read buffer. */
   readonly recordBytesMax: number;
-  /** CRC-32 implementation. */
+  /** CRC-32 to checksum with (a runtime's native one or the portable one). */
   readonly crc: Crc32;
   /** Called with every record of every intact batch. */
   readonly visit?: RecordVisitor;
@@ -123,7 +124,7 @@ export interface ScanOptions {
 }
 
 /** Where an intact batch's commit is, as its first pass found it. */
-export interface BatchFound {
+interface BatchFound {
   /** Offset of the commit record. */
   readonly commitOffset: number;
   /** Data records in the batch. */
@@ -145,7 +146,7 @@ interface Progress {
 const UNBUFFERED = Symbol("unbuffered");
 
 /** The read-ahead capacity a scan needs: a whole frame of the largest record, and a commit record. */
-function readerBytesMax(recordBytesMax: number): number {
+function readerCapacityBytes(recordBytesMax: number): number {
   return RECORD_HEADER_BYTES + recordBytesMax + COMMIT_RECORD_BYTES;
 }
 
@@ -158,17 +159,12 @@ function readerBytesMax(recordBytesMax: number): number {
  * explains, after visiting every intact batch before it.
  */
 export async function* scanLog(file: FileHandle, fileBytes: number, options: ScanOptions): AsyncGenerator<void, ScanEnd, void> {
-  const { path, recordBytesMax } = options;
-  const from = options.from;
-  const reader = new ChunkReader(file, fileBytes, readerBytesMax(recordBytesMax), from?.offset ?? 0);
-  // Resuming far into the file, the header is read alone, not with a read-ahead of what was already scanned.
-  const headerBytes = from === undefined ? await reader.view(0, FILE_HEADER_BYTES) : await reader.peek(0, FILE_HEADER_BYTES);
-  const decoded = decodeFileHeader(headerBytes, options.crc);
-  if (isDamage(decoded)) throw new WalCorruptionError({ kind: decoded.kind, offset: 0, path, detail: decoded.detail });
-  const header = decoded;
-  const sum = new Checksummer(options.crc, header.salt);
+  const { path, recordBytesMax, from } = options;
+  const reader = new ChunkReader(file, fileBytes, readerCapacityBytes(recordBytesMax), from?.offset ?? 0);
+  const header = await readFileHeader(reader, path, options);
+  const checksummer = new Checksummer(options.crc, header.salt);
   const progress: Progress = { lastSequence: from?.sequence ?? header.baseSequence, lastTimeMs: -1, records: 0 };
-  if (from !== undefined && !(await holdsPosition(reader, header, sum, from))) {
+  if (from !== undefined && !(await holdsPosition(reader, header, checksummer, from))) {
     throw new PositionLostError(path, from);
   }
   let offset = from?.offset ?? FILE_HEADER_BYTES;
@@ -177,25 +173,26 @@ export async function* scanLog(file: FileHandle, fileBytes: number, options: Sca
   let unyielded = false;
 
   while (offset < fileBytes) {
-    let batch = findBufferedBatch(reader, offset, sum, recordBytesMax);
+    let batch = findBufferedBatch(reader, offset, checksummer, recordBytesMax);
     if (batch === UNBUFFERED) {
       if (unyielded) yield;
       unyielded = false;
-      await reader.refillFrom(offset); // most batches fit the buffer once it starts at them
-      batch = findBufferedBatch(reader, offset, sum, recordBytesMax);
-      if (batch === UNBUFFERED) batch = await findBatch(reader, offset, sum, recordBytesMax);
+      batch = await findUnbufferedBatch(reader, offset, checksummer, recordBytesMax);
     }
     if (batch === null) {
-      tail = await classifyDamage(reader, offset, sum, progress.lastSequence, path, recordBytesMax);
+      tail = await classifyDamage(reader, offset, checksummer, progress.lastSequence, path, recordBytesMax);
       break;
     }
     const batchEnd = batch.commitOffset + COMMIT_RECORD_BYTES;
+    assert(offset < batchEnd && batchEnd <= fileBytes, "a batch found lies after the last one, within the file");
+    const recordsBefore = progress.records;
     if (reader.isBuffered(offset, batchEnd - offset)) {
       visitBuffered(reader, offset, batch.commitOffset, progress, options);
     } else {
       if (unyielded) yield;
       yield* visitStreaming(reader, offset, batch.commitOffset, progress, options);
     }
+    assert(progress.records - recordsBefore === batch.records, "both passes over a batch count the same records");
     if (batch.sequence !== progress.lastSequence) {
       fail("sequence-violation", batch.commitOffset, path, `commit names sequence ${batch.sequence}, its batch ends at ${progress.lastSequence}`);
     }
@@ -204,9 +201,10 @@ export async function* scanLog(file: FileHandle, fileBytes: number, options: Sca
     lastBatchCrc = batch.batchCrc;
   }
   if (unyielded) yield;
+  assert(offset <= fileBytes && (tail === null || tail.offset === offset), "the scan ends within the file, any torn tail right after it");
   return {
     header,
-    checksummer: sum,
+    checksummer,
     fileBytes,
     endOffset: offset,
     lastSequence: progress.lastSequence,
@@ -217,6 +215,26 @@ export async function* scanLog(file: FileHandle, fileBytes: number, options: Sca
   };
 }
 
+/** The file header, decoded; throws {@link WalCorruptionError} when it is damaged. */
+async function readFileHeader(reader: ChunkReader, path: string, options: ScanOptions): Promise<FileHeader> {
+  // Resuming far into the file, the header is read alone, not with a read-ahead of what was already scanned.
+  const bytes = options.from === undefined ? await reader.view(0, FILE_HEADER_BYTES) : await reader.peek(0, FILE_HEADER_BYTES);
+  const decoded = decodeFileHeader(bytes, options.crc);
+  if (isDamage(decoded)) fail(decoded.kind, 0, path, decoded.detail);
+  return decoded;
+}
+
+/**
+ * First pass over the batch at `start` when it reached past the buffer:
+ * refills the buffer from `start` (most batches fit once it starts at them),
+ * else checks it frame by frame.
+ */
+async function findUnbufferedBatch(reader: ChunkReader, start: number, checksummer: Checksummer, recordBytesMax: number): Promise<BatchFound | null> {
+  await reader.refillFrom(start);
+  const batch = findBufferedBatch(reader, start, checksummer, recordBytesMax);
+  return batch === UNBUFFERED ? await findBatch(reader, start, checksummer, recordBytesMax) : batch;
+}
+
 /**
  * First pass over the batch at `start`, within the buffer: follows the
  * frames' length fields (unchecked) to the first commit record and checks
@@ -224,7 +242,7 @@ export async function* scanLog(file: FileHandle, fileBytes: number, options: Sca
  * one fails (the damage pass says which), or {@link UNBUFFERED} when the
  * batch reaches past the buffer. No allocation per record.
  */
-function findBufferedBatch(reader: ChunkReader, start: number, sum: Checksummer, recordBytesMax: number): BatchFound | null | typeof UNBUFFERED {
+function findBufferedBatch(reader: ChunkReader, start: number, checksummer: Checksummer, recordBytesMax: number): BatchFound | null | typeof UNBUFFERED {
   const bytes = reader.buffer;
   const view = reader.dataView;
   const base = reader.bufferStart;
@@ -239,8 +257,8 @@ function findBufferedBatch(reader: ChunkReader, start: number, sum: Checksummer,
     if (bytes[i + 3] === RecordKind.commit) {
       if (payloadBytes !== COMMIT_PAYLOAD_BYTES || fileBytes - at < COMMIT_RECORD_BYTES) return null;
       if (!reader.isBuffered(at, COMMIT_RECORD_BYTES)) return UNBUFFERED;
-      const batchCrc = sum.extend(sum.seed, bytes.subarray(start - base, i));
-      return checkCommit(bytes.subarray(i, i + COMMIT_RECORD_BYTES), at, start, records, batchCrc, sum);
+      const batchCrc = checksummer.extend(checksummer.seed, bytes.subarray(start - base, i));
+      return checkCommit(bytes.subarray(i, i + COMMIT_RECORD_BYTES), at, start, records, batchCrc, checksummer);
     }
     if (payloadBytes > recordBytesMax) return null;
     at += RECORD_HEADER_BYTES + payloadBytes;
@@ -253,9 +271,9 @@ function findBufferedBatch(reader: ChunkReader, start: number, sum: Checksummer,
  * {@link findBufferedBatch}, refilling as it goes, the batch checksum
  * continued frame by frame.
  */
-async function findBatch(reader: ChunkReader, start: number, sum: Checksummer, recordBytesMax: number): Promise<BatchFound | null> {
+async function findBatch(reader: ChunkReader, start: number, checksummer: Checksummer, recordBytesMax: number): Promise<BatchFound | null> {
   const fileBytes = reader.fileBytes;
-  let batchCrc = sum.seed;
+  let batchCrc = checksummer.seed;
   let records = 0;
   for (let at = start; ; ) {
     if (fileBytes - at < RECORD_HEADER_BYTES) return null;
@@ -264,10 +282,10 @@ async function findBatch(reader: ChunkReader, start: number, sum: Checksummer, r
     const payloadBytes = reader.dataView.getUint32(at - reader.bufferStart + 4, true);
     if (head[3] === RecordKind.commit) {
       if (payloadBytes !== COMMIT_PAYLOAD_BYTES || fileBytes - at < COMMIT_RECORD_BYTES) return null;
-      return checkCommit(await reader.view(at, COMMIT_RECORD_BYTES), at, start, records, batchCrc, sum);
+      return checkCommit(await reader.view(at, COMMIT_RECORD_BYTES), at, start, records, batchCrc, checksummer);
     }
     if (payloadBytes > recordBytesMax || fileBytes - at < RECORD_HEADER_BYTES + payloadBytes) return null;
-    batchCrc = sum.extend(batchCrc, await reader.view(at, RECORD_HEADER_BYTES + payloadBytes));
+    batchCrc = checksummer.extend(batchCrc, await reader.view(at, RECORD_HEADER_BYTES + payloadBytes));
     at += RECORD_HEADER_BYTES + payloadBytes;
     records++;
   }
@@ -278,8 +296,8 @@ async function findBatch(reader: ChunkReader, start: number, sum: Checksummer, r
  * batch that starts at `start`, holds `records` data records and has the
  * salted checksum `batchCrc`.
  */
-function checkCommit(frame: Uint8Array, at: number, start: number, records: number, batchCrc: number, sum: Checksummer): BatchFound | null {
-  const found = decodeCommitRecord(frame, sum);
+function checkCommit(frame: Uint8Array, at: number, start: number, records: number, batchCrc: number, checksummer: Checksummer): BatchFound | null {
+  const found = decodeCommitRecord(frame, checksummer);
   if (found === null) return null;
   const { commit } = found;
   if (commit.batchStart !== start || commit.commitOffset !== at) return null;
@@ -288,13 +306,13 @@ function checkCommit(frame: Uint8Array, at: number, start: number, records: numb
 }
 
 /** Whether the file still ends a batch at `position`, with the same last sequence and batch checksum. */
-async function holdsPosition(reader: ChunkReader, header: FileHeader, sum: Checksummer, position: ScanPosition): Promise<boolean> {
+async function holdsPosition(reader: ChunkReader, header: FileHeader, checksummer: Checksummer, position: ScanPosition): Promise<boolean> {
   const commitOffset = position.offset - COMMIT_RECORD_BYTES;
   if (commitOffset < FILE_HEADER_BYTES) {
     return position.offset === FILE_HEADER_BYTES && position.sequence === header.baseSequence;
   }
   if (reader.fileBytes < position.offset) return false;
-  const found = decodeCommitRecord(await reader.view(commitOffset, COMMIT_RECORD_BYTES), sum);
+  const found = decodeCommitRecord(await reader.view(commitOffset, COMMIT_RECORD_BYTES), checksummer);
   return (
     found !== null &&
     found.sequence === position.sequence &&
@@ -305,7 +323,9 @@ async function holdsPosition(reader: ChunkReader, header: FileHeader, sum: Check
 
 /** Second pass over a verified batch held whole in the buffer: checks each record's fields and visits it. */
 function visitBuffered(reader: ChunkReader, start: number, commitOffset: number, progress: Progress, options: ScanOptions): void {
-  for (let at = start; at < commitOffset; ) at += visitRecord(reader, at, progress, options);
+  let at = start;
+  while (at < commitOffset) at += visitRecord(reader, at, progress, options);
+  assert(at === commitOffset, "a verified batch's records end where its commit starts");
 }
 
 /** Second pass over a verified batch larger than the buffer, refilling frame by frame (yielding before each refill). */
@@ -316,7 +336,8 @@ async function* visitStreaming(
   progress: Progress,
   options: ScanOptions,
 ): AsyncGenerator<void, void, void> {
-  for (let at = start; at < commitOffset; ) {
+  let at = start;
+  while (at < commitOffset) {
     if (!reader.isBuffered(at, RECORD_HEADER_BYTES)) {
       yield;
       await reader.view(at, RECORD_HEADER_BYTES);
@@ -328,6 +349,7 @@ async function* visitStreaming(
     }
     at += visitRecord(reader, at, progress, options);
   }
+  assert(at === commitOffset, "a verified batch's records end where its commit starts");
 }
 
 /**
