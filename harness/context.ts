@@ -213,9 +213,7 @@ export function causedByCrash(error: unknown): boolean {
 
 /** Every record of the log at `path`, read without the lock. */
 export async function readAll(fs: FileSystem, path: string): Promise<RecoveredRecord[]> {
-  const out: RecoveredRecord[] = [];
-  for await (const record of WalReader.open(path, { fs })) out.push({ sequence: record.sequence, value: record.value });
-  return out;
+  return collect(WalReader.open(path, { fs }));
 }
 
 /**
@@ -256,13 +254,7 @@ export function makeContext(
       history.target = "writer";
       const writer = await WalWriter.open(path, { fs, repair: options.repair ?? "truncate-partial" });
       try {
-        const recovered = await readAll(fs, path);
-        const problems = checkRecovered(history, recovered);
-        if (problems.length > 0) {
-          history.violations.push(...problems.map((p) => `on reopen during the workload: ${p}`));
-          throw new HarnessViolation(problems);
-        }
-        history.rebase(recovered);
+        agree(history, await readAll(fs, path));
       } catch (error) {
         await writer.close().catch(() => undefined);
         throw error;
@@ -274,8 +266,13 @@ export function makeContext(
 
 /** Every record of an open segmented log. */
 export async function readWal(wal: Wal): Promise<RecoveredRecord[]> {
+  return collect(wal.read());
+}
+
+/** The sequence and value of every record `records` yields. */
+async function collect(records: AsyncIterable<RecoveredRecord>): Promise<RecoveredRecord[]> {
   const out: RecoveredRecord[] = [];
-  for await (const record of wal.read()) out.push({ sequence: record.sequence, value: record.value });
+  for await (const record of records) out.push({ sequence: record.sequence, value: record.value });
   return out;
 }
 

@@ -43,8 +43,7 @@ export { HarnessViolation, readAll, TrackedWriter, type Workload, type WorkloadC
 export { explore, type ExploreOptions, type ExploreReport, type Failure, type OutcomeRow, type Progress } from "./explore.ts";
 export { type AppendEntry, History, type RecoveredRecord } from "./history.ts";
 export { type Checker, FAULTS, type RecoveredWal, type FaultKind, LOG_PATH, runScenario, type Scenario, type ScenarioResult } from "./scenario.ts";
-export { type AppendFlushOptions, appendFlushWorkload } from "./workloads.ts";
-export { walWorkload, type WalWorkloadOptions } from "./workloads.ts";
+export { type AppendFlushOptions, appendFlushWorkload, type BatchedWorkloadOptions, walWorkload, type WalWorkloadOptions } from "./workloads.ts";
 export { TrackedWal } from "./wal.ts";
 export { type WalHarnessOptions } from "./context.ts";
 export { WAL_DIR } from "./scenario.ts";

@@ -14,11 +14,11 @@ import { isTearable } from "../src/format/frame.ts";
 import type { RepairPolicy } from "../src/log/writer.ts";
 import { WalWriter } from "../src/log/writer.ts";
 import type { Wal } from "../src/segmented/wal.ts";
-import { checkRecovered } from "./check.ts";
+import { checkRecovered, sameValue } from "./check.ts";
 import { causedByCrash, HarnessViolation, isTypedFailure, makeContext, readAll, type Workload } from "./context.ts";
 import { FILE_HEADER_BYTES, frameContaining, frames } from "./frames.ts";
 import { History, type RecoveredRecord } from "./history.ts";
-import { recoverWalAndCheck } from "./wal-recover.ts";
+import { openAndClose, recoverWalAndCheck } from "./wal-recover.ts";
 
 /** Directory and file the workload's log lives at on the simulated machine. */
 export const LOG_DIRECTORY = "/wal";
@@ -199,6 +199,17 @@ export async function runScenario(workload: Workload, scenario: Scenario, check?
 }
 
 /**
+ * Opens the workload's log on `machine` (the segmented one if it used
+ * `ctx.openWal`, else the single file) under `truncate-partial`, as a
+ * recovery does, and closes it; throws what opening throws.
+ */
+export async function openAndCloseLog(machine: MemoryFileSystem, history: History): Promise<void> {
+  if (history.target === "wal") return openAndClose(machine, WAL_DIR, history);
+  const writer = await WalWriter.open(LOG_PATH, { fs: machine, repair: "truncate-partial" });
+  await writer.close();
+}
+
+/**
  * Crashes `fs` with `outcome`, recovers under `policy` and checks the
  * invariants: every acknowledged record, nothing else but a prefix of the
  * rest; a strict open either succeeds or refuses a torn tail without writing;
@@ -213,11 +224,9 @@ export async function recoverAndCheck(crashed: MemoryFileSystem, history: Histor
   const original = machine.snapshot().get(LOG_PATH);
   if (repairCrashAt !== undefined) {
     machine.crashAtOperation(machine.operationCount + repairCrashAt);
-    await WalWriter.open(LOG_PATH, { fs: machine, repair: "truncate-partial" })
-      .then((w) => w.close())
-      .catch((error: unknown) => {
-        if (!causedByCrash(error)) throw error;
-      });
+    await openAndCloseLog(machine, history).catch((error: unknown) => {
+      if (!causedByCrash(error)) throw error;
+    });
     // the recovery's own unsynced writes meet the same fate as the workload's
     machine = machine.crash(outcome, seed + 1);
   }
@@ -354,8 +363,7 @@ function fail(problem: string, history: History): ScenarioResult {
   return { problems: [...history.violations, problem], repaired: false, strictRefused: false, detected: null };
 }
 
+/** True when `a` (a snapshot entry) is a file holding exactly the bytes `b`. */
 function sameBytes(a: Uint8Array | "directory" | undefined, b: Uint8Array): boolean {
-  if (!(a instanceof Uint8Array) || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  return a instanceof Uint8Array && sameValue(a, b);
 }

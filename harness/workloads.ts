@@ -13,65 +13,77 @@ import { sameValue } from "./check.ts";
 import { causedByCrash, type TrackedWriter, type WalHarnessOptions, type Workload, type WorkloadContext } from "./context.ts";
 import type { TrackedWal } from "./wal.ts";
 
-/** Options of {@link appendFlushWorkload}. */
-export interface AppendFlushOptions {
+/** Options both ready-made workloads take: how many records, in batches of how many, how large, and how often to reopen. */
+export interface BatchedWorkloadOptions {
   /** Records to append in all; default 12. */
   readonly records?: number;
   /** Records per flush; default 3. */
   readonly batchRecords?: number;
   /** Padding per value in bytes (makes records cross sectors); default 40. */
   readonly valueBytes?: number;
-  /** Issue each batch's appends concurrently rather than one by one; default false. */
-  readonly concurrent?: boolean;
   /** Close and reopen the log after this many batches; default never (0). */
   readonly reopenEveryBatches?: number;
 }
 
-/** Appends `records` values in batches, flushing after each batch. */
-export function appendFlushWorkload(options: AppendFlushOptions = {}): Workload {
+/** Options of {@link appendFlushWorkload}. */
+export interface AppendFlushOptions extends BatchedWorkloadOptions {
+  /** Issue each batch's appends concurrently rather than one by one; default false. */
+  readonly concurrent?: boolean;
+}
+
+/** The values of each batch, in order: `{ n, pad }` with `n` counting from 0. */
+function* batches(options: BatchedWorkloadOptions): Generator<{ n: number; pad: string }[]> {
   const records = options.records ?? 12;
   const batchRecords = options.batchRecords ?? 3;
   const pad = "x".repeat(options.valueBytes ?? 40);
+  for (let first = 0; first < records; first += batchRecords) {
+    yield Array.from({ length: Math.min(batchRecords, records - first) }, (_, i) => ({ n: first + i, pad }));
+  }
+}
+
+/** Runs `open`; if that fails with a library error (an injected fault, say), runs it once more. */
+async function retryingOnce<T>(open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (error) {
+    if (!(error instanceof WalError)) throw error;
+    return open();
+  }
+}
+
+/** Appends `records` values in batches, flushing after each batch. */
+export function appendFlushWorkload(options: AppendFlushOptions = {}): Workload {
   const reopenEvery = options.reopenEveryBatches ?? 0;
   return async (ctx) => {
-    let writer = await openRetrying(ctx);
-    let batches = 0;
-    for (let first = 0; first < records; first += batchRecords) {
-      const values = Array.from({ length: Math.min(batchRecords, records - first) }, (_, i) => ({ n: first + i, pad }));
+    const open = (): Promise<TrackedWriter> => retryingOnce(() => ctx.open());
+    let writer = await open();
+    let batchCount = 0;
+    for (const values of batches(options)) {
       try {
         await appendBatch(writer, values, options.concurrent ?? false);
         await writer.flush();
       } catch (error) {
         if (error instanceof WalPoisonedError) {
           // A poisoned writer must refuse everything; the tracked writer checks it does.
-          await writer.append({ afterPoison: first }).catch(() => undefined);
+          await writer.append({ afterPoison: values[0]!.n }).catch(() => undefined);
           await writer.flush().catch(() => undefined);
           await writer.close();
-          writer = await openRetrying(ctx);
+          writer = await open();
         } else if (!(error instanceof WalIoError)) {
           throw error;
         }
       }
-      batches++;
-      if (reopenEvery > 0 && batches % reopenEvery === 0) {
+      batchCount++;
+      if (reopenEvery > 0 && batchCount % reopenEvery === 0) {
         await writer.close();
-        writer = await openRetrying(ctx);
+        writer = await open();
       }
     }
     await writer.close();
   };
 }
 
-/** Opens the log; if that fails with a library error (an injected fault, say), tries once more. */
-async function openRetrying(ctx: WorkloadContext): Promise<TrackedWriter> {
-  try {
-    return await ctx.open();
-  } catch (error) {
-    if (!(error instanceof WalError)) throw error;
-    return ctx.open();
-  }
-}
-
+/** Appends `values` one by one, or all at once when `concurrent` (then the first rejection, once all settled, is thrown). */
 async function appendBatch(writer: TrackedWriter, values: unknown[], concurrent: boolean): Promise<void> {
   if (concurrent) {
     const settled = await Promise.allSettled(values.map((value) => writer.append(value)));
@@ -83,13 +95,7 @@ async function appendBatch(writer: TrackedWriter, values: unknown[], concurrent:
 }
 
 /** Options of {@link walWorkload}. */
-export interface WalWorkloadOptions {
-  /** Records to append in all; default 12. */
-  readonly records?: number;
-  /** Records per flush; default 3. */
-  readonly batchRecords?: number;
-  /** Padding per value in bytes; default 40. */
-  readonly valueBytes?: number;
+export interface WalWorkloadOptions extends BatchedWorkloadOptions {
   /** Segment size in bytes: small, so appends rotate; default 700. */
   readonly segmentBytes?: number;
   /** Append each batch with `appendBatch` (all or nothing) rather than record by record; default false. */
@@ -106,8 +112,6 @@ export interface WalWorkloadOptions {
   readonly truncateBackEveryBatches?: number;
   /** After every this many batches, `cleanup()`; default never (0). */
   readonly cleanupEveryBatches?: number;
-  /** Close and reopen the log after this many batches; default never (0). */
-  readonly reopenEveryBatches?: number;
   /** Run an in-process follower beside the writer, checking every record it sees was appended with that sequence; default false. */
   readonly follower?: boolean;
 }
@@ -120,9 +124,7 @@ export interface WalWorkloadOptions {
  * `cleanup`, as the options ask; optionally with a follower.
  */
 export function walWorkload(options: WalWorkloadOptions = {}): Workload {
-  const records = options.records ?? 12;
   const batchRecords = options.batchRecords ?? 3;
-  const pad = "x".repeat(options.valueBytes ?? 40);
   return async (ctx) => {
     let clock = 1_000_000;
     const walOptions = {
@@ -135,8 +137,9 @@ export function walWorkload(options: WalWorkloadOptions = {}): Workload {
     let wal = await openWalRetrying(ctx, walOptions);
     let follower = options.follower === true ? startFollower(ctx, wal, appended) : null;
     try {
-      for (let first = 0, batch = 1; first < records; first += batchRecords, batch++) {
-        const values = Array.from({ length: Math.min(batchRecords, records - first) }, (_, i) => ({ n: first + i, pad }));
+      let batch = 0;
+      for (const values of batches(options)) {
+        batch++;
         try {
           await appendWal(wal, values, options.atomicBatches === true, appended);
           await wal.flush();
@@ -186,13 +189,8 @@ async function reopenWal(ctx: WorkloadContext, wal: TrackedWal, walOptions: WalH
 }
 
 /** Opens the segmented log; if that fails with a library error, tries once more. */
-async function openWalRetrying(ctx: WorkloadContext, walOptions: WalHarnessOptions): Promise<TrackedWal> {
-  try {
-    return await ctx.openWal(walOptions);
-  } catch (error) {
-    if (!(error instanceof WalError)) throw error;
-    return ctx.openWal(walOptions);
-  }
+function openWalRetrying(ctx: WorkloadContext, walOptions: WalHarnessOptions): Promise<TrackedWal> {
+  return retryingOnce(() => ctx.openWal(walOptions));
 }
 
 /**
