@@ -1,6 +1,6 @@
 /**
  * Option checking and defaults shared by the writer, the reader and the
- * segmented log, plus the serial operation queue they run on.
+ * segmented log.
  *
  * @module
  */
@@ -223,30 +223,4 @@ function describeValue(value: unknown): string {
 /** The adapter's native CRC-32, or the portable one. */
 export function crcOf(fs: FileSystem): Crc32 {
   return fs.crc32 ?? crc32Portable;
-}
-
-/**
- * Runs async operations one at a time in call order. A failed operation
- * rejects its own promise only; the queue goes on.
- */
-export class SerialQueue {
-  #tail: Promise<unknown> = Promise.resolve();
-  /** Operations queued and not yet settled. */
-  #pending = 0;
-
-  /** True when no operation is queued or running. */
-  get idle(): boolean {
-    return this.#pending === 0;
-  }
-
-  /** Runs `operation` after every previously queued one has settled. */
-  run<R>(operation: () => Promise<R>): Promise<R> {
-    this.#pending++;
-    const result = this.#tail.then(operation);
-    this.#tail = result.then(
-      () => this.#pending--,
-      () => this.#pending--,
-    );
-    return result;
-  }
 }

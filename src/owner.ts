@@ -7,15 +7,18 @@
  * comes: an operation called before `close` completes normally. Close runs
  * once, after every operation called before it, runs every closing step even
  * when one fails, releases the lock last, and reports the first failure.
+ * The queue is bounded (`serial-queue.ts`): past the bound an operation is
+ * refused with `WalQueueFullError`; close is always accepted.
  *
  * @module
  */
 
+import { assert } from "./assert.ts";
 import { WalClosedError, WalIoError } from "./errors.ts";
 import type { FileSystem } from "./fs.ts";
 import { io } from "./io.ts";
 import { acquireLock, type WriterLock } from "./lock.ts";
-import { SerialQueue } from "./options.ts";
+import { SerialQueue } from "./serial-queue.ts";
 
 /** The lock, queue and closed state of one open log. */
 export class LogOwner {
@@ -24,9 +27,11 @@ export class LogOwner {
   readonly #name: string;
   /** Throws `WalPoisonedError` when the log refuses writes. */
   readonly #checkNotPoisoned: () => void;
-  readonly #queue = new SerialQueue();
+  readonly #queue: SerialQueue;
   #closeRequested = false;
   #closing: Promise<void> | null = null;
+  /** Whether closing released (or tried to release) the lock: no operation runs after that. */
+  #lockReleased = false;
 
   /**
    * @param lock the held writer lock, released by {@link close}
@@ -37,6 +42,7 @@ export class LogOwner {
     this.#lock = lock;
     this.#name = name;
     this.#checkNotPoisoned = checkNotPoisoned;
+    this.#queue = new SerialQueue(name);
   }
 
   /** True when no queued operation is waiting or running: a call may then act at once and keep its place in line. */
@@ -54,6 +60,7 @@ export class LogOwner {
     this.#lock.checkNotLost();
     this.#checkNotPoisoned();
     if (this.#closeRequested) throw new WalClosedError(this.#name);
+    assert(!this.#lockReleased, "the lock is released only after close was requested");
   }
 
   /**
@@ -61,6 +68,8 @@ export class LogOwner {
    * encoding: a failure rejects before anything is queued), then runs
    * `operation` with its result on the queue, after checking again and
    * passing the lock's fence (`WalLockLostError` if another writer took it).
+   * Rejects with `WalQueueFullError`, running nothing, when the queue is at
+   * its bound.
    */
   run<V, R>(prepare: () => V, operation: (prepared: V) => Promise<R>): Promise<R> {
     let prepared: V;
@@ -72,6 +81,7 @@ export class LogOwner {
     }
     return this.#queue.run(() => {
       // Not closed-checked again: a call made before `close` completes, and close's own steps run after it.
+      assert(!this.#lockReleased, "an operation queued before close runs while the lock is held");
       this.#lock.checkNotLost();
       this.#checkNotPoisoned();
       const fenced = this.#lock.fence();
@@ -86,7 +96,8 @@ export class LogOwner {
    * batch) go on meanwhile. Refused at once like {@link run}.
    */
   startInTurn<R>(start: () => Promise<R>): Promise<R> {
-    if (!this.idle) return this.run(noArguments, async () => [start()] as const).then(([started]) => started);
+    // Wrapped in a tuple so that the queue's turn ends once `start` has started, not once it settles.
+    if (!this.idle) return this.run(prepareNothing, async () => [start()] as const).then(([started]) => started);
     try {
       this.checkWritable();
     } catch (error) {
@@ -103,18 +114,23 @@ export class LogOwner {
   close(steps: readonly (() => Promise<void>)[]): Promise<void> {
     if (this.#closing !== null) return this.#closing;
     this.#closeRequested = true;
-    this.#closing = this.#queue.run(async () => {
+    const closing = this.#queue.runFinal(async () => {
       let failure: unknown = null;
       for (const step of steps) await step().catch((error: unknown) => (failure ??= error));
+      this.#lockReleased = true;
       await this.#lock.release().catch((error: unknown) => (failure ??= new WalIoError("unlock", this.#lock.path, error)));
       if (failure !== null) throw failure;
     });
-    return this.#closing;
+    this.#closing = closing;
+    return closing;
   }
 }
 
-/** The `prepare` step of an operation that takes no arguments. */
-export function noArguments(): void {}
+/** The `prepare` step of {@link LogOwner.run} for an operation that takes no arguments: prepares nothing, refuses nothing. */
+export function prepareNothing(): void {}
+
+/** @deprecated Renamed {@link prepareNothing}. */
+export const noArguments = prepareNothing;
 
 /** Takes the writer lock at `lockPath` (see `src/lock.ts` for `staleMs`), then `open`s with it; releases the lock if opening fails. */
 export async function openLocked<R>(fs: FileSystem, lockPath: string, staleMs: number, open: (lock: WriterLock) => Promise<R>): Promise<R> {
