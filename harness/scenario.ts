@@ -18,6 +18,7 @@ import { checkRecovered, sameValue } from "./check.ts";
 import { causedByCrash, HarnessViolation, isTypedFailure, makeContext, readAll, type Workload } from "./context.ts";
 import { FILE_HEADER_BYTES, frameContaining, frames } from "./frames.ts";
 import { History, type RecoveredRecord } from "./history.ts";
+import { crashDuringRecovery, failedResult, logMissingResult, strictRefusedResult } from "./recovery.ts";
 import { openAndClose, recoverWalAndCheck } from "./wal-recover.ts";
 
 /** Directory and file the workload's log lives at on the simulated machine. */
@@ -219,58 +220,53 @@ export async function openAndCloseLog(machine: MemoryFileSystem, history: Histor
  */
 export async function recoverAndCheck(crashed: MemoryFileSystem, history: History, recovery: Recovery): Promise<ScenarioResult> {
   if (history.target === "wal") return recoverWalAndCheck(crashed, WAL_DIR, history, recovery);
-  const { outcome, policy, seed, repairCrashAt } = recovery;
-  let machine = crashed.crash(outcome, seed);
-  const original = machine.snapshot().get(LOG_PATH);
-  if (repairCrashAt !== undefined) {
-    machine.crashAtOperation(machine.operationCount + repairCrashAt);
-    await openAndCloseLog(machine, history).catch((error: unknown) => {
-      if (!causedByCrash(error)) throw error;
-    });
-    // the recovery's own unsynced writes meet the same fate as the workload's
-    machine = machine.crash(outcome, seed + 1);
-  }
-  if ((await machine.stat(LOG_PATH)) === null) {
-    // The log was never created durably; only legal if nothing was acknowledged.
-    const problems = [...history.violations, ...(history.acknowledgedCount > 0 ? ["log file missing after crash"] : [])];
-    return { problems, repaired: false, strictRefused: false, detected: null };
-  }
+  const crashState = crashed.crash(recovery.outcome, recovery.seed);
+  const original = crashState.snapshot().get(LOG_PATH);
+  const machine = await crashDuringRecovery(crashState, recovery, (m) => openAndCloseLog(m, history), (error) => {
+    if (!causedByCrash(error)) throw error;
+  });
+  // A log never created durably is legal only if nothing was acknowledged.
+  if ((await machine.stat(LOG_PATH)) === null) return logMissingResult(history, "log file");
   const before = machine.snapshot().get(LOG_PATH);
   if (!(before instanceof Uint8Array)) throw new Error("log is not a file");
-
-  let writer: WalWriter;
-  try {
-    writer = await WalWriter.open(LOG_PATH, { fs: machine, repair: policy });
-  } catch (error) {
-    if (!(error instanceof WalCorruptionError)) return fail(`open under ${policy} failed: ${String(error)}`, history);
-    const { kind, offset } = error.corruption;
-    const unchanged = sameBytes(machine.snapshot().get(LOG_PATH), before);
-    if (policy === "strict" && isTearable(kind) && unchanged) {
-      return { problems: [...history.violations], repaired: false, strictRefused: true, detected: kind };
-    }
-    return fail(`open under ${policy} refused: ${kind} at ${offset}${unchanged ? "" : " (and changed the file)"}`, history);
-  }
-
-  const problems: string[] = [...history.violations];
+  const writer = await openWriter(machine, history, recovery.policy, before);
+  if (!(writer instanceof WalWriter)) return writer;
   const repair = writer.repaired;
-  if (repair !== null) {
-    const saved = machine.snapshot().get(repair.savedTo);
-    if (!sameBytes(saved, before.subarray(repair.offset, repair.offset + repair.bytes))) {
-      problems.push(`repair did not keep the ${repair.bytes} cut bytes in ${repair.savedTo}`);
-    }
+  const problems: string[] = [...history.violations];
+  if (repair !== null && !sameBytes(machine.snapshot().get(repair.savedTo), before.subarray(repair.offset, repair.offset + repair.bytes))) {
+    problems.push(`repair did not keep the ${repair.bytes} cut bytes in ${repair.savedTo}`);
   }
-  if (repairCrashAt !== undefined && original instanceof Uint8Array) problems.push(...cutBytesKept(machine, original));
+  if (recovery.repairCrashAt !== undefined && original instanceof Uint8Array) problems.push(...cutBytesKept(machine, original));
   const recovered = await readAll(machine, LOG_PATH);
   problems.push(...checkRecovered(history, recovered));
   if (recovery.check !== undefined) problems.push(...(await recovery.check({ fs: machine, path: LOG_PATH, history, recovered })));
-  const sentinel = { sentinel: seed };
-  const sequence = await writer.append(sentinel);
+  problems.push(...(await writerAcceptsNewRecord(writer, machine, recovered.length, recovery.seed)));
+  return { problems, repaired: repair !== null, strictRefused: false, detected: repair?.kind ?? null };
+}
+
+/**
+ * Opens the log of the crashed `machine` under `policy`; if that fails, the
+ * scenario's result instead: allowed for a strict open that refused a torn
+ * tail leaving the file as it was (`before`), a failure otherwise.
+ */
+async function openWriter(machine: MemoryFileSystem, history: History, policy: RepairPolicy, before: Uint8Array): Promise<WalWriter | ScenarioResult> {
+  try {
+    return await WalWriter.open(LOG_PATH, { fs: machine, repair: policy });
+  } catch (error) {
+    if (!(error instanceof WalCorruptionError)) return failedResult(history, `open under ${policy} failed: ${String(error)}`);
+    const { kind, offset } = error.corruption;
+    const unchanged = sameBytes(machine.snapshot().get(LOG_PATH), before);
+    if (policy === "strict" && isTearable(kind) && unchanged) return strictRefusedResult(history, kind);
+    return failedResult(history, `open under ${policy} refused: ${kind} at ${offset}${unchanged ? "" : " (and changed the file)"}`);
+  }
+}
+
+/** Appends a sentinel, closes, crashes losing what is unsynced: the sentinel must be the last of `count + 1` records. */
+async function writerAcceptsNewRecord(writer: WalWriter, machine: MemoryFileSystem, count: number, seed: number): Promise<string[]> {
+  const sequence = await writer.append({ sentinel: seed });
   await writer.close();
   const after = await readAll(machine.crash("lose-unsynced", seed), LOG_PATH);
-  if (after.length !== recovered.length + 1 || after.at(-1)?.sequence !== sequence) {
-    problems.push("the recovered log did not durably accept a new record");
-  }
-  return { problems, repaired: repair !== null, strictRefused: false, detected: repair?.kind ?? null };
+  return after.length === count + 1 && after.at(-1)?.sequence === sequence ? [] : ["the recovered log did not durably accept a new record"];
 }
 
 /**
@@ -357,10 +353,6 @@ function cutBytesKept(machine: MemoryFileSystem, original: Uint8Array): string[]
     if (offset <= common && sameBytes(bytes, original.subarray(offset))) return [];
   }
   return [`a crash during repair lost the ${original.length - common} bytes from offset ${common}: no .torn file holds them`];
-}
-
-function fail(problem: string, history: History): ScenarioResult {
-  return { problems: [...history.violations, problem], repaired: false, strictRefused: false, detected: null };
 }
 
 /** True when `a` (a snapshot entry) is a file holding exactly the bytes `b`. */

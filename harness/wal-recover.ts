@@ -13,6 +13,7 @@ import { Wal, type WalOptions } from "../src/segmented/wal.ts";
 import { checkRecovered, sameValue } from "./check.ts";
 import { readWal } from "./context.ts";
 import type { History } from "./history.ts";
+import { crashDuringRecovery, failedResult, logMissingResult, strictRefusedResult } from "./recovery.ts";
 import type { Recovery, ScenarioResult } from "./scenario.ts";
 
 /** The lock file a `Wal` keeps in its directory (and its temporary siblings); not part of the log's contents. */
@@ -58,18 +59,11 @@ function sameFiles(a: Map<string, Uint8Array | "directory">, b: Map<string, Uint
  * caller's own check.
  */
 export async function recoverWalAndCheck(crashed: MemoryFileSystem, dir: string, history: History, recovery: Recovery): Promise<ScenarioResult> {
-  const { outcome, policy, seed, repairCrashAt } = recovery;
-  let machine = crashed.crash(outcome, seed);
-  if (repairCrashAt !== undefined) {
-    machine.crashAtOperation(machine.operationCount + repairCrashAt);
-    // a failure other than the crash shows again, and is reported, when the log is opened below
-    await openAndClose(machine, dir, history).catch(() => undefined);
-    machine = machine.crash(outcome, seed + 1);
-  }
-  if ((await machine.stat(dir)) === null) {
-    const problems = [...history.violations, ...(history.acknowledgedCount > 0 ? ["log directory missing after crash"] : [])];
-    return { problems, repaired: false, strictRefused: false, detected: null };
-  }
+  const { policy, seed } = recovery;
+  // a failure of the crashed recovery other than the crash shows again, and is reported, when the log is opened below
+  const reopen = (machine: MemoryFileSystem): Promise<void> => openAndClose(machine, dir, history);
+  const machine = await crashDuringRecovery(crashed.crash(recovery.outcome, seed), recovery, reopen, () => undefined);
+  if ((await machine.stat(dir)) === null) return logMissingResult(history, "log directory");
   const before = filesOf(machine, dir);
   const options = { ...recoveryOptions(history), fs: machine, repair: policy };
   let wal: Wal;
@@ -78,9 +72,9 @@ export async function recoverWalAndCheck(crashed: MemoryFileSystem, dir: string,
   } catch (error) {
     const unchanged = sameFiles(before, filesOf(machine, dir));
     if (error instanceof WalCorruptionError && policy === "strict" && isTearable(error.corruption.kind) && unchanged) {
-      return { problems: [...history.violations], repaired: false, strictRefused: true, detected: error.corruption.kind };
+      return strictRefusedResult(history, error.corruption.kind);
     }
-    return { problems: [...history.violations, `open under ${policy} failed: ${String(error)}${unchanged ? "" : " (and changed the files)"}`], repaired: false, strictRefused: false, detected: null };
+    return failedResult(history, `open under ${policy} failed: ${String(error)}${unchanged ? "" : " (and changed the files)"}`);
   }
   const problems = [...history.violations];
   const repair = wal.repaired;
