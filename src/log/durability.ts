@@ -34,10 +34,11 @@ export function checkSyncMode(value: unknown): SyncMode {
       return { intervalMs: intervalMs as number };
     }
   }
-  throw new WalArgumentError(`sync must be "manual", "always" or { intervalMs: 1 … ${INTERVAL_MS_MAX} }, not ${describe(value)}`);
+  throw new WalArgumentError(`sync must be "manual", "always" or { intervalMs: 1 … ${INTERVAL_MS_MAX} }, not ${describeSyncOption(value)}`);
 }
 
-function describe(value: unknown): string {
+/** A bad `sync` option as JSON (as it would be written), or as `String` when it has no JSON form. */
+function describeSyncOption(value: unknown): string {
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {
@@ -49,7 +50,8 @@ function describe(value: unknown): string {
 export class Durability {
   readonly #mode: SyncMode;
   readonly #commit: () => Promise<void>;
-  readonly #poison: (cause: unknown) => void;
+  readonly #poisonLog: (cause: unknown) => void;
+  /** The pending background flush (`{ intervalMs }` mode only), or null. */
   #timer: ReturnType<typeof setTimeout> | null = null;
 
   /**
@@ -60,7 +62,7 @@ export class Durability {
   constructor(mode: SyncMode, commit: () => Promise<void>, poison: (cause: unknown) => void) {
     this.#mode = mode;
     this.#commit = commit;
-    this.#poison = poison;
+    this.#poisonLog = poison;
   }
 
   /** What an append that accepted its records resolves with: `result` now, or once durable. */
@@ -69,7 +71,7 @@ export class Durability {
     if (this.#mode !== "manual" && this.#timer === null) {
       this.#timer = setTimeout(() => {
         this.#timer = null;
-        this.#commit().catch((error: unknown) => this.#poison(error));
+        this.#commit().catch((error: unknown) => this.#poisonLog(error));
       }, this.#mode.intervalMs);
     }
     return Promise.resolve(result);

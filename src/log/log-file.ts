@@ -32,25 +32,18 @@
  */
 
 import { assert } from "../assert.ts";
-import { SequenceError, WalArgumentError, WalCorruptionError, WalError, WalIoError, WalPoisonedError } from "../errors.ts";
+import { SequenceError, WalArgumentError, WalError, WalIoError, WalPoisonedError } from "../errors.ts";
 import { BatchBuffer, UTF8_BYTES_PER_CODE_UNIT_MAX } from "../format/batch-buffer.ts";
 import type { Crc32 } from "../format/crc32.ts";
-import {
-  type Checksummer,
-  COMMIT_RECORD_BYTES,
-  encodeFileHeader,
-  RECORD_HEADER_BYTES,
-  type FileHeader,
-  LOG_ID_BYTES,
-  SALT_BYTES,
-} from "../format/frame.ts";
+import { type Checksummer, COMMIT_RECORD_BYTES, type FileHeader, RECORD_HEADER_BYTES } from "../format/frame.ts";
 import type { FileHandle, FileSystem } from "../fs.ts";
-import { io, notRegularFile, unlinkIfPresent, writeNewFile } from "../io.ts";
+import { io } from "../io.ts";
 import { clockTimeMs, type RepairPolicy } from "../options.ts";
-import { dirname } from "../path.ts";
-import { cutTornTail, type Repair } from "./repair.ts";
-import { type RecordVisitor, type ScanEnd, scanLog } from "./scan.ts";
+import { openValidated, type ValidatedFile } from "./log-file-open.ts";
+import type { Repair } from "./repair.ts";
+import type { RecordVisitor } from "./scan.ts";
 
+export { validate, type ValidateOptions } from "./log-file-open.ts";
 
 /** How to open a {@link LogFile}. */
 export interface LogFileOptions {
@@ -98,9 +91,6 @@ export interface SyncEvent {
   readonly syncMs: number;
 }
 
-/** What {@link validate} needs to know. */
-export type ValidateOptions = Pick<LogFileOptions, "recordBytesMax" | "crc" | "onRecord">;
-
 /** What the written (not buffered) part of the file holds. */
 interface Written {
   readonly sequence: number;
@@ -119,15 +109,26 @@ const RESOLVED: Promise<void> = Promise.resolve();
 const PREALLOCATE_BYTES_MIN = 4 * 1024;
 const PREALLOCATE_BYTES_MAX = 1024 * 1024;
 
-/** An open log file, positioned at its end. */
+/**
+ * An open log file, positioned at its end.
+ *
+ * Invariants (asserted where the state changes):
+ * - `#durableEnd <= #end`; with no batch in flight they are equal, and the
+ *   spare buffer is empty;
+ * - with no batch in flight, the records accepted are those written plus
+ *   those in the batch being filled, which ends with the last one accepted;
+ * - a batch starts at the durable end, so a failed one is rolled back to
+ *   exactly the end before it;
+ * - a poisoned file starts no further batch.
+ */
 export class LogFile {
-  /** The file. */
+  /** The file's path, for errors (as given to {@link open}). */
   readonly path: string;
   /** What opening cut off as a torn tail, or null. */
   readonly repaired: Repair | null;
-  /** The file header's base sequence. */
+  /** The file header's base sequence: every record's sequence is above it. */
   readonly baseSequence: number;
-  /** The file header. */
+  /** The file header, as validated on open. */
   readonly header: FileHeader;
   readonly #file: FileHandle;
   readonly #sum: Checksummer;
@@ -151,6 +152,7 @@ export class LogFile {
   #sequence: number;
   /** Records accepted (written or buffered). */
   #records: number;
+  /** Time of the last record accepted (written or buffered), or -1 if none. */
   #lastTimeMs: number;
   /** The batch accepting records. */
   #filling = new BatchBuffer();
@@ -159,14 +161,16 @@ export class LogFile {
   /** The write and fsync of the sealed batch, while under way. */
   #inFlight: Promise<void> | null = null;
   /** The commit that runs once {@link #inFlight} settles, shared by every caller that asked meanwhile. */
-  #queued: Promise<void> | null = null;
+  #commitQueued: Promise<void> | null = null;
   /** Why records were discarded with no commit waiting for them; the next commit reports it. */
-  #discarded: WalError | null = null;
+  #discardUnreported: WalError | null = null;
+  /** What poisoned the file (a failed fsync, rollback or fence, or {@link poison}'s cause), or null. */
   #poison: unknown = null;
 
-  private constructor(path: string, file: FileHandle, scan: ScanEnd, repaired: Repair | null, fileBytes: number, options: LogFileOptions) {
+  private constructor(path: string, opened: ValidatedFile, options: LogFileOptions) {
+    const scan = opened.scan;
     this.path = path;
-    this.#file = file;
+    this.#file = opened.file;
     this.#now = options.now;
     this.#batchBytesMax = options.batchBytesMax;
     this.#recordBytesMax = options.recordBytesMax;
@@ -176,40 +180,24 @@ export class LogFile {
     this.#sum = scan.checksummer;
     this.#end = scan.endOffset;
     this.#durableEnd = scan.endOffset; // opening synced the file (see syncOnOpen)
-    this.#fileBytes = fileBytes;
+    this.#fileBytes = opened.fileBytes;
     this.#written = { sequence: scan.lastSequence, records: scan.records, lastTimeMs: scan.lastTimeMs };
     this.#sequence = scan.lastSequence;
     this.#records = scan.records;
     this.#lastTimeMs = scan.lastTimeMs;
     this.baseSequence = scan.header.baseSequence;
     this.header = scan.header;
-    this.repaired = repaired;
+    this.repaired = opened.repaired;
+    assert(this.#end <= this.#fileBytes, "an opened log ends within its file");
   }
 
   /**
    * Opens `path`, creating it (atomically, with `options.baseSequence`) if
-   * absent, validating every batch, and applying the repair policy.
+   * absent, validating every batch, and applying the repair policy
+   * (`log-file-open.ts`).
    */
   static async open(fs: FileSystem, path: string, options: LogFileOptions): Promise<LogFile> {
-    const stat = await io("stat", path, () => fs.stat(path));
-    if (stat !== null && !stat.isFile) throw notRegularFile(path);
-    if (stat === null) await io("create", path, () => createLogFile(fs, path, options));
-    const file = await io("open", path, () => fs.open(path, "write"));
-    try {
-      const fileBytes = await io("size", path, () => file.size());
-      const scan = await validate(file, fileBytes, path, options);
-      let repaired: Repair | null = null;
-      if (scan.tail !== null) {
-        if (options.repair === "strict") throw new WalCorruptionError(scan.tail);
-        const tail = scan.tail;
-        repaired = await io("repair", path, () => cutTornTail(fs, file, path, tail, fileBytes));
-      }
-      await io("sync", path, () => syncOnOpen(fs, file, path));
-      return new LogFile(path, file, scan, repaired, repaired === null ? fileBytes : scan.endOffset, options);
-    } catch (error) {
-      await file.close().catch(() => undefined);
-      throw error;
-    }
+    return new LogFile(path, await openValidated(fs, path, options), options);
   }
 
   /** Highest sequence accepted (durable or not); the base sequence when empty. */
@@ -217,7 +205,7 @@ export class LogFile {
     return this.#sequence;
   }
 
-  /** True once a failed rollback or fsync has made this file refuse writes. */
+  /** True once a failed rollback, fsync or fence (or {@link poison}) has made this file refuse writes. */
   get poisoned(): boolean {
     return this.#poison !== null;
   }
@@ -242,7 +230,7 @@ export class LogFile {
     return this.#durableEnd;
   }
 
-  /** Size the file will have once everything accepted is committed. */
+  /** Size the log will have once everything accepted is committed (preallocated zeros not counted). */
   get bytes(): number {
     return this.#end + (this.#filling.records === 0 ? 0 : this.#filling.length + COMMIT_RECORD_BYTES);
   }
@@ -281,19 +269,21 @@ export class LogFile {
    */
   append(payload: Uint8Array, sequence: number = this.#sequence + 1, timeMs: number = this.#recordTime()): number {
     this.#checkSequence(sequence);
-    this.#accept(payload, sequence, timeMs);
+    this.#encodeAccepted(payload, sequence, timeMs);
     return sequence;
   }
 
   /**
    * Accepts one record now if the batch being filled has room for it:
-   * `payload` as bytes ({@link append}) or as text ({@link appendText},
-   * sized at its largest UTF-8). Returns its sequence, or null (nothing
-   * accepted) when the caller must wait for room.
+   * `payload` as bytes ({@link append}) or as text (encoded in UTF-8
+   * straight into the batch, sized at its largest UTF-8). Returns its
+   * sequence, or null (nothing accepted) when the caller must wait for room.
+   * Throws `WalArgumentError`, accepting nothing, when a text payload
+   * exceeds `recordBytesMax`.
    */
   appendNow(payload: Uint8Array | string, sequence: number = this.#sequence + 1): number | null {
     if (!this.hasRoom(recordBytesAtMost(payload))) return null;
-    return typeof payload === "string" ? this.appendText(payload, sequence) : this.append(payload, sequence);
+    return typeof payload === "string" ? this.#appendText(payload, sequence) : this.append(payload, sequence);
   }
 
   /**
@@ -324,24 +314,8 @@ export class LogFile {
       this.#filling.restore(mark);
       throw error;
     }
-    for (let index = 0; index < texts.length; index++) this.#accepted(first + index, timeMs);
+    for (let index = 0; index < texts.length; index++) this.#countAccepted(first + index, timeMs);
     return this.#sequence;
-  }
-
-  /**
-   * {@link append} of a record whose payload is `text` in UTF-8, encoded
-   * straight into the batch being filled (the caller checked
-   * {@link hasRoom} for 3 bytes per UTF-16 code unit). Throws
-   * `WalArgumentError`, accepting nothing, when the payload exceeds
-   * `recordBytesMax`.
-   */
-  appendText(text: string, sequence: number = this.#sequence + 1): number {
-    this.#checkSequence(sequence);
-    const timeMs = this.#recordTime();
-    const payloadBytes = this.#filling.addText(sequence, timeMs, text, this.#recordBytesMax, this.#sum);
-    if (payloadBytes < 0) throw new WalArgumentError(`the record exceeds maxRecordBytes ${this.#recordBytesMax}`);
-    this.#accepted(sequence, timeMs);
-    return sequence;
   }
 
   /**
@@ -354,7 +328,7 @@ export class LogFile {
     this.#checkSequence(first);
     this.#checkSequence(first + payloads.length - 1);
     const timeMs = this.#recordTime();
-    for (let index = 0; index < payloads.length; index++) this.#accept(payloads[index]!, first + index, timeMs);
+    for (let index = 0; index < payloads.length; index++) this.#encodeAccepted(payloads[index]!, first + index, timeMs);
     return this.#sequence;
   }
 
@@ -362,22 +336,23 @@ export class LogFile {
    * Makes every record accepted before this call durable: seals the batch
    * being filled and writes it with its commit, then one fsync; joins the
    * write in flight, or the one queued behind it. Resolves at once if
-   * nothing is pending.
+   * nothing is pending. Rejects with the failure that discarded records
+   * when no commit was waiting for them (once).
    */
   commit(): Promise<void> {
     if (this.#poison !== null) return Promise.reject(new WalPoisonedError(this.path, this.#poison));
-    const discarded = this.#discarded;
+    const discarded = this.#discardUnreported;
     if (discarded !== null) {
-      this.#discarded = null;
+      this.#discardUnreported = null;
       return Promise.reject(discarded);
     }
     return this.#whenAllDurable().catch((error: unknown) => {
-      if (error === this.#discarded) this.#discarded = null;
+      if (error === this.#discardUnreported) this.#discardUnreported = null;
       throw error;
     });
   }
 
-  /** Poisons the file with `cause`: nothing more is written. */
+  /** Poisons the file with `cause` (unless already poisoned): nothing more is written, and every later call reports `cause`. */
   poison(cause: unknown): void {
     this.#poison ??= cause;
   }
@@ -386,13 +361,13 @@ export class LogFile {
    * Releases the handle (after the write in flight, if any), first cutting
    * off the zeros after the last batch and syncing, if this writer wrote
    * anything and is not poisoned: a log file closed after writing ends with
-   * its last batch.
+   * its last batch. Records accepted and not committed are dropped.
    */
   async close(): Promise<void> {
     await this.#inFlight?.catch(() => undefined);
     try {
       if (this.#poison === null && this.#wrote && this.#fileBytes > this.#end) {
-        await this.#fenced(this.#end); // cutting is a write: not once the writer lock is lost
+        await this.#passFence(this.#end); // cutting is a write: not once the writer lock is lost
         await io("truncate", this.path, () => this.#file.truncate(this.#end));
         this.#fileBytes = this.#end;
         await this.#sync();
@@ -402,17 +377,29 @@ export class LogFile {
     }
   }
 
-  #accept(payload: Uint8Array, sequence: number, timeMs: number): void {
+  #encodeAccepted(payload: Uint8Array, sequence: number, timeMs: number): void {
     this.#filling.add(sequence, timeMs, payload, this.#sum);
-    this.#accepted(sequence, timeMs);
+    this.#countAccepted(sequence, timeMs);
   }
 
-  #accepted(sequence: number, timeMs: number): void {
+  /** {@link append} of a record whose payload is `text` in UTF-8, encoded straight into the batch being filled (the caller checked {@link hasRoom} for its largest UTF-8). */
+  #appendText(text: string, sequence: number): number {
+    this.#checkSequence(sequence);
+    const timeMs = this.#recordTime();
+    const payloadBytes = this.#filling.addText(sequence, timeMs, text, this.#recordBytesMax, this.#sum);
+    if (payloadBytes < 0) throw new WalArgumentError(`the record exceeds maxRecordBytes ${this.#recordBytesMax}`);
+    this.#countAccepted(sequence, timeMs);
+    return sequence;
+  }
+
+  /** Moves the accepted state past a record just encoded into the batch being filled. */
+  #countAccepted(sequence: number, timeMs: number): void {
     this.#sequence = sequence;
     this.#records++;
     this.#lastTimeMs = timeMs;
   }
 
+  /** Throws `WalPoisonedError`, `SequenceError` or `WalArgumentError` unless a record may take `sequence` now. */
   #checkSequence(sequence: number): void {
     this.checkNotPoisoned();
     if (sequence <= this.#sequence) throw new SequenceError(this.#sequence + 1, sequence);
@@ -428,25 +415,30 @@ export class LogFile {
 
   /** Settles once everything accepted so far is durable (or was discarded by a failure). */
   #whenAllDurable(): Promise<void> {
+    if (this.#poison !== null) return Promise.reject(new WalPoisonedError(this.path, this.#poison));
     if (this.#filling.records === 0) return this.#inFlight ?? RESOLVED;
     if (this.#inFlight === null) return this.#startBatch();
-    this.#queued ??= this.#inFlight.then(
+    this.#commitQueued ??= this.#inFlight.then(
       () => {
-        this.#queued = null;
+        this.#commitQueued = null;
         return this.#whenAllDurable();
       },
       (error: unknown) => {
-        this.#queued = null;
+        this.#commitQueued = null;
         throw error;
       },
     );
-    return this.#queued;
+    return this.#commitQueued;
   }
 
   /** Seals the batch being filled and starts its write and fsync; the next batch fills the spare buffer meanwhile. */
   #startBatch(): Promise<void> {
+    assert(this.#poison === null, "a poisoned file starts no batch");
     assert(this.#inFlight === null && this.#filling.records > 0, "one batch in flight at a time, never an empty one");
     assert(this.#durableEnd === this.#end, "a batch is written only after the fsync of every earlier one");
+    assert(this.#spare.records === 0, "with no batch in flight the spare buffer is empty");
+    assert(this.#filling.lastSequence === this.#sequence, "the batch being filled ends with the last record accepted");
+    assert(this.#records === this.#written.records + this.#filling.records, "every record accepted is written or in the batch being filled");
     const batch = this.#filling;
     this.#filling = this.#spare;
     this.#spare = batch;
@@ -466,9 +458,9 @@ export class LogFile {
   async #writeBatch(bytes: Uint8Array, start: number, written: Written): Promise<void> {
     const onSync = this.#onSync;
     try {
-      await this.#fenced(start);
+      await this.#passFence(start);
       const writeStartMs = onSync === undefined ? 0 : performance.now();
-      await this.#writeOrRollBack(this.#preallocating(bytes, start), start);
+      await this.#writeOrRollBack(this.#withPreallocation(bytes, start), start);
       const syncStartMs = onSync === undefined ? 0 : performance.now();
       await this.#sync();
       if (onSync !== undefined) observeSync(onSync, bytes.length, written.records - this.#written.records, writeStartMs, syncStartMs);
@@ -476,16 +468,18 @@ export class LogFile {
       this.#discardBuffered(error instanceof WalError ? error : new WalIoError("write", this.path, error));
       throw error;
     }
+    assert(this.#durableEnd === start + bytes.length && this.#fileBytes >= this.#durableEnd, "a synced batch ends where it was sealed to end, within the file");
     this.#written = written;
   }
 
-  /** Runs the `fence` option before the batch at `start` is written; its failure poisons the file before any byte is written. */
-  async #fenced(start: number): Promise<void> {
+  /** Runs the `fence` option before a write at `start` (the durable end); its failure poisons the file before any byte is written. */
+  async #passFence(start: number): Promise<void> {
     const pending = this.#fence?.();
     if (pending === undefined) return;
     try {
       await pending;
     } catch (error) {
+      assert(start === this.#durableEnd, "a write starts at the durable end");
       this.#end = start;
       this.#poison ??= error;
       throw error;
@@ -496,7 +490,7 @@ export class LogFile {
    * The batch at `start`, followed by zeros when it would grow the file, to
    * preallocate space for the batches after it (one write either way).
    */
-  #preallocating(batch: Uint8Array, start: number): Uint8Array {
+  #withPreallocation(batch: Uint8Array, start: number): Uint8Array {
     const end = start + batch.length;
     // A batch as large as the most that is ever preallocated gains little from it, and would be copied.
     if (end <= this.#fileBytes || batch.length >= PREALLOCATE_BYTES_MAX) return batch;
@@ -518,6 +512,7 @@ export class LogFile {
       this.#fileBytes = Math.max(this.#fileBytes, start + bytes.length);
       this.#wrote = true;
     } catch (writeError) {
+      assert(start === this.#durableEnd, "a batch starts at the durable end, so rolling back to its start loses nothing acknowledged");
       this.#end = start;
       try {
         await this.#file.truncate(start);
@@ -537,7 +532,7 @@ export class LogFile {
     this.#sequence = this.#written.sequence;
     this.#records = this.#written.records;
     this.#lastTimeMs = this.#written.lastTimeMs;
-    this.#discarded = error;
+    this.#discardUnreported = error;
     assert(this.#end === this.#durableEnd, "a failed batch leaves the file at its last durable end");
   }
 
@@ -549,6 +544,7 @@ export class LogFile {
    * to the end of the last successful fsync; nothing cut was acknowledged.
    */
   async #sync(): Promise<void> {
+    assert(this.#durableEnd <= this.#end, "the durable end never passes the end");
     try {
       await this.#file.sync();
     } catch (error) {
@@ -583,49 +579,3 @@ export function checkBatchBytes(records: number, bytes: number, batchBytesMax: n
 export function recordBytesAtMost(payload: Uint8Array | string): number {
   return RECORD_HEADER_BYTES + (typeof payload === "string" ? UTF8_BYTES_PER_CODE_UNIT_MAX * payload.length : payload.length);
 }
-
-/** Scans the whole file, passing each record of each intact batch to `options.onRecord`. Decodes nothing. */
-export function validate(file: FileHandle, fileBytes: number, path: string, options: ValidateOptions): Promise<ScanEnd> {
-  return io("read", path, async () => {
-    const scan = scanLog(file, fileBytes, {
-      path,
-      recordBytesMax: options.recordBytesMax,
-      crc: options.crc,
-      ...(options.onRecord === undefined ? {} : { visit: options.onRecord }),
-    });
-    for (;;) {
-      const next = await scan.next();
-      if (next.done === true) return next.value;
-    }
-  });
-}
-
-/**
- * Makes what the scan saw durable before anything is appended after it. A
- * writer that was killed leaves dirty pages in the cache (readable, maybe
- * not on disk) that the next commit would vouch for; one fsync settles them,
- * and a directory fsync settles the log's name (an earlier directory fsync
- * may have failed). Pages that a failed fsync dropped are not a concern: the
- * writer it poisoned cut them off first. Acknowledged bytes are never
- * rewritten: a torn rewrite could destroy them.
- */
-async function syncOnOpen(fs: FileSystem, file: FileHandle, path: string): Promise<void> {
-  await file.sync();
-  await fs.syncDir(dirname(path));
-}
-
-/** Creates a log file atomically: header to `<path>.creating`, sync, rename, sync the directory. */
-async function createLogFile(fs: FileSystem, path: string, options: LogFileOptions): Promise<void> {
-  const header: FileHeader = {
-    salt: options.salt ?? crypto.getRandomValues(new Uint8Array(SALT_BYTES)),
-    baseSequence: options.baseSequence,
-    logId: options.logId ?? new Uint8Array(LOG_ID_BYTES),
-    link: options.link ?? new Uint8Array(SALT_BYTES),
-  };
-  const temporary = `${path}.creating`;
-  await unlinkIfPresent(fs, temporary);
-  await writeNewFile(fs, temporary, encodeFileHeader(header, options.crc));
-  await fs.rename(temporary, path);
-  await fs.syncDir(dirname(path));
-}
-

@@ -182,14 +182,15 @@ export async function* readFileRecords<R>(
       if (mapped.length > 0) yield mapped;
       mapped = [];
       if (failure !== null || next === null) throw failure;
-      if (next.done === true) return endOf(next.value);
+      if (next.done === true) return readEndOf(next.value);
     }
   } finally {
     await file.close();
   }
 }
 
-function endOf(scan: ScanEnd): FileReadEnd {
+/** Where a scan that reached its end leaves a reader: the position to resume from, the salt's seed, the torn tail. */
+function readEndOf(scan: ScanEnd): FileReadEnd {
   return {
     position: { offset: scan.endOffset, sequence: scan.lastSequence, batchCrc: scan.lastBatchCrc },
     saltCrc: scan.checksummer.seed,

@@ -40,7 +40,7 @@ export async function cutTornTail(
   tail: Corruption,
   fileBytes: number,
 ): Promise<Repair> {
-  const savedTo = await freeName(fs, path, tail.offset);
+  const savedTo = await freeTornName(fs, path, tail.offset);
   const partial = `${savedTo}.partial`;
   await unlinkIfPresent(fs, partial);
   await copyToNewFile(fs, file, tail.offset, fileBytes, partial);
@@ -51,7 +51,8 @@ export async function cutTornTail(
   return { kind: tail.kind, offset: tail.offset, bytes: fileBytes - tail.offset, savedTo };
 }
 
-async function freeName(fs: FileSystem, path: string, offset: number): Promise<string> {
+/** The first of `<path>.<offset>.torn`, `<path>.<offset>.2.torn`, … that does not exist; throws after {@link SAVE_NAMES_MAX} taken names. */
+async function freeTornName(fs: FileSystem, path: string, offset: number): Promise<string> {
   for (let n = 1; n <= SAVE_NAMES_MAX; n++) {
     const name = n === 1 ? `${path}.${offset}.torn` : `${path}.${offset}.${n}.torn`;
     if ((await fs.stat(name)) === null) return name;

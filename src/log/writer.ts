@@ -11,6 +11,7 @@
  * @module
  */
 
+import { assert } from "../assert.ts";
 import { WalArgumentError } from "../errors.ts";
 import type { Codec } from "../format/codec.ts";
 import { RECORD_HEADER_BYTES, SALT_BYTES } from "../format/frame.ts";
@@ -34,7 +35,7 @@ import {
   type OptionNames,
   type RepairPolicy,
 } from "../options.ts";
-import { LogOwner, noArguments, openLocked } from "../owner.ts";
+import { LogOwner, openLocked, prepareNothing } from "../owner.ts";
 import { dirname } from "../path.ts";
 import { checkSyncMode, Durability, type SyncMode } from "./durability.ts";
 import { checkBatchBytes, LogFile } from "./log-file.ts";
@@ -234,7 +235,7 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
       sequence = this.#owner.idle ? this.#log.appendNow(payload, options?.sequence) : null;
       if (sequence === null) {
         const bytes = payloadBytes(payload, this.#recordBytesMax);
-        return this.#accept(
+        return this.#acceptNowOrInTurn(
           () => bytes,
           (prepared) => RECORD_HEADER_BYTES + prepared.length,
           (prepared) => this.#log.append(prepared, options?.sequence),
@@ -260,7 +261,7 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
    */
   appendBatch(values: readonly T[], options?: AppendOptions): Promise<number> {
     if (this.#codec.toText !== undefined) return this.#appendTexts(values, options);
-    return this.#accept(
+    return this.#acceptNowOrInTurn(
       () => prepareBatch(this.#codec, values, options, this.#recordBytesMax, this.#batchBytesMax),
       batchBytes,
       (payloads) => (payloads.length === 0 ? this.#log.currentSequence : this.#log.appendAll(payloads, options?.sequence)),
@@ -295,11 +296,6 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
     return this.close();
   }
 
-  /**
-   * Prepares (checks, encodes: a failure rejects before anything changes),
-   * then accepts into the batch being filled: at once when nothing is queued
-   * and there is room, else in turn after waiting for room.
-   */
   /** {@link appendBatch} with a text codec: encoded in place when accepted at once, else as bytes in turn. */
   #appendTexts(values: readonly T[], options: AppendOptions | undefined): Promise<number> {
     let sequence: number | null;
@@ -309,7 +305,7 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
       sequence = this.#owner.idle ? this.#log.appendAllTextNow(texts, options?.sequence) : null;
       if (sequence === null) {
         const payloads = textPayloads(texts, this.#recordBytesMax, this.#batchBytesMax);
-        return this.#accept(
+        return this.#acceptNowOrInTurn(
           () => payloads,
           batchBytes,
           (prepared) => (prepared.length === 0 ? this.#log.currentSequence : this.#log.appendAll(prepared, options?.sequence)),
@@ -321,7 +317,13 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
     return this.#durability.accepted(sequence);
   }
 
-  #accept<P>(prepare: () => P, bytesOf: (prepared: P) => number, accept: (prepared: P) => number): Promise<number> {
+  /**
+   * Prepares (checks, encodes: a failure rejects before anything changes),
+   * then accepts into the batch being filled with `accept` (which returns the
+   * last sequence it accepted): at once when nothing is queued and there is
+   * room for `bytesOf(prepared)`, else in turn after waiting for room.
+   */
+  #acceptNowOrInTurn<P>(prepare: () => P, bytesOf: (prepared: P) => number, accept: (prepared: P) => number): Promise<number> {
     let prepared: P;
     let sequence: number;
     try {
@@ -329,8 +331,9 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
       prepared = prepare();
       const bytes = bytesOf(prepared);
       if (!this.#owner.idle || !this.#log.hasRoom(bytes)) {
-        return this.#owner.run(noArguments, async () => {
+        return this.#owner.run(prepareNothing, async () => {
           await this.#log.whenRoom(bytes);
+          assert(this.#log.hasRoom(bytes), "waiting for room leaves room");
           return accept(prepared);
         }).then((accepted) => this.#durability.accepted(accepted));
       }
@@ -433,8 +436,8 @@ export function batchBytes(payloads: readonly Uint8Array[]): number {
   return bytes;
 }
 
-/** Encodes a value, rejecting what the codec refuses and what exceeds the limit. */
-export function encodeValue<T>(codec: Codec<T>, value: T, recordBytesMax: number): Uint8Array {
+/** Encodes a value, rejecting what the codec refuses (`WalArgumentError`, the codec's error as `cause`) and what exceeds `recordBytesMax`. */
+function encodeValue<T>(codec: Codec<T>, value: T, recordBytesMax: number): Uint8Array {
   let payload: Uint8Array;
   try {
     payload = codec.encode(value);
