@@ -19,11 +19,7 @@ import { retainsOnRotate, TrackedWal } from "./wal.ts";
 export class HarnessViolation extends Error {
   /** What is wrong. */
   readonly problems: readonly string[];
-  /**
-   * Creates the error.
-   *
-   * @param problems each invariant the log broke, in words
-   */
+  /** @param problems each invariant the log broke, in words */
   constructor(problems: readonly string[]) {
     super(problems.join("; "));
     this.name = "HarnessViolation";

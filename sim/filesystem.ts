@@ -6,15 +6,15 @@
  */
 
 import type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity } from "../src/fs.ts";
-import { ByteBuffer } from "./bytes.ts";
 import { crashMachine } from "./crash.ts";
 import { fsError } from "./errors.ts";
 import { type FaultRule, type OperationName, type ResolvedFault, resolveFault, throwFault } from "./faults.ts";
 import { MemoryFileHandle } from "./handle.ts";
-import { DirectoryNode, FileNode, type Node, type PendingOperation } from "./inodes.ts";
+import { DirectoryNode, type FileNode, type Node, type PendingOperation } from "./inodes.ts";
 import { Machine } from "./machine.ts";
 import type { CrashOutcome } from "./outcomes.ts";
-import { joinPath, resolve, resolveParent, splitPath } from "./paths.ts";
+import { joinPath, resolve, splitPath } from "./paths.ts";
+import { createFile, linkEntry, makeDirectories, renameEntry, snapshotTree, unlinkEntry } from "./tree.ts";
 
 /** Options of a new {@link MemoryFileSystem}. */
 export interface MemoryFileSystemOptions {
@@ -97,7 +97,7 @@ export class MemoryFileSystem implements FileSystem {
 
   /** How many operations of kind `operation` ran so far (counted as {@link operationCount} counts). */
   operationsOfKind(operation: OperationName): number {
-    return this.#machine.operationCounts.get(operation) ?? 0;
+    return this.#machine.operationCountsByKind.get(operation) ?? 0;
   }
 
   /** File syncs (`FileHandle.sync`) that succeeded on this machine, for counting fsyncs per commit. */
@@ -197,21 +197,7 @@ export class MemoryFileSystem implements FileSystem {
    * root is left out; paths are normalized (`/a/b`).
    */
   snapshot(): Map<string, Uint8Array | "directory"> {
-    const result = new Map<string, Uint8Array | "directory">();
-    const visit = (directory: DirectoryNode, names: readonly string[]): void => {
-      const sorted = [...directory.entries].sort(([left], [right]) => (left < right ? -1 : 1));
-      for (const [name, node] of sorted) {
-        const childNames = [...names, name];
-        if (node.kind === "directory") {
-          result.set(joinPath(childNames), "directory");
-          visit(node, childNames);
-        } else {
-          result.set(joinPath(childNames), node.volatile.view().slice());
-        }
-      }
-    };
-    visit(this.#machine.root, []);
-    return result;
+    return snapshotTree(this.#machine.root);
   }
 
   /** Another process on the same machine (same files, counters, faults and crash schedule) with `pid`, now alive. */
@@ -236,10 +222,7 @@ export class MemoryFileSystem implements FileSystem {
     if (mode !== "read" && mode !== "write" && mode !== "create") throw fsError("EINVAL", "open", path);
     throwFault(fault, "open", path);
     if (mode === "create") {
-      const { parent, name } = resolveParent(this.#machine.root, names, "open", path);
-      if (parent.entries.has(name)) throw fsError("EEXIST", "open", path);
-      const file = new FileNode(new ByteBuffer());
-      this.#machine.recordEntry({ kind: "create", path: joinPath(names) }, [{ directory: parent, name, target: file }]);
+      const file = createFile(this.#machine, names, path);
       return new MemoryFileHandle(this.#machine, this.#pid, file, joinPath(names), path, false);
     }
     const file = this.#existing("file", names, "open", path);
@@ -267,72 +250,26 @@ export class MemoryFileSystem implements FileSystem {
    * `to`. Renaming a name onto another name of the same inode does nothing.
    */
   async rename(from: string, to: string): Promise<void> {
-    const fromNames = splitPath(from, "rename");
-    const toNames = splitPath(to, "rename");
-    const fromKey = joinPath(fromNames);
-    const toKey = joinPath(toNames);
-    throwFault(this.#begin("rename", [fromKey, toKey], from), "rename", from);
-    const source = resolveParent(this.#machine.root, fromNames, "rename", from);
-    const node = source.parent.entries.get(source.name);
-    if (node === undefined) throw fsError("ENOENT", "rename", from);
-    const target = resolveParent(this.#machine.root, toNames, "rename", to);
-    const replaced = target.parent.entries.get(target.name);
-    if (replaced === node) return;
-    if (node.kind === "directory") {
-      if (replaced?.kind === "file") throw fsError("ENOTDIR", "rename", to);
-      if (replaced !== undefined && replaced.entries.size > 0) throw fsError("ENOTEMPTY", "rename", to);
-      if (toKey.startsWith(`${fromKey}/`)) throw fsError("EINVAL", "rename", to);
-    } else if (replaced?.kind === "directory") {
-      throw fsError("EISDIR", "rename", to);
-    }
-    this.#machine.recordEntry({ kind: "rename", from: fromKey, path: toKey }, [
-      { directory: target.parent, name: target.name, target: node },
-      { directory: source.parent, name: source.name, target: null },
-    ]);
+    const [fromNames, toNames] = this.#beginOnPair("rename", from, to);
+    renameEntry(this.#machine, fromNames, toNames, from, to);
   }
 
   /** Adds the name `to` for the file `from`; `EEXIST` if `to` exists, `EPERM` for a directory. */
   async link(from: string, to: string): Promise<void> {
-    const fromNames = splitPath(from, "link");
-    const toNames = splitPath(to, "link");
-    throwFault(this.#begin("link", [joinPath(fromNames), joinPath(toNames)], from), "link", from);
-    const node = resolve(this.#machine.root, fromNames, "link", from);
-    if (node === null) throw fsError("ENOENT", "link", from);
-    if (node.kind === "directory") throw fsError("EPERM", "link", from);
-    const target = resolveParent(this.#machine.root, toNames, "link", to);
-    if (target.parent.entries.has(target.name)) throw fsError("EEXIST", "link", to);
-    this.#machine.recordEntry({ kind: "link", from: joinPath(fromNames), path: joinPath(toNames) }, [
-      { directory: target.parent, name: target.name, target: node },
-    ]);
+    const [fromNames, toNames] = this.#beginOnPair("link", from, to);
+    linkEntry(this.#machine, fromNames, toNames, from, to);
   }
 
   /** Removes the name `path` of a file; open handles keep the inode. */
   async unlink(path: string): Promise<void> {
     const names = this.#beginOn("unlink", path);
-    const { parent, name } = resolveParent(this.#machine.root, names, "unlink", path);
-    const node = parent.entries.get(name);
-    if (node === undefined) throw fsError("ENOENT", "unlink", path);
-    if (node.kind === "directory") throw fsError("EISDIR", "unlink", path);
-    this.#machine.recordEntry({ kind: "unlink", path: joinPath(names) }, [{ directory: parent, name, target: null }]);
+    unlinkEntry(this.#machine, names, path);
   }
 
   /** Creates `path` and missing parents (each an unsynced entry of its parent); `EEXIST` if a file is there. */
   async mkdir(path: string): Promise<void> {
     const names = this.#beginOn("mkdir", path);
-    let directory = this.#machine.root;
-    for (let index = 0; index < names.length; index++) {
-      const name = names[index] ?? "";
-      const existing = directory.entries.get(name);
-      if (existing?.kind === "file") throw fsError(index === names.length - 1 ? "EEXIST" : "ENOTDIR", "mkdir", path);
-      if (existing === undefined) {
-        const created = new DirectoryNode();
-        const createdPath = joinPath(names.slice(0, index + 1));
-        this.#machine.recordEntry({ kind: "mkdir", path: createdPath }, [{ directory, name, target: created }]);
-        directory = created;
-      } else {
-        directory = existing;
-      }
-    }
+    makeDirectories(this.#machine, names, path);
   }
 
   /** Entry names of a directory, sorted. */
@@ -378,6 +315,14 @@ export class MemoryFileSystem implements FileSystem {
     const names = splitPath(path, operation);
     throwFault(this.#begin(operation, [joinPath(names)], path), operation, path);
     return names;
+  }
+
+  /** Starts `operation` on the paths `from` and `to` and throws the fault that fires, if any; returns both paths' names. */
+  #beginOnPair(operation: OperationName, from: string, to: string): [string[], string[]] {
+    const fromNames = splitPath(from, operation);
+    const toNames = splitPath(to, operation);
+    throwFault(this.#begin(operation, [joinPath(fromNames), joinPath(toNames)], from), operation, from);
+    return [fromNames, toNames];
   }
 
   /** The node of kind `kind` at `names`: `ENOENT` if absent, `EISDIR` or `ENOTDIR` if of the other kind. */

@@ -11,6 +11,7 @@ import { type OperationName, type ResolvedFault, throwFault } from "./faults.ts"
 import type { FileNode } from "./inodes.ts";
 import type { Machine } from "./machine.ts";
 
+/** Throws `EINVAL` unless `value` is a valid file offset or size (a non-negative safe integer). */
 function checkPosition(value: number, syscall: string, path: string): void {
   if (!Number.isSafeInteger(value) || value < 0) throw fsError("EINVAL", syscall, path);
 }
@@ -21,18 +22,18 @@ export class MemoryFileHandle implements FileHandle {
   readonly #pid: number;
   readonly #file: FileNode;
   /** Normalized path opened, for fault matching and pending-operation descriptions. */
-  readonly #key: string;
+  readonly #normalizedPath: string;
   /** Path as the caller gave it, for messages. */
   readonly #path: string;
   readonly #readOnly: boolean;
   #closed = false;
 
-  /** A handle of process `pid` on `file`, opened as `path` (normalized: `key`). */
-  constructor(machine: Machine, pid: number, file: FileNode, key: string, path: string, readOnly: boolean) {
+  /** A handle of process `pid` on `file`, opened as `path` (normalized: `normalizedPath`). */
+  constructor(machine: Machine, pid: number, file: FileNode, normalizedPath: string, path: string, readOnly: boolean) {
     this.#machine = machine;
     this.#pid = pid;
     this.#file = file;
-    this.#key = key;
+    this.#normalizedPath = normalizedPath;
     this.#path = path;
     this.#readOnly = readOnly;
   }
@@ -52,7 +53,7 @@ export class MemoryFileHandle implements FileHandle {
     checkPosition(position, "write", this.#path);
     if (position + data.length > FILE_BYTES_MAX) throw fsError("EFBIG", "write", this.#path);
     const landedBytes = fault === null ? data.length : Math.min(fault.bytesWritten, data.length);
-    if (landedBytes > 0) this.#machine.recordWrite(this.#file, this.#key, position, data.slice(0, landedBytes));
+    if (landedBytes > 0) this.#machine.recordWrite(this.#file, this.#normalizedPath, position, data.slice(0, landedBytes));
     throwFault(fault, "write", this.#path);
   }
 
@@ -63,7 +64,7 @@ export class MemoryFileHandle implements FileHandle {
     checkPosition(size, "truncate", this.#path);
     if (size > FILE_BYTES_MAX) throw fsError("EFBIG", "truncate", this.#path);
     throwFault(fault, "truncate", this.#path);
-    this.#machine.recordTruncate(this.#file, this.#key, size);
+    this.#machine.recordTruncate(this.#file, this.#normalizedPath, size);
   }
 
   /** Makes the file durable; an injected fault drops its dirty data instead (see `FaultRule`). */
@@ -90,6 +91,6 @@ export class MemoryFileHandle implements FileHandle {
 
   #begin(operation: OperationName): ResolvedFault | null {
     if (this.#closed) throw fsError("EBADF", operation, this.#path);
-    return this.#machine.begin(this.#pid, operation, [this.#key], this.#path);
+    return this.#machine.begin(this.#pid, operation, [this.#normalizedPath], this.#path);
   }
 }

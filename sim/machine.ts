@@ -44,7 +44,7 @@ export class Machine {
   /** Operations performed so far. */
   operationCount = 0;
   /** Operations performed so far, by kind. */
-  readonly operationCounts = new Map<OperationName, number>();
+  readonly operationCountsByKind = new Map<OperationName, number>();
   /** Operation number that crashes the machine, or null. */
   crashAtOperation: number | null = null;
   /** True once the machine crashed: every operation throws `ESIMCRASH`. */
@@ -89,7 +89,7 @@ export class Machine {
       throw new SimulatedCrashError("crash", operationNumber, operation, path);
     }
     this.operationCount = operationNumber;
-    this.operationCounts.set(operation, (this.operationCounts.get(operation) ?? 0) + 1);
+    this.operationCountsByKind.set(operation, (this.operationCountsByKind.get(operation) ?? 0) + 1);
     return this.faults.match(operation, keys);
   }
 

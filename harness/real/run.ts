@@ -124,7 +124,7 @@ export async function realCrashUnsupported(strace = "strace"): Promise<string | 
   return probe.status === null ? `${strace} is not installed (${probe.stderr.trim()})` : `${strace} cannot trace here: ${probe.stderr.trim().split("\n")[0]}`;
 }
 
-/** Clamps an integer option. */
+/** The integer option `value` (`fallback` if absent); a `RangeError` outside `min .. max`. */
 function bounded(value: number | undefined, fallback: number, min: number, max: number): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`expected an integer in ${min} .. ${max}, got ${v}`);

@@ -91,10 +91,11 @@ interface Plan {
   readonly entries: Map<number, number>;
 }
 
-/** Piece fates: 0 new, 1 left as it was, 2 zeroed, 3 garbage. */
+/** Piece fates: the new bytes land, the old bytes stay, zeros, or garbage. */
 const NEW = 0;
 const OLD = 1;
 const ZERO = 2;
+const GARBAGE = 3;
 
 /** A seeded plan for the uncovered operations `uncovered`. */
 function randomPlan(ops: readonly TraceOp[], uncovered: readonly number[], next: () => number): Plan {
@@ -120,7 +121,7 @@ function randomFate(op: TraceOp & { kind: "write" }, next: () => number): WriteF
   const last = Math.floor((op.offset + op.data.length - 1) / piece);
   const pieces = Array.from({ length: last - first + 1 }, () => {
     const f = next();
-    return f < 0.5 ? NEW : f < 0.7 ? OLD : f < 0.85 ? ZERO : 3;
+    return f < 0.5 ? NEW : f < 0.7 ? OLD : f < 0.85 ? ZERO : GARBAGE;
   });
   return { piece, pieces, grow: next() < 0.5 };
 }
@@ -173,7 +174,7 @@ function applyWrite(node: Node, op: TraceOp & { kind: "write" }, fate: WriteFate
     for (let x = from; x < to; x++) {
       if (f === NEW) node.data[x] = op.data[x - op.offset]!;
       else if (f === ZERO) node.data[x] = 0;
-      else if (f !== OLD) node.data[x] = (Math.imul(x + seed, 2654435761) >>> 24) & 0xff;
+      else if (f === GARBAGE) node.data[x] = (Math.imul(x + seed, 2654435761) >>> 24) & 0xff;
     }
   });
 }

@@ -56,7 +56,7 @@ const RENAME_EXCHANGE = 2;
 const FALLOC_FL_KEEP_SIZE = 1;
 const F_DUPFD = 0;
 const F_DUPFD_CLOEXEC = 0x406;
-const MAX_PROBLEMS = 20;
+const PROBLEMS_MAX = 20;
 
 /** An open descriptor. */
 interface Descriptor {
@@ -150,7 +150,7 @@ class TraceBuilder {
   }
 
   problem(message: string): void {
-    if (this.problems.length < MAX_PROBLEMS) this.problems.push(message);
+    if (this.problems.length < PROBLEMS_MAX) this.problems.push(message);
   }
 
   /** An absolute path from a directory descriptor argument and a path argument. */
