@@ -19,7 +19,7 @@ import { retainsOnRotate, TrackedWal } from "./wal.ts";
 export class HarnessViolation extends Error {
   /** What is wrong. */
   readonly problems: readonly string[];
-  /** @param problems each invariant the log broke, in words */
+  /** The error for `problems`: each invariant the log broke, in words. */
   constructor(problems: readonly string[]) {
     super(problems.join("; "));
     this.name = "HarnessViolation";
