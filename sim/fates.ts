@@ -13,9 +13,11 @@ import type { Prng } from "./prng.ts";
 
 /** A write split into sectors, some of which land. */
 export interface SectorFate {
+  /** Sector size the write is split at. */
   readonly sectorBytes: SectorBytes;
   /** One flag per sector the write spans, in offset order. */
   readonly landed: readonly boolean[];
+  /** What replaces the sectors that did not land. */
   readonly fill: TornFill;
   /** Replacement bytes for the whole write when `fill` is `garbage`. */
   readonly garbage: Uint8Array | null;
@@ -69,6 +71,7 @@ export function decideFates(
   }
 }
 
+/** Fates as the explicit subset outcome lists them; garbage bytes drawn from `prng`. */
 function decideSubset(outcome: SubsetOutcome, operations: readonly UnsyncedOperation[], prng: Prng): Map<UnsyncedOperation, Fate> {
   const fates = new Map<UnsyncedOperation, Fate>();
   let dataIndex = 0;
@@ -90,10 +93,12 @@ function decideSubset(outcome: SubsetOutcome, operations: readonly UnsyncedOpera
   return fates;
 }
 
+/** One of {@link SECTOR_BYTES}, drawn from `prng`. */
 function pickSectorBytes(prng: Prng): SectorBytes {
   return SECTOR_BYTES[prng.below(SECTOR_BYTES.length)] ?? 512;
 }
 
+/** Each file keeps a seeded prefix of its own operations; entry operations keep one seeded prefix in issue order. */
 function decideSeededPrefix(operations: readonly UnsyncedOperation[], prng: Prng): Map<UnsyncedOperation, Fate> {
   const countByFile = new Map<FileNode, number>();
   let entryCount = 0;
@@ -124,6 +129,11 @@ function decideSeededPrefix(operations: readonly UnsyncedOperation[], prng: Prng
   return fates;
 }
 
+/**
+ * Everything before the last unsynced write lands, nothing after it, and
+ * that write lands its first `chooseLandedSectors(sectorCount)` sectors
+ * (everything lands when there is no unsynced write).
+ */
 function decideTorn(
   operations: readonly UnsyncedOperation[],
   fill: TornFill,
