@@ -51,7 +51,7 @@ export function hasRetention(limits: RetentionLimits): boolean {
 /**
  * The front the limits ask for: at least `front`, higher when they let a
  * prefix go. `segments` are the live segments, oldest first, the active one
- * last. `firstYoung` scans one segment for the sequence of its first record
+ * last. `firstSequenceSince` scans one segment for the sequence of its first record
  * at or above the front appended at or after `cutoffMs`; it is called at
  * most once, for a segment that has one.
  */
@@ -60,7 +60,7 @@ export async function retentionFront(
   front: number,
   limits: RetentionLimits,
   nowMs: number,
-  firstYoung: (segment: SegmentSummary, cutoffMs: number) => Promise<number>,
+  firstSequenceSince: (segment: SegmentSummary, cutoffMs: number) => Promise<number>,
 ): Promise<number> {
   assert(segments.length > 0, "a log always has an active segment");
   let target = front;
@@ -77,7 +77,7 @@ export async function retentionFront(
   }
   assert(target <= segments.at(-1)!.first, "the count and size limits never remove the active segment");
   if (limits.maxAgeMs !== undefined) {
-    target = Math.max(target, await ageFront(segments, nowMs - limits.maxAgeMs, firstYoung));
+    target = Math.max(target, await ageFront(segments, nowMs - limits.maxAgeMs, firstSequenceSince));
   }
   return target;
 }
@@ -86,13 +86,13 @@ export async function retentionFront(
 async function ageFront(
   segments: readonly SegmentSummary[],
   cutoffMs: number,
-  firstYoung: (segment: SegmentSummary, cutoffMs: number) => Promise<number>,
+  firstSequenceSince: (segment: SegmentSummary, cutoffMs: number) => Promise<number>,
 ): Promise<number> {
   let front = 0;
   for (const [index, segment] of segments.entries()) {
     if (visibleRecords(segment) === 0) continue;
     if (segment.firstVisibleTimeMs >= cutoffMs) break;
-    if (segment.lastTimeMs >= cutoffMs) return firstYoung(segment, cutoffMs);
+    if (segment.lastTimeMs >= cutoffMs) return firstSequenceSince(segment, cutoffMs);
     // Every record expired: the front moves past them, to the next segment's start if there is one.
     front = segments[index + 1]?.first ?? segment.lastSequence + 1;
   }

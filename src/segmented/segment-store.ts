@@ -164,9 +164,7 @@ export class SegmentStore {
   async append(payloads: readonly Uint8Array[], recordBytes: number, first: number = this.currentSequence + 1): Promise<number> {
     this.checkNotPoisoned();
     if (first <= this.currentSequence) throw new SequenceError(this.currentSequence + 1, first);
-    if (this.#active.records > 0 && this.#active.bytes + recordBytes + COMMIT_RECORD_BYTES > this.#options.segmentBytes) {
-      await this.rotate();
-    }
+    if (this.#activeIsFullFor(recordBytes)) await this.rotate();
     await this.#tracked(() => this.#active.whenRoom(recordBytes));
     const last = this.#active.appendAll(payloads, first);
     this.#recordAccepted(first, last);
@@ -188,9 +186,8 @@ export class SegmentStore {
    */
   appendNow(payload: Uint8Array | string, sequence: number = this.currentSequence + 1): number | null {
     this.checkNotPoisoned();
-    const active = this.#active;
-    if (active.records > 0 && active.bytes + recordBytesAtMost(payload) + COMMIT_RECORD_BYTES > this.#options.segmentBytes) return null;
-    const accepted = active.appendNow(payload, sequence);
+    if (this.#activeIsFullFor(recordBytesAtMost(payload))) return null;
+    const accepted = this.#active.appendNow(payload, sequence);
     if (accepted === null) return null;
     this.#recordAccepted(accepted, accepted);
     return accepted;
@@ -203,14 +200,18 @@ export class SegmentStore {
    */
   appendAllTextNow(texts: readonly string[], first: number = this.currentSequence + 1): number | null {
     this.checkNotPoisoned();
-    const active = this.#active;
     let bytesAtMost = 0;
     for (const text of texts) bytesAtMost += recordBytesAtMost(text);
-    if (active.records > 0 && active.bytes + bytesAtMost + COMMIT_RECORD_BYTES > this.#options.segmentBytes) return null;
-    const last = active.appendAllTextNow(texts, first);
+    if (this.#activeIsFullFor(bytesAtMost)) return null;
+    const last = this.#active.appendAllTextNow(texts, first);
     if (last === null) return null;
     this.#recordAccepted(last - texts.length + 1, last);
     return last;
+  }
+
+  /** True when records of `recordBytes` (frames) and a commit would take the non-empty active segment past `segmentBytes`: they go to a new one. */
+  #activeIsFullFor(recordBytes: number): boolean {
+    return this.#active.records > 0 && this.#active.bytes + recordBytes + COMMIT_RECORD_BYTES > this.#options.segmentBytes;
   }
 
   /** Makes every accepted record durable (see {@link LogFile.commit}). */
@@ -251,7 +252,7 @@ export class SegmentStore {
     await this.commit();
     if (!hasRetention(this.#options.retention)) return;
     const front = await retentionFront(this.#segments, this.#bounds.front, this.#options.retention, clockTimeMs(this.#options.now), (segment, cutoffMs) =>
-      this.#firstYoung(segment, cutoffMs),
+      this.#firstSequenceSince(segment, cutoffMs),
     );
     await this.truncateFront(front);
   }
@@ -377,7 +378,7 @@ export class SegmentStore {
   }
 
   /** Sequence of the first record at or above the front in `segment` appended at or after `cutoffMs`. */
-  async #firstYoung(segment: SegmentSummary, cutoffMs: number): Promise<number> {
+  async #firstSequenceSince(segment: SegmentSummary, cutoffMs: number): Promise<number> {
     let found = -1;
     await scanSegment(this.#fs, segment.path, {
       ...this.#validateOptions(),

@@ -10,8 +10,7 @@ import { WalArgumentError } from "../errors.ts";
 import type { Codec } from "../format/codec.ts";
 import type { FileSystem } from "../fs.ts";
 import { checkSyncMode, type SyncMode } from "../log/durability.ts";
-import type { Repair } from "../log/repair.ts";
-import { checkClock } from "../log/writer.ts";
+import { checkClock, type WalWriterOptions } from "../log/writer.ts";
 import {
   checkBatchBytesMax,
   checkBoolean,
@@ -33,20 +32,16 @@ const SEGMENT_BYTES_DEFAULT = 16 * 1024 * 1024;
 const POLL_MS_DEFAULT = 100;
 /** Largest poll interval: what a timer can wait, 2^31 − 1 ms (about 24.8 days). */
 const POLL_MS_MAX = 0x7fff_ffff;
+/** The options `Wal.open` shares with `WalWriter.open`, meaning the same. */
+type SharedWriterOptions<T> = Pick<
+  WalWriterOptions<T>,
+  "sync" | "maxBatchBytes" | "codec" | "fs" | "maxRecordBytes" | "staleMs" | "onSync" | "onRepair"
+>;
+
 /** Options of `Wal.open`. */
-export interface WalOptions<T> extends RetentionLimits {
+export interface WalOptions<T> extends RetentionLimits, SharedWriterOptions<T> {
   /** Torn-tail policy for the newest segment; default `strict`. Damage in an older segment fails under every policy. */
   readonly repair?: RepairPolicy;
-  /** When appends become durable: `"manual"` (default: on `flush`), `"always"`, or `{ intervalMs }`. */
-  readonly sync?: SyncMode;
-  /** Bytes of records buffered before they are written without a flush, and the largest `appendBatch`; default 4 MiB. */
-  readonly maxBatchBytes?: number;
-  /** Value encoding; default JSON. */
-  readonly codec?: Codec<T>;
-  /** Filesystem adapter; default: the running runtime's. */
-  readonly fs?: FileSystem;
-  /** Largest payload in bytes, 1 … 2^32 − 1; default 16 MiB. Also bounds what opening reads. */
-  readonly maxRecordBytes?: number;
   /** Clock for record times and retention by age, milliseconds since the epoch; default `Date.now`. */
   readonly now?: () => number;
   /** Records of a newly created log must have sequences above this; default 0. Ignored for an existing log. */
@@ -62,15 +57,6 @@ export interface WalOptions<T> extends RetentionLimits {
   /** How often an in-process follower looks for changes it was not told about, ms, 1 … 2^31 − 1; default 100. */
   readonly pollMs?: number;
   /**
-   * How old, in ms, the lock holder's heartbeat must be before another
-   * process may break its lock when it cannot prove the holder dead (another
-   * host or pid namespace, or no permission to look); 100 … 86 400 000,
-   * default 30 000. The holder refreshes it every `staleMs / 3`; a log
-   * whose lock was broken meanwhile refuses every write with
-   * `WalLockLostError` (see `src/lock.ts`).
-   */
-  readonly staleMs?: number;
-  /**
    * Whether a missing log may be created; default true, which creates the
    * directory and its missing parents (durably), as `WalWriter.open` does
    * for a file's. With `false` a directory that does not exist or holds no
@@ -78,20 +64,6 @@ export interface WalOptions<T> extends RetentionLimits {
    * `ENOENT`) before anything is created or locked.
    */
   readonly create?: boolean;
-  /**
-   * Observer told about each batch once it is written and synced: its
-   * `bytes` (records and commit record), `records`, `durationMs` (write and
-   * fsync) and `syncMs` (the fsync alone), say to feed a latency histogram.
-   * It runs on the flush's path, so keep it short; an exception from it is
-   * ignored. Absent (the default), nothing is timed.
-   */
-  readonly onSync?: (event: { readonly bytes: number; readonly records: number; readonly durationMs: number; readonly syncMs: number }) => void;
-  /**
-   * Observer told once, while opening, what a `truncate-partial` repair cut
-   * (the same as `repaired`), say to log or count it; an exception from it
-   * is ignored.
-   */
-  readonly onRepair?: (repair: Repair) => void;
 }
 
 /** Options of `Wal.read`. */
