@@ -3,11 +3,11 @@
  * the writer (`follow`), without its lock and without ever blocking it.
  *
  * A reader works from views of the log (the live segments and the bounds)
- * taken from a {@link LogSource}: the writer's memory in its own process
- * (woken by the writer on every change, with a polling fallback), or the
- * directory itself from anywhere else (polling). Each segment is read with
- * {@link WalReader}, which stops quietly at a torn tail (a record being
- * written), so a reader never sees a partial record.
+ * taken from a {@link LogSource} (`log-source.ts`): the writer's memory in
+ * its own process (woken by the writer on every change, with a polling
+ * fallback), or the directory itself from anywhere else (polling). Each
+ * segment is read as `WalReader` reads a file, stopping quietly at a torn
+ * tail (a record being written), so a reader never sees a partial record.
  *
  * What happens underneath a reader:
  * - rotation: a segment is complete once a newer one exists (the writer

@@ -1,7 +1,8 @@
 /**
  * Segment files of a segmented log (docs/SEGMENTS.md): their names, which of
- * them are live under the log's bounds, and what the log knows about each
- * one without reading it again.
+ * them are live under the log's bounds, what the log knows about each one
+ * without reading it again, reading and deleting them, and the damage a
+ * segment can show (which opening throws and `verify` reports).
  *
  * A segment is a valid single-file log (docs/FORMAT.md) named after the
  * first sequence it can hold, its base sequence + 1, as 20 zero-padded

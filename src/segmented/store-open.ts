@@ -62,7 +62,9 @@ export interface OpenedSegments {
 
 /** The log id and link a segment gets if opening it creates it. */
 export interface SegmentIdentity {
+  /** The log's id (every segment carries it). */
   readonly logId: Uint8Array;
+  /** The salt of the segment before it, or zeros when none. */
   readonly link: Uint8Array;
 }
 

@@ -139,9 +139,13 @@ export const DIRECTORY_FOLLOW_OPTION_NAMES: OptionNames<WalDirectoryFollowOption
 
 /** The checked options a `Wal` keeps. */
 export interface Settings {
+  /** `maxRecordBytes`. */
   readonly recordBytesMax: number;
+  /** `maxBatchBytes`. */
   readonly batchBytesMax: number;
+  /** `pollMs`. */
   readonly pollMs: number;
+  /** `sync`. */
   readonly sync: SyncMode;
 }
 
@@ -152,7 +156,11 @@ export function checkPollMs(value: number | undefined): number {
   return pollMs;
 }
 
-/** The options of `Wal.open`, checked and defaulted: all but `fs`, which is resolved asynchronously from `given.fs`. */
+/**
+ * The options of `Wal.open`, checked and defaulted: all but `fs`, which is
+ * resolved asynchronously from `given.fs`. Each field is the option of the
+ * same name; `retention` holds the three retention limits.
+ */
 export interface CheckedOpenOptions<T> extends Settings {
   /** The options as given. */
   readonly given: Partial<WalOptions<T>>;
