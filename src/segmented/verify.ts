@@ -34,15 +34,25 @@ export interface VerifyOptions {
   readonly maxRecordBytes?: number;
 }
 
-/** What {@link verify} reports alike for one file and for a whole log: records, batches, their sequences and times, the verdict's details. */
-export interface VerifiedCounts {
-  /** Records a read returns (in a directory: at or above the front) in intact batches. */
+/** What {@link verify} found in one log file (the log itself, or one segment). */
+export interface VerifiedFile {
+  /** The file. */
+  readonly path: string;
+  /** Every record's sequence is above this (the file header's base sequence); -1 when the header is unreadable. */
+  readonly baseSequence: number;
+  /** Size of the file. */
+  readonly bytes: number;
+  /** End of the last intact batch: what the log holds; the rest is preallocated zeros or a torn tail. */
+  readonly logBytes: number;
+  /** Data records in intact batches (in a directory: at or above the front). */
   readonly records: number;
+  /** Records below a directory's front: never returned again, deleted with their segment. */
+  readonly hiddenRecords: number;
   /** Intact batches (each closed by its commit record). */
   readonly batches: number;
-  /** Sequence of the first record counted in `records`, or null when none. */
+  /** Sequence of the first record counted in {@link records}, or null when none. */
   readonly firstSequence: number | null;
-  /** Sequence of the last record counted in `records`, or null when none. */
+  /** Sequence of the last record counted in {@link records}, or null when none. */
   readonly lastSequence: number | null;
   /** Append time of the first counted record, ms since the epoch, or null. */
   readonly firstTimeMs: number | null;
@@ -54,20 +64,6 @@ export interface VerifiedCounts {
   readonly damage: Corruption | null;
 }
 
-/** What {@link verify} found in one log file (the log itself, or one segment). */
-export interface VerifiedFile extends VerifiedCounts {
-  /** The file. */
-  readonly path: string;
-  /** Every record's sequence is above this (the file header's base sequence); -1 when the header is unreadable. */
-  readonly baseSequence: number;
-  /** Size of the file. */
-  readonly bytes: number;
-  /** End of the last intact batch: what the log holds; the rest is preallocated zeros or a torn tail. */
-  readonly logBytes: number;
-  /** Records below a directory's front: never returned again, deleted with their segment. */
-  readonly hiddenRecords: number;
-}
-
 /** The verdict of {@link verify}. */
 export type VerifyStatus =
   /** Every byte checks out (preallocated zeros after the last batch are free space). */
@@ -77,8 +73,8 @@ export type VerifyStatus =
   /** Damage no crash explains (or a segment set someone changed by hand): fatal under every repair policy. */
   | "damaged";
 
-/** What {@link verify} reports about a log: the counts are the files' together, `tail` the newest file's (when nothing is damaged), `damage` the first found. */
-export interface VerifyReport extends VerifiedCounts {
+/** What {@link verify} reports about a log. */
+export interface VerifyReport {
   /** The path verified. */
   readonly path: string;
   /** `file`: a single-file log (`WalWriter`); `directory`: a segmented log (`Wal`). */
@@ -89,8 +85,24 @@ export interface VerifyReport extends VerifiedCounts {
   readonly status: VerifyStatus;
   /** The file, or the live segments oldest first (as far as verification got). */
   readonly files: readonly VerifiedFile[];
+  /** Records the log returns. */
+  readonly records: number;
+  /** Intact batches. */
+  readonly batches: number;
   /** Bytes of the files. */
   readonly bytes: number;
+  /** First record's sequence, or null when the log holds none. */
+  readonly firstSequence: number | null;
+  /** Last record's sequence, or null when the log holds none. */
+  readonly lastSequence: number | null;
+  /** First record's append time (ms since the epoch), or null. */
+  readonly firstTimeMs: number | null;
+  /** Last record's append time (ms since the epoch), or null. */
+  readonly lastTimeMs: number | null;
+  /** The torn tail, when {@link status} is `torn-tail`. */
+  readonly tail: Corruption | null;
+  /** The damage, when {@link status} is `damaged`. */
+  readonly damage: Corruption | null;
   /** Directory: the front from the bounds file (no record below it is returned); null for a file. */
   readonly front: number | null;
   /** Directory: what the next open finishes that a crash cut short (a creation or a rotation, or a back cut), or null. */

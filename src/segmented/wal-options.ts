@@ -32,14 +32,9 @@ const SEGMENT_BYTES_DEFAULT = 16 * 1024 * 1024;
 const POLL_MS_DEFAULT = 100;
 /** Largest poll interval: what a timer can wait, 2^31 − 1 ms (about 24.8 days). */
 const POLL_MS_MAX = 0x7fff_ffff;
-/** The options `Wal.open` shares with `WalWriter.open`, meaning the same. */
-type SharedWriterOptions<T> = Pick<
-  WalWriterOptions<T>,
-  "sync" | "maxBatchBytes" | "codec" | "fs" | "maxRecordBytes" | "staleMs" | "onSync" | "onRepair"
->;
-
-/** Options of `Wal.open`. */
-export interface WalOptions<T> extends RetentionLimits, SharedWriterOptions<T> {
+/** Options of `Wal.open`; those it shares with `WalWriter.open` (`sync`, `maxBatchBytes`, `codec`, `fs`, `maxRecordBytes`, `staleMs`, `onSync`, `onRepair`) mean the same. */
+export interface WalOptions<T>
+  extends RetentionLimits, Pick<WalWriterOptions<T>, "sync" | "maxBatchBytes" | "codec" | "fs" | "maxRecordBytes" | "staleMs" | "onSync" | "onRepair"> {
   /** Torn-tail policy for the newest segment; default `strict`. Damage in an older segment fails under every policy. */
   readonly repair?: RepairPolicy;
   /** Clock for record times and retention by age, milliseconds since the epoch; default `Date.now`. */
