@@ -6,6 +6,8 @@
  */
 
 import { describe, expect, test } from "vitest";
+import { WalReader, WalWriter } from "../mod.ts";
+import { MemoryFileSystem } from "../sim/mod.ts";
 import { AssertionError } from "../src/assert.ts";
 import { WalError } from "../src/errors.ts";
 import { SERIAL_QUEUE_OPERATIONS_MAX, SerialQueue, WalQueueFullError } from "../src/serial-queue.ts";
@@ -99,5 +101,20 @@ describe("SerialQueue", () => {
   test("the default bound is SERIAL_QUEUE_OPERATIONS_MAX, far above what awaiting callers reach", () => {
     expect(SERIAL_QUEUE_OPERATIONS_MAX).toBe(1024 * 1024);
     expect(() => new SerialQueue("log", 0)).toThrow(AssertionError);
+  });
+
+  test("a writer closed while appends wait in its queue for room runs them first, then closes", async () => {
+    const fs = new MemoryFileSystem();
+    await fs.mkdir("/data");
+    await fs.syncDir("/");
+    const writer = await WalWriter.open("/data/log.wal", { fs, maxBatchBytes: 1024 });
+    const note = "x".repeat(600); // two do not fit one batch: the second waits in the queue for room
+    const appends = [writer.append(note), writer.append(note), writer.append(note)];
+    const closed = writer.close();
+    expect(await Promise.all(appends)).toEqual([1, 2, 3]);
+    await closed;
+    const sequences: number[] = [];
+    for await (const record of WalReader.open("/data/log.wal", { fs })) sequences.push(record.sequence);
+    expect(sequences).toEqual([1, 2, 3]);
   });
 });
