@@ -1,0 +1,141 @@
+/**
+ * The format's and the scan's asserted invariants, at their edges: what
+ * encode writes, decode reads back; a caller that breaks a precondition only
+ * the library can break (a salt of the wrong size, a frame with no room, a
+ * read range past the reader's capacity or the file) fails an assertion, a
+ * plain `Error`, never a `WalError`; and a log whose batches take every path
+ * of the scan (buffered, refilled, streamed past the buffer) reads back.
+ */
+
+import { describe, expect, test } from "vitest";
+import { bytesCodec, WalError, WalReader, WalWriter } from "../mod.ts";
+import { BatchBuffer } from "../src/format/batch-buffer.ts";
+import { crc32 } from "../src/format/crc32.ts";
+import {
+  Checksummer,
+  COMMIT_RECORD_BYTES,
+  decodeCommitRecord,
+  decodeFileHeader,
+  encodeFileHeader,
+  encodeRecordHeader,
+  type FileHeader,
+  FILE_HEADER_BYTES,
+  LOG_ID_BYTES,
+  RECORD_HEADER_BYTES,
+  RecordKind,
+  SALT_BYTES,
+} from "../src/format/frame.ts";
+import { ChunkReader } from "../src/log/chunk-reader.ts";
+import { MemoryFileSystem } from "../sim/mod.ts";
+
+const INVARIANT = /^invariant violated: /;
+
+/** What `run` threw: it must throw. */
+function thrown(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a throw");
+}
+
+/** Expects `run` to fail an assertion: a plain Error, not a WalError. */
+function expectAssertion(run: () => unknown): void {
+  const error = thrown(run);
+  expect(error).toBeInstanceOf(Error);
+  expect(error).not.toBeInstanceOf(WalError);
+  expect((error as Error).message).toMatch(INVARIANT);
+}
+
+function header(fields: Partial<FileHeader> = {}): FileHeader {
+  return {
+    salt: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8),
+    baseSequence: 41,
+    logId: new Uint8Array(LOG_ID_BYTES).fill(9),
+    link: new Uint8Array(SALT_BYTES).fill(3),
+    ...fields,
+  };
+}
+
+describe("the file header", () => {
+  test("decodes to the fields it was encoded from", () => {
+    const fields = header({ baseSequence: Number.MAX_SAFE_INTEGER });
+    const bytes = encodeFileHeader(fields, crc32);
+    expect(bytes.length).toBe(FILE_HEADER_BYTES);
+    expect(decodeFileHeader(bytes, crc32)).toEqual(fields);
+  });
+
+  test("fields of the wrong size, or a base sequence the format cannot hold, fail an assertion", () => {
+    expectAssertion(() => encodeFileHeader(header({ salt: new Uint8Array(SALT_BYTES - 1) }), crc32));
+    expectAssertion(() => encodeFileHeader(header({ link: new Uint8Array(SALT_BYTES + 1) }), crc32));
+    expectAssertion(() => encodeFileHeader(header({ logId: new Uint8Array(LOG_ID_BYTES - 1) }), crc32));
+    expectAssertion(() => encodeFileHeader(header({ baseSequence: 2 ** 53 }), crc32));
+  });
+});
+
+describe("records and batches", () => {
+  const checksummer = new Checksummer(crc32, header().salt);
+
+  test("a record header is encoded only where its whole frame fits", () => {
+    const target = new Uint8Array(RECORD_HEADER_BYTES + 10);
+    const view = new DataView(target.buffer);
+    expect(encodeRecordHeader(target, view, 0, RecordKind.data, 1, 2, 10, checksummer)).toBe(RECORD_HEADER_BYTES + 10);
+    expectAssertion(() => encodeRecordHeader(target, view, 0, RecordKind.data, 1, 2, 11, checksummer));
+    expectAssertion(() => encodeRecordHeader(target, view, 1, RecordKind.data, 1, 2, 10, checksummer));
+  });
+
+  test("a sealed batch ends with a commit that names exactly it", () => {
+    const batch = new BatchBuffer();
+    batch.add(7, 100, Uint8Array.of(1, 2, 3), checksummer);
+    expect(batch.addText(8, 101, "four", 1024, checksummer)).toBe(4);
+    const start = 4096;
+    const bytes = batch.seal(start, 102, checksummer);
+    const commitAt = bytes.length - COMMIT_RECORD_BYTES;
+    const found = decodeCommitRecord(bytes.subarray(commitAt), checksummer);
+    expect(found).toEqual({
+      sequence: 8,
+      commit: { batchStart: start, commitOffset: start + commitAt, recordCount: 2, batchCrc: checksummer.of(bytes.subarray(0, commitAt)) },
+    });
+    expectAssertion(() => batch.add(9, 103, Uint8Array.of(1), checksummer));
+    expectAssertion(() => batch.seal(start, 104, checksummer));
+  });
+});
+
+describe("the chunk reader", () => {
+  test("a range past its capacity, or starting past the end of the file, fails an assertion", async () => {
+    const fs = new MemoryFileSystem();
+    const file = await fs.open("/f", "create");
+    await file.write(new Uint8Array(4096).fill(5), 0);
+    const capacityBytes = 2 * 1024 * 1024; // the reader's capacity is never below its 1 MiB read-ahead
+    const reader = new ChunkReader(file, 4096, capacityBytes);
+    expect((await reader.view(4000, 200)).length).toBe(96);
+    expect((await reader.view(4096, 10)).length).toBe(0);
+    expectAssertion(() => reader.view(0, capacityBytes + 1));
+    expectAssertion(() => reader.view(4097, 1));
+    expectAssertion(() => reader.view(-1, 1));
+    await file.close();
+  });
+});
+
+describe("the scan", () => {
+  test("batches of one record, of several, and larger than the read buffer, read back in order", async () => {
+    const fs = new MemoryFileSystem();
+    const path = "/log.wal";
+    const values: Uint8Array[] = [];
+    const options = { fs, codec: bytesCodec, maxRecordBytes: 1536 * 1024 }; // the read buffer holds one such record and a commit
+    const writer = await WalWriter.open(path, options);
+    const sizes = [[10], [10, 20, 30], [1024 * 1024 + 5], Array.from({ length: 500 }, (_, i) => i), [1, 1024 * 1024, 1024 * 1024, 1], [7]];
+    for (const batch of sizes) {
+      const batchValues = batch.map((bytes, i) => new Uint8Array(bytes).fill((values.length + i) % 251));
+      await writer.appendBatch(batchValues);
+      await writer.flush();
+      values.push(...batchValues);
+    }
+    await writer.close();
+    const read: Uint8Array[] = [];
+    for await (const record of WalReader.open(path, options)) read.push(record.value);
+    const digest = (records: Uint8Array[]) => records.map((value) => `${value.length}:${crc32(value, 0)}`); // toEqual on MiBs is slow
+    expect(digest(read)).toEqual(digest(values));
+  });
+});
