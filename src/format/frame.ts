@@ -15,6 +15,20 @@ import { type Crc32, crc32 as crc32Portable } from "./crc32.ts";
 export const FILE_HEADER_BYTES = 64;
 /** A record header: magic, version, kind, payload length, sequence, time, payload CRC, header CRC. */
 export const RECORD_HEADER_BYTES = 32;
+/** Where a record header's version byte is (the two magic bytes come first). */
+export const RECORD_VERSION_AT = 2;
+/** Where a record header's kind byte is. */
+export const RECORD_KIND_AT = 3;
+/** Where a record header's payload length (u32) is. */
+export const RECORD_PAYLOAD_BYTES_AT = 4;
+/** Where a record header's sequence (u64) is. */
+export const RECORD_SEQUENCE_AT = 8;
+/** Where a record header's time in milliseconds (u64) is. */
+export const RECORD_TIME_AT = 16;
+/** Where a record header's payload CRC (u32) is. */
+export const RECORD_PAYLOAD_CRC_AT = 24;
+/** Where a record header's own CRC (u32) is: it covers every header byte before it. */
+export const RECORD_HEADER_CRC_AT = 28;
 /** A commit payload: batch start, commit offset, record count, batch CRC. */
 export const COMMIT_PAYLOAD_BYTES = 24;
 /** A commit record, header and payload: what every batch ends with. */
@@ -63,6 +77,10 @@ function viewOf(bytes: Uint8Array): DataView {
 
 /** Offset of the file header's CRC: it covers every byte before it. */
 const FILE_HEADER_CRC_AT = FILE_HEADER_BYTES - 4;
+const FILE_VERSION_AT = 8;
+const FILE_HEADER_BYTES_AT = 10;
+const FILE_FLAGS_AT = 12;
+const FILE_RESERVED_AT = 56;
 const FILE_SALT_AT = 16;
 const FILE_BASE_SEQUENCE_AT = 24;
 const FILE_LOG_ID_AT = 32;
@@ -91,8 +109,8 @@ export function encodeFileHeader(header: FileHeader, crc: Crc32): Uint8Array {
   const bytes = new Uint8Array(FILE_HEADER_BYTES);
   const view = viewOf(bytes);
   bytes.set(FILE_MAGIC, 0);
-  view.setUint16(8, FORMAT_VERSION, true);
-  view.setUint16(10, FILE_HEADER_BYTES, true);
+  view.setUint16(FILE_VERSION_AT, FORMAT_VERSION, true);
+  view.setUint16(FILE_HEADER_BYTES_AT, FILE_HEADER_BYTES, true);
   bytes.set(header.salt, FILE_SALT_AT);
   setU64(view, FILE_BASE_SEQUENCE_AT, header.baseSequence);
   bytes.set(header.logId, FILE_LOG_ID_AT);
@@ -140,13 +158,13 @@ export function decodeFileHeader(bytes: Uint8Array, crc: Crc32): FileHeader | Fr
   if (stored !== computed) {
     return { kind: "checksum-mismatch", detail: `file header CRC ${hex(stored)} != computed ${hex(computed)}` };
   }
-  const version = view.getUint16(8, true);
+  const version = view.getUint16(FILE_VERSION_AT, true);
   if (version !== FORMAT_VERSION) {
     return { kind: "unsupported-version", detail: `file format version ${version}; this build reads ${FORMAT_VERSION}` };
   }
-  const headerBytes = view.getUint16(10, true);
-  const flags = view.getUint32(12, true);
-  const reserved = view.getUint32(56, true);
+  const headerBytes = view.getUint16(FILE_HEADER_BYTES_AT, true);
+  const flags = view.getUint32(FILE_FLAGS_AT, true);
+  const reserved = view.getUint32(FILE_RESERVED_AT, true);
   const baseSequence = getU64(view, FILE_BASE_SEQUENCE_AT);
   if (headerBytes !== FILE_HEADER_BYTES || flags !== 0 || reserved !== 0 || baseSequence < 0) {
     return {
@@ -236,13 +254,13 @@ export function encodeRecordHeader(
   assert(payloadStart + payloadBytes <= target.length, "a record is encoded only where its frame fits");
   target[at] = RECORD_MAGIC_0;
   target[at + 1] = RECORD_MAGIC_1;
-  target[at + 2] = FORMAT_VERSION;
-  target[at + 3] = kind;
-  view.setUint32(at + 4, payloadBytes, true);
-  setU64(view, at + 8, sequence);
-  setU64(view, at + 16, timeMs);
-  view.setUint32(at + 24, checksummer.ofRange(target, payloadStart, payloadStart + payloadBytes), true);
-  view.setUint32(at + 28, checksummer.ofRange(target, at, at + 28), true);
+  target[at + RECORD_VERSION_AT] = FORMAT_VERSION;
+  target[at + RECORD_KIND_AT] = kind;
+  view.setUint32(at + RECORD_PAYLOAD_BYTES_AT, payloadBytes, true);
+  setU64(view, at + RECORD_SEQUENCE_AT, sequence);
+  setU64(view, at + RECORD_TIME_AT, timeMs);
+  view.setUint32(at + RECORD_PAYLOAD_CRC_AT, checksummer.ofRange(target, payloadStart, payloadStart + payloadBytes), true);
+  view.setUint32(at + RECORD_HEADER_CRC_AT, checksummer.ofRange(target, at, at + RECORD_HEADER_CRC_AT), true);
   return RECORD_HEADER_BYTES + payloadBytes;
 }
 
@@ -260,22 +278,22 @@ export function decodeRecordHeader(bytes: Uint8Array, checksummer: Checksummer, 
     return { kind: "partial-header", detail: `${bytes.length} of ${RECORD_HEADER_BYTES} record header bytes` };
   }
   const view = viewOf(bytes);
-  const stored = view.getUint32(28, true);
-  const computed = checksummer.of(bytes.subarray(0, 28));
+  const stored = view.getUint32(RECORD_HEADER_CRC_AT, true);
+  const computed = checksummer.of(bytes.subarray(0, RECORD_HEADER_CRC_AT));
   if (stored !== computed) {
     return { kind: "checksum-mismatch", detail: `record header CRC ${hex(stored)} != computed ${hex(computed)}` };
   }
-  const version = bytes[2]!;
+  const version = bytes[RECORD_VERSION_AT]!;
   if (version !== FORMAT_VERSION) {
     return { kind: "unsupported-version", detail: `record version ${version}; this build reads ${FORMAT_VERSION}` };
   }
-  const kind = bytes[3]!;
+  const kind = bytes[RECORD_KIND_AT]!;
   if (kind !== RecordKind.data && kind !== RecordKind.commit) {
     return { kind: "bad-header", detail: `unknown record kind ${kind}` };
   }
-  const payloadBytes = view.getUint32(4, true);
-  const sequence = getU64(view, 8);
-  const timeMs = getU64(view, 16);
+  const payloadBytes = view.getUint32(RECORD_PAYLOAD_BYTES_AT, true);
+  const sequence = getU64(view, RECORD_SEQUENCE_AT);
+  const timeMs = getU64(view, RECORD_TIME_AT);
   if (sequence < 0 || timeMs < 0) return { kind: "bad-header", detail: "sequence or time exceeds 2^53 - 1" };
   if (kind === RecordKind.commit && payloadBytes !== COMMIT_PAYLOAD_BYTES) {
     return { kind: "bad-header", detail: `commit payload is ${payloadBytes} bytes, not ${COMMIT_PAYLOAD_BYTES}` };
@@ -283,7 +301,7 @@ export function decodeRecordHeader(bytes: Uint8Array, checksummer: Checksummer, 
   if (kind === RecordKind.data && payloadBytes > recordBytesMax) {
     return { kind: "oversized-length", detail: `payload of ${payloadBytes} bytes exceeds maxRecordBytes ${recordBytesMax}` };
   }
-  return { kind, payloadBytes, sequence, timeMs, payloadCrc: view.getUint32(24, true) };
+  return { kind, payloadBytes, sequence, timeMs, payloadCrc: view.getUint32(RECORD_PAYLOAD_CRC_AT, true) };
 }
 
 /** What a commit record says about the batch it ends. */
@@ -298,24 +316,34 @@ export interface CommitPayload {
   readonly batchCrc: number;
 }
 
+const COMMIT_BATCH_START_AT = 0;
+const COMMIT_OFFSET_AT = 8;
+const COMMIT_RECORD_COUNT_AT = 16;
+const COMMIT_BATCH_CRC_AT = 20;
+
 /** Encodes a commit payload into a fresh 24-byte array. */
 export function encodeCommitPayload(commit: CommitPayload): Uint8Array {
   const bytes = new Uint8Array(COMMIT_PAYLOAD_BYTES);
   const view = viewOf(bytes);
-  setU64(view, 0, commit.batchStart);
-  setU64(view, 8, commit.commitOffset);
-  view.setUint32(16, commit.recordCount, true);
-  view.setUint32(20, commit.batchCrc, true);
+  setU64(view, COMMIT_BATCH_START_AT, commit.batchStart);
+  setU64(view, COMMIT_OFFSET_AT, commit.commitOffset);
+  view.setUint32(COMMIT_RECORD_COUNT_AT, commit.recordCount, true);
+  view.setUint32(COMMIT_BATCH_CRC_AT, commit.batchCrc, true);
   return bytes;
 }
 
 /** Decodes a 24-byte commit payload; `null` if a field is out of range. */
 export function decodeCommitPayload(bytes: Uint8Array): CommitPayload | null {
   const view = viewOf(bytes);
-  const batchStart = getU64(view, 0);
-  const commitOffset = getU64(view, 8);
+  const batchStart = getU64(view, COMMIT_BATCH_START_AT);
+  const commitOffset = getU64(view, COMMIT_OFFSET_AT);
   if (batchStart < 0 || commitOffset < 0) return null;
-  return { batchStart, commitOffset, recordCount: view.getUint32(16, true), batchCrc: view.getUint32(20, true) };
+  return {
+    batchStart,
+    commitOffset,
+    recordCount: view.getUint32(COMMIT_RECORD_COUNT_AT, true),
+    batchCrc: view.getUint32(COMMIT_BATCH_CRC_AT, true),
+  };
 }
 
 /**

@@ -27,6 +27,7 @@ import {
   type RecordHeader,
   isTearable,
   RECORD_HEADER_BYTES,
+  RECORD_KIND_AT,
   RECORD_MAGIC_0,
   RECORD_MAGIC_1,
   RecordKind,
@@ -152,28 +153,28 @@ interface CommitFound {
  */
 async function findCommitAfter(reader: ChunkReader, from: number, checksummer: Checksummer): Promise<CommitFound | null> {
   const end = reader.fileBytes;
-  let base = from;
-  while (base + COMMIT_RECORD_BYTES <= end) {
-    const window = await reader.view(base, SEARCH_WINDOW_BYTES);
+  let windowStart = from;
+  while (windowStart + COMMIT_RECORD_BYTES <= end) {
+    const window = await reader.view(windowStart, SEARCH_WINDOW_BYTES);
     if (window.length < COMMIT_RECORD_BYTES) return null; // the file shrank under a reader: a writer cut its preallocated space
-    const last = window.length - COMMIT_RECORD_BYTES;
-    for (let i = window.indexOf(RECORD_MAGIC_0); i >= 0 && i <= last; i = window.indexOf(RECORD_MAGIC_0, i + 1)) {
-      if (window[i + 1] !== RECORD_MAGIC_1 || window[i + 3] !== RecordKind.commit) continue;
+    const lastCommitIndex = window.length - COMMIT_RECORD_BYTES;
+    for (let i = window.indexOf(RECORD_MAGIC_0); i >= 0 && i <= lastCommitIndex; i = window.indexOf(RECORD_MAGIC_0, i + 1)) {
+      if (window[i + 1] !== RECORD_MAGIC_1 || window[i + RECORD_KIND_AT] !== RecordKind.commit) continue;
       const found = decodeCommitRecord(window.subarray(i, i + COMMIT_RECORD_BYTES), checksummer);
-      if (found !== null) return { offset: base + i, commitOffset: found.commit.commitOffset, batchStart: found.commit.batchStart };
+      if (found !== null) return { offset: windowStart + i, commitOffset: found.commit.commitOffset, batchStart: found.commit.batchStart };
     }
-    base += last + 1;
+    windowStart += lastCommitIndex + 1;
   }
   return null;
 }
 
 /** Whether every byte from `from` to the end of the file is zero. */
 async function isZeroFrom(reader: ChunkReader, from: number): Promise<boolean> {
-  for (let base = from; base < reader.fileBytes; ) {
-    const window = await reader.view(base, SEARCH_WINDOW_BYTES);
+  for (let windowStart = from; windowStart < reader.fileBytes; ) {
+    const window = await reader.view(windowStart, SEARCH_WINDOW_BYTES);
     if (window.length === 0) return true; // the file shrank under a reader: a writer cut its preallocated space
     for (let i = 0; i < window.length; i++) if (window[i] !== 0) return false;
-    base += window.length;
+    windowStart += window.length;
   }
   return true;
 }

@@ -34,8 +34,13 @@ import {
   getU64,
   isDamage,
   RECORD_HEADER_BYTES,
+  RECORD_KIND_AT,
   RECORD_MAGIC_0,
   RECORD_MAGIC_1,
+  RECORD_PAYLOAD_BYTES_AT,
+  RECORD_SEQUENCE_AT,
+  RECORD_TIME_AT,
+  RECORD_VERSION_AT,
   RecordKind,
 } from "../format/frame.ts";
 import type { FileHandle } from "../fs.ts";
@@ -245,19 +250,19 @@ async function findUnbufferedBatch(reader: ChunkReader, start: number, checksumm
 function findBufferedBatch(reader: ChunkReader, start: number, checksummer: Checksummer, recordBytesMax: number): BatchFound | null | typeof UNBUFFERED {
   const bytes = reader.buffer;
   const view = reader.dataView;
-  const base = reader.bufferStart;
+  const bufferStart = reader.bufferStart;
   const fileBytes = reader.fileBytes;
   let records = 0;
   for (let at = start; ; ) {
     if (fileBytes - at < RECORD_HEADER_BYTES) return null;
     if (!reader.isBuffered(at, RECORD_HEADER_BYTES)) return UNBUFFERED;
-    const i = at - base;
+    const i = at - bufferStart;
     if (bytes[i] !== RECORD_MAGIC_0 || bytes[i + 1] !== RECORD_MAGIC_1) return null;
-    const payloadBytes = view.getUint32(i + 4, true);
-    if (bytes[i + 3] === RecordKind.commit) {
+    const payloadBytes = view.getUint32(i + RECORD_PAYLOAD_BYTES_AT, true);
+    if (bytes[i + RECORD_KIND_AT] === RecordKind.commit) {
       if (payloadBytes !== COMMIT_PAYLOAD_BYTES || fileBytes - at < COMMIT_RECORD_BYTES) return null;
       if (!reader.isBuffered(at, COMMIT_RECORD_BYTES)) return UNBUFFERED;
-      const batchCrc = checksummer.extend(checksummer.seed, bytes.subarray(start - base, i));
+      const batchCrc = checksummer.extend(checksummer.seed, bytes.subarray(start - bufferStart, i));
       return checkCommit(bytes.subarray(i, i + COMMIT_RECORD_BYTES), at, start, records, batchCrc, checksummer);
     }
     if (payloadBytes > recordBytesMax) return null;
@@ -279,8 +284,8 @@ async function findBatch(reader: ChunkReader, start: number, checksummer: Checks
     if (fileBytes - at < RECORD_HEADER_BYTES) return null;
     const head = await reader.view(at, RECORD_HEADER_BYTES);
     if (head[0] !== RECORD_MAGIC_0 || head[1] !== RECORD_MAGIC_1) return null;
-    const payloadBytes = reader.dataView.getUint32(at - reader.bufferStart + 4, true);
-    if (head[3] === RecordKind.commit) {
+    const payloadBytes = reader.dataView.getUint32(at - reader.bufferStart + RECORD_PAYLOAD_BYTES_AT, true);
+    if (head[RECORD_KIND_AT] === RecordKind.commit) {
       if (payloadBytes !== COMMIT_PAYLOAD_BYTES || fileBytes - at < COMMIT_RECORD_BYTES) return null;
       return checkCommit(await reader.view(at, COMMIT_RECORD_BYTES), at, start, records, batchCrc, checksummer);
     }
@@ -342,7 +347,7 @@ async function* visitStreaming(
       yield;
       await reader.view(at, RECORD_HEADER_BYTES);
     }
-    const frameBytes = RECORD_HEADER_BYTES + reader.dataView.getUint32(at - reader.bufferStart + 4, true);
+    const frameBytes = RECORD_HEADER_BYTES + reader.dataView.getUint32(at - reader.bufferStart + RECORD_PAYLOAD_BYTES_AT, true);
     if (!reader.isBuffered(at, frameBytes)) {
       yield;
       await reader.view(at, frameBytes);
@@ -361,13 +366,13 @@ function visitRecord(reader: ChunkReader, at: number, progress: Progress, option
   const bytes = reader.buffer;
   const view = reader.dataView;
   const i = at - reader.bufferStart;
-  const payloadBytes = view.getUint32(i + 4, true);
-  const sequence = getU64(view, i + 8);
-  const timeMs = getU64(view, i + 16);
-  if (bytes[i + 2] !== FORMAT_VERSION) {
-    fail("unsupported-version", at, options.path, `record version ${bytes[i + 2]}; this build reads ${FORMAT_VERSION}`);
+  const payloadBytes = view.getUint32(i + RECORD_PAYLOAD_BYTES_AT, true);
+  const sequence = getU64(view, i + RECORD_SEQUENCE_AT);
+  const timeMs = getU64(view, i + RECORD_TIME_AT);
+  if (bytes[i + RECORD_VERSION_AT] !== FORMAT_VERSION) {
+    fail("unsupported-version", at, options.path, `record version ${bytes[i + RECORD_VERSION_AT]}; this build reads ${FORMAT_VERSION}`);
   }
-  if (bytes[i + 3] !== RecordKind.data) fail("bad-header", at, options.path, `unknown record kind ${bytes[i + 3]}`);
+  if (bytes[i + RECORD_KIND_AT] !== RecordKind.data) fail("bad-header", at, options.path, `unknown record kind ${bytes[i + RECORD_KIND_AT]}`);
   if (sequence < 0 || timeMs < 0) fail("bad-header", at, options.path, "sequence or time exceeds 2^53 - 1");
   if (sequence <= progress.lastSequence) fail("sequence-violation", at, options.path, `sequence ${sequence} after ${progress.lastSequence}`);
   progress.lastSequence = sequence;
