@@ -23,7 +23,7 @@
  */
 
 import { assert } from "../assert.ts";
-import { SequenceError, WalPoisonedError } from "../errors.ts";
+import { WalPoisonedError, WalSequenceError } from "../errors.ts";
 import type { Crc32 } from "../format/crc32.ts";
 import { COMMIT_RECORD_BYTES, SALT_BYTES } from "../format/frame.ts";
 import type { FileSystem } from "../fs.ts";
@@ -163,7 +163,7 @@ export class SegmentStore {
    */
   async append(payloads: readonly Uint8Array[], recordBytes: number, first: number = this.currentSequence + 1): Promise<number> {
     this.checkNotPoisoned();
-    if (first <= this.currentSequence) throw new SequenceError(this.currentSequence + 1, first);
+    if (first <= this.currentSequence) throw new WalSequenceError(this.currentSequence + 1, first);
     if (this.#activeIsFullFor(recordBytes)) await this.rotate();
     await this.#tracked(() => this.#active.whenRoom(recordBytes));
     const last = this.#active.appendAll(payloads, first);

@@ -206,7 +206,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * once it is durable. Rotates first when the active segment is full
    * (which flushes it).
    *
-   * @throws {SequenceError} `options.sequence` does not exceed `currentSequence`
+   * @throws {WalSequenceError} `options.sequence` does not exceed `currentSequence`
    * @throws {WalArgumentError} the value cannot be encoded or is too large
    * @throws {WalIoError} a write failed and was rolled back; the log is still usable
    * @throws {WalPoisonedError} the log is poisoned (possibly by this call)
@@ -235,7 +235,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * `currentSequence`.
    *
    * @throws {WalArgumentError} a value cannot be encoded or is too large, or the batch exceeds `maxBatchBytes`
-   * @throws {SequenceError} `options.sequence` does not exceed `currentSequence`
+   * @throws {WalSequenceError} `options.sequence` does not exceed `currentSequence`
    * @throws {WalIoError} a write failed and was rolled back
    * @throws {WalPoisonedError} the log is poisoned
    * @throws {WalClosedError} the log is closed
