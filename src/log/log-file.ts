@@ -47,15 +47,15 @@ export { validate, type ValidateOptions } from "./log-file-open.ts";
 
 /** How to open a {@link LogFile}. */
 export interface LogFileOptions {
-  /** Torn-tail policy. */
+  /** What opening does with a torn tail (`strict` refuses it, `truncate-partial` saves and cuts it). */
   readonly repair: RepairPolicy;
-  /** Largest payload. */
+  /** Largest payload in bytes: what appending refuses above, and what opening refuses to read past. */
   readonly recordBytesMax: number;
   /** A batch takes no more records once it holds this many bytes (it always takes one). */
   readonly batchBytesMax: number;
-  /** CRC-32 implementation. */
+  /** CRC-32 implementation (the adapter's native one, or the portable one). */
   readonly crc: Crc32;
-  /** Record clock, milliseconds since the epoch. */
+  /** Record clock, milliseconds since the epoch; each value is checked (`clockTimeMs`) before a record takes it. */
   readonly now: () => number;
   /** Base sequence of the file if it has to be created. */
   readonly baseSequence: number;

@@ -58,7 +58,7 @@ const READER_OPTION_NAMES: OptionNames<WalReaderOptions<unknown>> = { from: true
 
 /** An async iterable over a log's records. Obtain with {@link WalReader.open}. */
 export class WalReader<T = unknown> implements AsyncIterable<WalRecord<T>> {
-  /** The log file. */
+  /** The log file's path, as given to {@link WalReader.open}. */
   readonly path: string;
   readonly #from: number;
   readonly #codec: Codec<T>;

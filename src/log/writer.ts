@@ -133,7 +133,7 @@ export interface AppendOptions {
 
 /** Appends records to one log file. Obtain with {@link WalWriter.open}. */
 export class WalWriter<T = unknown> implements AsyncDisposable {
-  /** The log file. */
+  /** The log file's path, as given to {@link WalWriter.open} (the lock is `<path>.lock`). */
   readonly path: string;
   readonly #log: LogFile;
   readonly #owner: LogOwner;
