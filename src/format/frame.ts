@@ -41,10 +41,10 @@ export const RECORD_BYTES_MAX_DEFAULT = 16 * 1024 * 1024;
 export const RECORD_BYTES_MAX_LIMIT = 0xffff_ffff;
 /** Size of the file's salt, and of the link to the previous segment's salt. */
 export const SALT_BYTES = 8;
-/** Size of the log id. */
+/** Size of the log id, random and the same in every segment of one segmented log. */
 export const LOG_ID_BYTES = 16;
 
-/** `\x89WAL\r\n\x1a\n` */
+/** A log file's first bytes: `\x89WAL\r\n\x1a\n`. */
 const FILE_MAGIC: readonly number[] = [0x89, 0x57, 0x41, 0x4c, 0x0d, 0x0a, 0x1a, 0x0a];
 /** First byte of every record header (`W` of `WR`). */
 export const RECORD_MAGIC_0 = 0x57;
@@ -66,9 +66,9 @@ export function setU64(view: DataView, at: number, value: number): void {
 
 /** Reads a u64 little-endian; returns -1 if it exceeds 2^53 − 1. */
 export function getU64(view: DataView, at: number): number {
-  const hi = view.getUint32(at + 4, true);
-  if (hi >= 0x20_0000) return -1;
-  return hi * TWO_32 + view.getUint32(at, true);
+  const high = view.getUint32(at + 4, true);
+  if (high >= 0x20_0000) return -1;
+  return high * TWO_32 + view.getUint32(at, true);
 }
 
 function viewOf(bytes: Uint8Array): DataView {

@@ -110,8 +110,18 @@ async function firstDamage(reader: ChunkReader, start: number, checksummer: Chec
       continue;
     }
     const commit = decodeCommitPayload(read.frame.subarray(RECORD_HEADER_BYTES));
-    if (commit === null || commit.batchStart !== start || commit.commitOffset !== at || commit.recordCount !== records || records === 0 || read.header.sequence !== sequence) {
-      const found = commit === null ? "a malformed payload" : `batch start ${commit.batchStart}, offset ${commit.commitOffset}, ${commit.recordCount} records, sequence ${read.header.sequence}`;
+    const namesThisBatch =
+      commit !== null &&
+      records > 0 &&
+      commit.batchStart === start &&
+      commit.commitOffset === at &&
+      commit.recordCount === records &&
+      read.header.sequence === sequence;
+    if (!namesThisBatch) {
+      const found =
+        commit === null
+          ? "a malformed payload"
+          : `batch start ${commit.batchStart}, offset ${commit.commitOffset}, ${commit.recordCount} records, sequence ${read.header.sequence}`;
       const expected = `batch start ${start}, offset ${at}, ${records} records, sequence ${sequence}`;
       return { offset: at, kind: "sequence-violation", detail: `commit does not match its batch: expected ${expected}; found ${found}` };
     }
