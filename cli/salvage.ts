@@ -12,7 +12,7 @@ import { bytesCodec, type FileSystem, Wal, WalWriter } from "../mod.ts";
 import { RECORD_BYTES_MAX_DEFAULT } from "../src/format/frame.ts";
 import { crcOf } from "../src/options.ts";
 import { readBounds } from "../src/segmented/bounds.ts";
-import { segmentFirsts, segmentPath } from "../src/segmented/segments.ts";
+import { segmentFirstSequences, segmentPath } from "../src/segmented/segments.ts";
 import { type CliIo, type Command, EXIT, formatCount, parse, printJson, UsageError } from "./common.ts";
 import { SALVAGE_FILE_BYTES_MAX, type SalvagedFile, salvageFile, type SkippedRange } from "./salvage-scan.ts";
 
@@ -64,7 +64,7 @@ async function openSink(out: string, directory: boolean, clock: { timeMs: number
 /** The files to salvage: the path itself, or every segment of the directory in name order. */
 async function sourceFiles(fs: FileSystem, path: string, directory: boolean): Promise<string[]> {
   if (!directory) return [path];
-  return segmentFirsts(await fs.readdir(path)).map((first) => segmentPath(path, first));
+  return segmentFirstSequences(await fs.readdir(path)).map((first) => segmentPath(path, first));
 }
 
 /** The front of a segment directory, when its bounds file is readable (records below it were truncated away); else 0. */

@@ -33,6 +33,11 @@ export class Prng {
     return this.nextU32() / 2 ** 32;
   }
 
+  /** {@link nextFloat} as a function, for code that takes a `() => number` source of randomness. */
+  floats(): () => number {
+    return () => this.nextFloat();
+  }
+
   /** An integer in `[0, bound)`; `bound` is at least 1 and at most 2^32. */
   below(bound: number): number {
     assert(Number.isSafeInteger(bound) && bound >= 1 && bound <= 2 ** 32, `bound ${bound}`);

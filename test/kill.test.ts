@@ -50,12 +50,6 @@ import { useTempDir } from "./helpers.ts";
 const KILLS = Number(process.env["WAL_KILLS"] ?? 20);
 const SEED = Number(process.env["WAL_KILL_SEED"] ?? 0x5eed);
 
-/** A seeded generator of floats in [0, 1): the simulator's {@link Prng}. */
-function random(seed: number): () => number {
-  const prng = new Prng(seed);
-  return () => prng.nextFloat();
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** When to kill: a phase to wait for, then a delay. */
@@ -84,7 +78,7 @@ test.each(RUNTIMES)(
   async (childRuntime: Runtime) => {
     const path = `${await useTempDir()}/killed.wal`;
     const seed = SEED + RUNTIMES.indexOf(childRuntime);
-    const next = random(seed);
+    const next = new Prng(seed).floats();
     let survived = 0; // records in the log after the last repair
     let maxAck = 0;
     let kills = 0;

@@ -81,7 +81,7 @@ test("the rule refuses imports against the direction", () => {
   expect(allowed("src/format/frame.ts", "src/fs.ts")).toBe(false);
   expect(allowed("adapters/node.ts", "src/fs.ts")).toBe(true);
   expect(allowed("adapters/node.ts", "src/io.ts")).toBe(false);
-  expect(allowed("sim/state.ts", "src/log/scan.ts")).toBe(false);
+  expect(allowed("sim/machine.ts", "src/log/scan.ts")).toBe(false);
   expect(allowed("src/options.ts", "adapters/auto.ts")).toBe(true);
   expect(allowed("src/segmented/wal.ts", "adapters/auto.ts")).toBe(false);
 });

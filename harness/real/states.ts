@@ -59,12 +59,6 @@ export interface StateOptions {
   readonly maxStates: number;
 }
 
-/** A seeded generator of floats in [0, 1): the simulator's {@link Prng}. */
-function generator(seed: number): () => number {
-  const prng = new Prng(seed);
-  return () => prng.nextFloat();
-}
-
 /** For each operation, the index of the first sync that covers it (Infinity if none). */
 export function coveringSyncs(ops: readonly TraceOp[]): number[] {
   const lastSync = new Map<number, number>();
@@ -242,7 +236,7 @@ export function crashStates(trace: Trace, options: StateOptions): CrashState[] {
   const ops = trace.ops;
   const syncs = coveringSyncs(ops);
   const isDir = (id: number): boolean => trace.files.get(id)?.isDir ?? false;
-  const next = generator(options.seed);
+  const next = new Prng(options.seed).floats();
   const fixed: CrashState[] = [];
   const random: CrashState[] = [];
   const seen = new Set<string>();

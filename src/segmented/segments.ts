@@ -51,8 +51,6 @@ export function segmentFirstSequences(names: readonly string[]): number[] {
   return firstSequences.sort((a, b) => a - b);
 }
 
-/** @deprecated Use {@link segmentFirstSequences} (same function). */
-export const segmentFirsts = segmentFirstSequences;
 
 /** True for what an interrupted segment creation leaves behind (`<segment>.creating`). */
 export function isSegmentTemporary(name: string): boolean {
