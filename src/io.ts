@@ -5,6 +5,7 @@
  * @module
  */
 
+import { AssertionError } from "./assert.ts";
 import { type IoOperation, WalError, WalIoError } from "./errors.ts";
 import { errorCode, type FileHandle, type FileSystem } from "./fs.ts";
 import { dirname } from "./path.ts";
@@ -121,12 +122,16 @@ export async function checkRegularFile(fs: FileSystem, path: string): Promise<vo
   if (stat !== null && !stat.isFile) throw notRegularFile(path);
 }
 
-/** Runs an I/O step, wrapping errors that are not the library's own in `WalIoError`. */
+/**
+ * Runs an I/O step, wrapping what it throws in `WalIoError`, except the
+ * library's own errors and broken invariants (`AssertionError`, a bug to
+ * report, never an I/O failure to handle).
+ */
 export async function io<R>(operation: IoOperation, path: string, step: () => Promise<R>): Promise<R> {
   try {
     return await step();
   } catch (error) {
-    if (error instanceof WalError) throw error;
+    if (error instanceof WalError || error instanceof AssertionError) throw error;
     throw new WalIoError(operation, path, error);
   }
 }
