@@ -72,8 +72,10 @@ export {
   WalLockLostError,
   WalPoisonedError,
   WalRewoundError,
+  WalQueueFullError,
   WalSequenceError,
 } from "./src/errors.ts";
+export { AssertionError } from "./src/assert.ts";
 export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "./src/fs.ts";
 export { WalReader, type WalReaderOptions, type WalRecord } from "./src/log/reader.ts";
 export { type VerifiedFile, verify, type VerifyOptions, type VerifyReport, type VerifyStatus } from "./src/segmented/verify.ts";

@@ -19,7 +19,11 @@
 
 /** Thrown by {@link assert}: an invariant of this library does not hold (a bug, not a user error; see the module documentation). */
 export class AssertionError extends Error {
-  /** @param message the violated invariant, as passed to {@link assert} */
+  /**
+   * Creates the error; its message is `invariant violated: ` and `message`.
+   *
+   * @param message the violated invariant, as passed to {@link assert}
+   */
   constructor(message: string) {
     super(`invariant violated: ${message}`);
     this.name = "AssertionError";

@@ -357,3 +357,24 @@ function describe(cause: unknown): string {
   const text = cause.message.replace(SYSCALL_AND_PATH, "");
   return text.startsWith(code) ? text : `${code}: ${text}`;
 }
+
+/**
+ * An operation was refused because the log already holds
+ * `SERIAL_QUEUE_OPERATIONS_MAX` (src/serial-queue.ts) queued operations: the caller starts
+ * operations faster than the log completes them without awaiting them.
+ * Nothing was queued or written; await earlier calls before making more.
+ */
+export class WalQueueFullError extends WalError {
+  /** The bound that was reached, in operations. */
+  readonly operationsMax: number;
+  /**
+   * Creates the error.
+   *
+   * @param name the log's path or directory
+   * @param operationsMax the bound that was reached
+   */
+  constructor(name: string, operationsMax: number) {
+    super("WAL_QUEUE_FULL", `${name} already has ${operationsMax} operations queued; await earlier calls before making more`);
+    this.operationsMax = operationsMax;
+  }
+}

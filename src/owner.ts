@@ -129,9 +129,6 @@ export class LogOwner {
 /** The `prepare` step of {@link LogOwner.run} for an operation that takes no arguments: prepares nothing, refuses nothing. */
 export function prepareNothing(): void {}
 
-/** @deprecated Renamed {@link prepareNothing}. */
-export const noArguments = prepareNothing;
-
 /** Takes the writer lock at `lockPath` (see `src/lock.ts` for `staleMs`), then `open`s with it; releases the lock if opening fails. */
 export async function openLocked<R>(fs: FileSystem, lockPath: string, staleMs: number, open: (lock: WriterLock) => Promise<R>): Promise<R> {
   const lock = await io("lock", lockPath, () => acquireLock(fs, lockPath, { staleMs }));

@@ -17,7 +17,7 @@
  */
 
 import { assert } from "./assert.ts";
-import { WalError } from "./errors.ts";
+import { WalQueueFullError } from "./errors.ts";
 
 /**
  * Most operations one log's queue holds, queued or running, before `run`
@@ -26,25 +26,6 @@ import { WalError } from "./errors.ts";
  * many records' payloads.
  */
 export const SERIAL_QUEUE_OPERATIONS_MAX = 1024 * 1024;
-
-/**
- * An operation was refused because the log already holds
- * {@link SERIAL_QUEUE_OPERATIONS_MAX} queued operations: the caller starts
- * operations faster than the log completes them without awaiting them.
- * Nothing was queued or written; await earlier calls before making more.
- */
-export class WalQueueFullError extends WalError {
-  /** The bound that was reached, in operations. */
-  readonly operationsMax: number;
-  /**
-   * @param name the log's path or directory
-   * @param operationsMax the bound that was reached
-   */
-  constructor(name: string, operationsMax: number) {
-    super("WAL_QUEUE_FULL", `${name} already has ${operationsMax} operations queued; await earlier calls before making more`);
-    this.operationsMax = operationsMax;
-  }
-}
 
 const RESOLVED: Promise<void> = Promise.resolve();
 

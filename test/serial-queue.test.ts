@@ -10,7 +10,8 @@ import { WalReader, WalWriter } from "../mod.ts";
 import { MemoryFileSystem } from "../sim/mod.ts";
 import { AssertionError } from "../src/assert.ts";
 import { WalError } from "../src/errors.ts";
-import { SERIAL_QUEUE_OPERATIONS_MAX, SerialQueue, WalQueueFullError } from "../src/serial-queue.ts";
+import { WalQueueFullError } from "../mod.ts";
+import { SERIAL_QUEUE_OPERATIONS_MAX, SerialQueue } from "../src/serial-queue.ts";
 
 /** A promise and the function that resolves it. */
 function deferred(): { promise: Promise<void>; resolve: () => void } {

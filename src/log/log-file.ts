@@ -43,7 +43,6 @@ import { openValidated, type ValidatedFile } from "./log-file-open.ts";
 import type { Repair } from "./repair.ts";
 import type { RecordVisitor } from "./scan.ts";
 
-export { validate, type ValidateOptions } from "./log-file-open.ts";
 
 /** How to open a {@link LogFile}. */
 export interface LogFileOptions {

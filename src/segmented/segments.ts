@@ -18,7 +18,7 @@ import type { Crc32 } from "../format/crc32.ts";
 import { decodeFileHeader, FILE_HEADER_BYTES, type FileHeader, isDamage } from "../format/frame.ts";
 import type { FileSystem } from "../fs.ts";
 import { checkRegularFile, io, unlinkIfPresent } from "../io.ts";
-import { type ValidateOptions, validate } from "../log/log-file.ts";
+import { type ValidateOptions, validate } from "../log/log-file-open.ts";
 import type { ScanEnd } from "../log/scan.ts";
 import { join } from "../path.ts";
 import type { Bounds } from "./bounds.ts";

@@ -43,7 +43,7 @@ import {
   fileSystemOrDefault,
   observe,
 } from "../options.ts";
-import { LogOwner, noArguments, openLocked } from "../owner.ts";
+import { LogOwner, openLocked, prepareNothing } from "../owner.ts";
 import { join } from "../path.ts";
 import { requireLogDirectory } from "./directory.ts";
 import { readRecords } from "./follow.ts";
@@ -287,7 +287,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the log is closed
    */
   rotate(): Promise<void> {
-    return this.#run(noArguments, () => this.#store.rotate());
+    return this.#run(prepareNothing, () => this.#store.rotate());
   }
 
   /**
@@ -302,7 +302,7 @@ export class Wal<T = unknown> implements AsyncDisposable {
    * @throws {WalClosedError} the log is closed
    */
   cleanup(): Promise<void> {
-    return this.#run(noArguments, () => this.#store.cleanup());
+    return this.#run(prepareNothing, () => this.#store.cleanup());
   }
 
   /**
