@@ -12,7 +12,7 @@
 import { WalCorruptionError } from "../errors.ts";
 import { encodeFileHeader, type FileHeader, LOG_ID_BYTES, SALT_BYTES } from "../format/frame.ts";
 import type { FileHandle, FileSystem } from "../fs.ts";
-import { io, notRegularFile, unlinkIfPresent, writeNewFile } from "../io.ts";
+import { io, notRegularFile, replaceFileWithBytes } from "../io.ts";
 import { dirname } from "../path.ts";
 import type { LogFile, LogFileOptions } from "./log-file.ts";
 import { cutTornTail, type Repair } from "./repair.ts";
@@ -106,9 +106,5 @@ async function createLogFile(fs: FileSystem, path: string, options: OpenOptions)
     logId: options.logId ?? new Uint8Array(LOG_ID_BYTES),
     link: options.link ?? new Uint8Array(SALT_BYTES),
   };
-  const temporary = `${path}.creating`;
-  await unlinkIfPresent(fs, temporary);
-  await writeNewFile(fs, temporary, encodeFileHeader(header, options.crc));
-  await fs.rename(temporary, path);
-  await fs.syncDir(dirname(path));
+  await replaceFileWithBytes(fs, path, `${path}.creating`, encodeFileHeader(header, options.crc));
 }

@@ -10,8 +10,7 @@
 
 import type { Corruption, CorruptionKind } from "../errors.ts";
 import type { FileHandle, FileSystem } from "../fs.ts";
-import { copyToNewFile, unlinkIfPresent } from "../io.ts";
-import { dirname } from "../path.ts";
+import { copyToNewFile, replaceFile } from "../io.ts";
 
 /** What a repair cut, and where the cut bytes are. */
 export interface Repair {
@@ -41,11 +40,7 @@ export async function cutTornTail(
   fileBytes: number,
 ): Promise<Repair> {
   const savedTo = await freeTornName(fs, path, tail.offset);
-  const partial = `${savedTo}.partial`;
-  await unlinkIfPresent(fs, partial);
-  await copyToNewFile(fs, file, tail.offset, fileBytes, partial);
-  await fs.rename(partial, savedTo);
-  await fs.syncDir(dirname(path));
+  await replaceFile(fs, savedTo, `${savedTo}.partial`, (partial) => copyToNewFile(fs, file, tail.offset, fileBytes, partial));
   await file.truncate(tail.offset);
   await file.sync();
   return { kind: tail.kind, offset: tail.offset, bytes: fileBytes - tail.offset, savedTo };

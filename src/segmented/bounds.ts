@@ -26,8 +26,7 @@ import { type CorruptionKind, WalCorruptionError } from "../errors.ts";
 import type { Crc32 } from "../format/crc32.ts";
 import { getU64, LOG_ID_BYTES, setU64 } from "../format/frame.ts";
 import type { FileSystem } from "../fs.ts";
-import { errorCode } from "../fs.ts";
-import { notRegularFile, unlinkIfPresent, writeNewFile } from "../io.ts";
+import { ifPresent, notRegularFile, replaceFileWithBytes } from "../io.ts";
 import { join } from "../path.ts";
 
 /** Name of the bounds file inside the log directory. */
@@ -111,17 +110,13 @@ function decodeBounds(bytes: Uint8Array, crc: Crc32, path: string): StoredBounds
  */
 export async function readBounds(fs: FileSystem, dir: string, crc: Crc32): Promise<StoredBounds | null> {
   const path = join(dir, BOUNDS_FILE);
-  let bytes: Uint8Array;
-  try {
+  const bytes = await ifPresent(async () => {
     const stat = await fs.stat(path);
     if (stat === null) return null;
     if (!stat.isFile) throw notRegularFile(path);
-    bytes = await fs.readFile(path);
-  } catch (error) {
-    if (errorCode(error) === "ENOENT") return null;
-    throw error;
-  }
-  return decodeBounds(bytes, crc, path);
+    return await fs.readFile(path);
+  }, null);
+  return bytes === null ? null : decodeBounds(bytes, crc, path);
 }
 
 /**
@@ -130,9 +125,5 @@ export async function readBounds(fs: FileSystem, dir: string, crc: Crc32): Promi
  * old ones or the new ones.
  */
 export async function writeBounds(fs: FileSystem, dir: string, bounds: StoredBounds, crc: Crc32): Promise<void> {
-  const temporary = join(dir, BOUNDS_TEMPORARY);
-  await unlinkIfPresent(fs, temporary);
-  await writeNewFile(fs, temporary, encodeBounds(bounds, crc));
-  await fs.rename(temporary, join(dir, BOUNDS_FILE));
-  await fs.syncDir(dir);
+  await replaceFileWithBytes(fs, join(dir, BOUNDS_FILE), join(dir, BOUNDS_TEMPORARY), encodeBounds(bounds, crc));
 }

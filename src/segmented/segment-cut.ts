@@ -20,10 +20,9 @@
 import { assert } from "../assert.ts";
 import { RECORD_HEADER_BYTES } from "../format/frame.ts";
 import type { FileSystem } from "../fs.ts";
-import { io, unlinkIfPresent } from "../io.ts";
+import { io, replaceFile } from "../io.ts";
 import { LogFile, type LogFileOptions } from "../log/log-file.ts";
 import { readFileRecords } from "../log/reader.ts";
-import { dirname } from "../path.ts";
 import { readFileHead } from "./segments.ts";
 
 /** What {@link cutSegment} needs. */
@@ -42,11 +41,15 @@ interface Copied {
  * durably.
  */
 export async function cutSegment(fs: FileSystem, path: string, sequence: number, options: CutOptions): Promise<void> {
-  const temporary = `${path}.creating`;
   const { header } = await readFileHead(fs, path, options.crc);
   assert(header.baseSequence <= sequence, `the cut at ${sequence} falls inside ${path}`);
-  await io("unlink", temporary, () => unlinkIfPresent(fs, temporary));
-  const copy = await LogFile.open(fs, temporary, { ...options, ...header, repair: "strict" });
+  const copyTo = (temporary: string): Promise<void> => copyUpTo(fs, path, temporary, sequence, { ...options, ...header, repair: "strict" });
+  await io("rename", path, () => replaceFile(fs, path, `${path}.creating`, copyTo));
+}
+
+/** Copies the records of the segment at `path` up to `sequence` into the new log file `target`, all committed, and closes it. */
+async function copyUpTo(fs: FileSystem, path: string, target: string, sequence: number, options: LogFileOptions): Promise<void> {
+  const copy = await LogFile.open(fs, target, options);
   try {
     const keep = (recordSequence: number, timeMs: number, bytes: Uint8Array, start: number, end: number): Copied | undefined =>
       recordSequence <= sequence ? { sequence: recordSequence, timeMs, payload: bytes.slice(start, end) } : undefined;
@@ -61,6 +64,4 @@ export async function cutSegment(fs: FileSystem, path: string, sequence: number,
   } finally {
     await copy.close();
   }
-  await io("rename", temporary, () => fs.rename(temporary, path));
-  await io("sync", path, () => fs.syncDir(dirname(path)));
 }
