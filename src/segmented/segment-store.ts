@@ -90,7 +90,7 @@ export class SegmentStore {
     try {
       checkSegmentOrder(store.#segments);
       if (store.#bounds.back !== null) await store.#finishBackCut(store.#bounds.back);
-      await store.#settle();
+      await store.#applyFront();
     } catch (error) {
       await store.#active.close().catch(() => undefined);
       throw error;
@@ -243,7 +243,7 @@ export class SegmentStore {
   async rotate(): Promise<void> {
     await this.commit();
     if (this.#active.records === 0) return;
-    await this.#guard(() => this.#startSegment(this.currentSequence));
+    await this.#poisonOnFailure(() => this.#startSegment(this.currentSequence));
     if (this.#options.cleanupOnRotate) await this.cleanup();
   }
 
@@ -266,9 +266,9 @@ export class SegmentStore {
   async truncateFront(front: number): Promise<void> {
     await this.commit();
     if (front <= this.#bounds.front) return;
-    await this.#guard(async () => {
+    await this.#poisonOnFailure(async () => {
       await this.#writeBounds({ ...this.#bounds, front, back: null });
-      await this.#settle();
+      await this.#applyFront();
     });
   }
 
@@ -283,10 +283,10 @@ export class SegmentStore {
     if (sequence >= this.currentSequence) return;
     // The bounds name the segment the cut leaves newest: the last one starting at or below it.
     const newest = this.#segments.filter((segment) => segment.first <= sequence).at(-1)?.first ?? 0;
-    await this.#guard(async () => {
+    await this.#poisonOnFailure(async () => {
       await this.#writeBounds({ ...this.#bounds, front: Math.min(this.#bounds.front, sequence + 1), back: sequence, newest });
       await this.#finishBackCut(sequence);
-      await this.#settle();
+      await this.#applyFront();
     });
   }
 
@@ -337,7 +337,7 @@ export class SegmentStore {
    * segments wholly below it, and recounts the hidden records of the
    * oldest remaining one. Idempotent.
    */
-  async #settle(): Promise<void> {
+  async #applyFront(): Promise<void> {
     assert(this.#bounds.back === null, "no back cut is pending");
     const front = this.#bounds.front;
     const active = this.#active;
@@ -398,7 +398,7 @@ export class SegmentStore {
   }
 
   /** Runs a step that changes the directory; any failure poisons the store. */
-  async #guard(step: () => Promise<void>): Promise<void> {
+  async #poisonOnFailure(step: () => Promise<void>): Promise<void> {
     try {
       await step();
     } catch (error) {
