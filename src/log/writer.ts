@@ -19,16 +19,9 @@ import type { FileSystem } from "../fs.ts";
 import { io, makeDirectory, requireLogFile } from "../io.ts";
 import type { WriterLock } from "../lock.ts";
 import {
-  checkBatchBytesMax,
-  checkBoolean,
-  checkCallback,
   checkOptions,
   checkPath,
-  checkRecordBytesMax,
-  checkRepairPolicy,
   checkSafeInteger,
-  checkStaleMs,
-  codecOrDefault,
   crcOf,
   fileSystemOrDefault,
   observe,
@@ -37,8 +30,9 @@ import {
 } from "../options.ts";
 import { LogOwner, openLocked, prepareNothing } from "../owner.ts";
 import { dirname } from "../path.ts";
-import { checkSyncMode, Durability, type SyncMode } from "./durability.ts";
+import { Durability, type SyncMode } from "./durability.ts";
 import { checkBatchBytes, LogFile } from "./log-file.ts";
+import { checkLogOptions } from "./log-options.ts";
 import type { Repair } from "./repair.ts";
 
 export type { SyncMode } from "./durability.ts";
@@ -166,19 +160,10 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
   static async open<T = unknown>(path: string, optionsGiven?: WalWriterOptions<T>): Promise<WalWriter<T>> {
     checkPath("path", path);
     const options = checkOptions(optionsGiven, "WalWriter.open", WRITER_OPTION_NAMES);
-    const repair = checkRepairPolicy(options.repair);
-    const sync = checkSyncMode(options.sync);
-    const limits = { recordBytesMax: checkRecordBytesMax(options.maxRecordBytes), batchBytesMax: checkBatchBytesMax(options.maxBatchBytes) };
-    const baseSequence = checkSafeInteger("baseSequence", options.baseSequence ?? 0, 0);
+    const { repair, sync, recordBytesMax, batchBytesMax, now, baseSequence, create, onSync, onRepair, staleMs, codec } = checkLogOptions(options);
     if (options.salt !== undefined && !(options.salt instanceof Uint8Array && options.salt.length === SALT_BYTES)) {
       throw new WalArgumentError(`salt must be a Uint8Array of ${SALT_BYTES} bytes`);
     }
-    const now = checkClock(options.now);
-    const staleMs = checkStaleMs(options.staleMs);
-    const codec = codecOrDefault(options.codec);
-    const create = checkBoolean("create", options.create, true);
-    const onSync = checkCallback("onSync", options.onSync);
-    const onRepair = checkCallback("onRepair", options.onRepair);
     const fs = await fileSystemOrDefault(options.fs);
     if (create) await io("mkdir", dirname(path), () => makeDirectory(fs, dirname(path)));
     else await requireLogFile(fs, path);
@@ -187,8 +172,8 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
       const log = await LogFile.open(fs, path, {
         fence: () => lock.fence(),
         repair,
-        recordBytesMax: limits.recordBytesMax,
-        batchBytesMax: limits.batchBytesMax,
+        recordBytesMax,
+        batchBytesMax,
         crc: crcOf(fs),
         now,
         baseSequence,
@@ -196,7 +181,7 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
         ...(onSync === undefined ? {} : { onSync }),
       });
       if (log.repaired !== null) observe(onRepair, log.repaired);
-      return new WalWriter<T>(log, lock, codec, limits, sync);
+      return new WalWriter<T>(log, lock, codec, { recordBytesMax, batchBytesMax }, sync);
     });
   }
 
@@ -349,13 +334,6 @@ export class WalWriter<T = unknown> implements AsyncDisposable {
 interface Limits {
   readonly recordBytesMax: number;
   readonly batchBytesMax: number;
-}
-
-/** Checks the `now` option and returns it or `Date.now`. */
-export function checkClock(now: unknown): () => number {
-  if (now === undefined) return Date.now;
-  if (typeof now !== "function") throw new WalArgumentError(`now must be a function returning milliseconds, not ${typeof now}`);
-  return now as () => number;
 }
 
 /** Checks an append's explicit sequence, if any, and encodes its value: everything an append can refuse before I/O. */

@@ -9,21 +9,10 @@
 import { WalArgumentError } from "../errors.ts";
 import type { Codec } from "../format/codec.ts";
 import type { FileSystem } from "../fs.ts";
-import { checkSyncMode, type SyncMode } from "../log/durability.ts";
-import { checkClock, type WalWriterOptions } from "../log/writer.ts";
-import {
-  checkBatchBytesMax,
-  checkBoolean,
-  checkCallback,
-  checkOptions,
-  checkRecordBytesMax,
-  checkRepairPolicy,
-  checkSafeInteger,
-  checkStaleMs,
-  codecOrDefault,
-  type OptionNames,
-  type RepairPolicy,
-} from "../options.ts";
+import { type SyncMode } from "../log/durability.ts";
+import { type CheckedLogOptions, checkLogOptions } from "../log/log-options.ts";
+import type { WalWriterOptions } from "../log/writer.ts";
+import { checkBoolean, checkOptions, checkSafeInteger, type OptionNames, type RepairPolicy } from "../options.ts";
 import { checkRetentionLimits, type RetentionLimits } from "./retention.ts";
 
 /** Default `segmentBytes`: 16 MiB (docs/SEGMENTS.md says why). */
@@ -156,20 +145,12 @@ export function checkPollMs(value: number | undefined): number {
  * resolved asynchronously from `given.fs`. Each field is the option of the
  * same name; `retention` holds the three retention limits.
  */
-export interface CheckedOpenOptions<T> extends Settings {
+export interface CheckedOpenOptions<T> extends Settings, CheckedLogOptions<T> {
   /** The options as given. */
   readonly given: Partial<WalOptions<T>>;
-  readonly repair: RepairPolicy;
-  readonly now: () => number;
-  readonly baseSequence: number;
   readonly segmentBytes: number;
   readonly retention: RetentionLimits;
   readonly cleanupOnRotate: boolean;
-  readonly create: boolean;
-  readonly onSync: WalOptions<T>["onSync"];
-  readonly onRepair: WalOptions<T>["onRepair"];
-  readonly staleMs: number;
-  readonly codec: Codec<T>;
 }
 
 /** Checks the options of `Wal.open` in a fixed order (the first invalid one throws `WalArgumentError`). */
@@ -177,20 +158,10 @@ export function checkOpenOptions<T>(optionsGiven: WalOptions<T> | undefined): Ch
   const options = checkOptions(optionsGiven, "Wal.open", OPEN_OPTION_NAMES);
   return {
     given: options,
-    repair: checkRepairPolicy(options.repair),
-    sync: checkSyncMode(options.sync),
-    recordBytesMax: checkRecordBytesMax(options.maxRecordBytes),
-    batchBytesMax: checkBatchBytesMax(options.maxBatchBytes),
-    now: checkClock(options.now),
-    baseSequence: checkSafeInteger("baseSequence", options.baseSequence ?? 0, 0),
+    ...checkLogOptions(options),
     segmentBytes: checkSafeInteger("segmentBytes", options.segmentBytes ?? SEGMENT_BYTES_DEFAULT, 1),
     retention: checkRetentionLimits(options),
     cleanupOnRotate: checkBoolean("cleanupOnRotate", options.cleanupOnRotate, true),
-    create: checkBoolean("create", options.create, true),
-    onSync: checkCallback("onSync", options.onSync),
-    onRepair: checkCallback("onRepair", options.onRepair),
     pollMs: checkPollMs(options.pollMs),
-    staleMs: checkStaleMs(options.staleMs),
-    codec: codecOrDefault(options.codec),
   };
 }
