@@ -78,7 +78,7 @@ export {
 export { AssertionError } from "./src/assert.ts";
 export type { FileHandle, FileStat, FileSystem, OpenMode, ProcessIdentity, ProcessStatus } from "./src/fs.ts";
 export { WalReader, type WalReaderOptions, type WalRecord } from "./src/log/reader.ts";
-export { type VerifiedFile, verify, type VerifyOptions, type VerifyReport, type VerifyStatus } from "./src/segmented/verify.ts";
+export { type VerifiedCounts, type VerifiedFile, verify, type VerifyOptions, type VerifyReport, type VerifyStatus } from "./src/segmented/verify.ts";
 export { type AppendOptions, type Repair, type RepairPolicy, type SyncMode, WalWriter, type WalWriterOptions } from "./src/log/writer.ts";
 export {
   type RetentionLimits,

@@ -34,20 +34,12 @@ export interface VerifyOptions {
   readonly maxRecordBytes?: number;
 }
 
-/** What {@link verify} found in one log file (the log itself, or one segment). */
-export interface VerifiedFile {
-  /** The file. */
-  readonly path: string;
-  /** Every record's sequence is above this (the file header's base sequence); -1 when the header is unreadable. */
-  readonly baseSequence: number;
-  /** Size of the file. */
+/** What {@link verify} counts, for one log file ({@link VerifiedFile}) or a whole log ({@link VerifyReport}). */
+export interface VerifiedCounts {
+  /** Size of the file (of every file, for a log), bytes. */
   readonly bytes: number;
-  /** End of the last intact batch: what the log holds; the rest is preallocated zeros or a torn tail. */
-  readonly logBytes: number;
-  /** Data records in intact batches (in a directory: at or above the front). */
+  /** Data records in intact batches that the log returns (in a directory: at or above the front). */
   readonly records: number;
-  /** Records below a directory's front: never returned again, deleted with their segment. */
-  readonly hiddenRecords: number;
   /** Intact batches (each closed by its commit record). */
   readonly batches: number;
   /** Sequence of the first record counted in {@link records}, or null when none. */
@@ -64,6 +56,18 @@ export interface VerifiedFile {
   readonly damage: Corruption | null;
 }
 
+/** What {@link verify} found in one log file (the log itself, or one segment). */
+export interface VerifiedFile extends VerifiedCounts {
+  /** The file. */
+  readonly path: string;
+  /** Every record's sequence is above this (the file header's base sequence); -1 when the header is unreadable. */
+  readonly baseSequence: number;
+  /** End of the last intact batch: what the log holds; the rest is preallocated zeros or a torn tail. */
+  readonly logBytes: number;
+  /** Records below a directory's front: never returned again, deleted with their segment. */
+  readonly hiddenRecords: number;
+}
+
 /** The verdict of {@link verify}. */
 export type VerifyStatus =
   /** Every byte checks out (preallocated zeros after the last batch are free space). */
@@ -73,36 +77,18 @@ export type VerifyStatus =
   /** Damage no crash explains (or a segment set someone changed by hand): fatal under every repair policy. */
   | "damaged";
 
-/** What {@link verify} reports about a log. */
-export interface VerifyReport {
+/** What {@link verify} reports about a log; the counts are over its file or its live segments. */
+export interface VerifyReport extends VerifiedCounts {
   /** The path verified. */
   readonly path: string;
   /** `file`: a single-file log (`WalWriter`); `directory`: a segmented log (`Wal`). */
   readonly layout: "file" | "directory";
   /** The on-disk format version this build reads (docs/FORMAT.md). */
   readonly formatVersion: number;
-  /** The verdict. */
+  /** The verdict: `torn-tail` when {@link tail} is set, `damaged` when {@link damage} is. */
   readonly status: VerifyStatus;
   /** The file, or the live segments oldest first (as far as verification got). */
   readonly files: readonly VerifiedFile[];
-  /** Records the log returns. */
-  readonly records: number;
-  /** Intact batches. */
-  readonly batches: number;
-  /** Bytes of the files. */
-  readonly bytes: number;
-  /** First record's sequence, or null when the log holds none. */
-  readonly firstSequence: number | null;
-  /** Last record's sequence, or null when the log holds none. */
-  readonly lastSequence: number | null;
-  /** First record's append time (ms since the epoch), or null. */
-  readonly firstTimeMs: number | null;
-  /** Last record's append time (ms since the epoch), or null. */
-  readonly lastTimeMs: number | null;
-  /** The torn tail, when {@link status} is `torn-tail`. */
-  readonly tail: Corruption | null;
-  /** The damage, when {@link status} is `damaged`. */
-  readonly damage: Corruption | null;
   /** Directory: the front from the bounds file (no record below it is returned); null for a file. */
   readonly front: number | null;
   /** Directory: what the next open finishes that a crash cut short (a creation or a rotation, or a back cut), or null. */
