@@ -123,7 +123,7 @@ function batchAt(bytes: Uint8Array, at: number, sum: Checksummer, last: number, 
       const found = decodeCommitRecord(bytes.subarray(frame, frame + COMMIT_RECORD_BYTES), sum);
       if (found === null || records.length === 0 || found.sequence !== sequence) return null;
       const { commit } = found;
-      if (commit.batchStart !== at || commit.commitOffset !== frame || commit.recordCount !== records.length) return null;
+      if (commit.batchStart !== at || commit.commitOffset !== frame || commit.records !== records.length) return null;
       if (commit.batchCrc !== sum.of(bytes.subarray(at, frame))) return null;
       return { records, end: frame + COMMIT_RECORD_BYTES };
     }

@@ -95,7 +95,7 @@ describe("records and batches", () => {
     const found = decodeCommitRecord(bytes.subarray(commitAt), checksummer);
     expect(found).toEqual({
       sequence: 8,
-      commit: { batchStart: start, commitOffset: start + commitAt, recordCount: 2, batchCrc: checksummer.of(bytes.subarray(0, commitAt)) },
+      commit: { batchStart: start, commitOffset: start + commitAt, records: 2, batchCrc: checksummer.of(bytes.subarray(0, commitAt)) },
     });
     expectAssertion(() => batch.add(9, 103, Uint8Array.of(1), checksummer));
     expectAssertion(() => batch.seal(start, 104, checksummer));

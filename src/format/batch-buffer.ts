@@ -108,7 +108,7 @@ export class BatchBuffer {
     const commitAt = this.#length;
     const commitOffset = start + commitAt;
     const batchCrc = checksummer.extend(checksummer.seed, this.#bytes.subarray(0, commitAt));
-    const payload = encodeCommitPayload({ batchStart: start, commitOffset, recordCount: this.#records, batchCrc });
+    const payload = encodeCommitPayload({ batchStart: start, commitOffset, records: this.#records, batchCrc });
     this.#reserve(COMMIT_RECORD_BYTES);
     this.#bytes.set(payload, commitAt + RECORD_HEADER_BYTES);
     this.#length += encodeRecordHeader(this.#bytes, this.#view, commitAt, RecordKind.commit, this.#lastSequence, timeMs, COMMIT_PAYLOAD_BYTES, checksummer);
@@ -119,7 +119,7 @@ export class BatchBuffer {
         sealed.sequence === this.#lastSequence &&
         sealed.commit.batchStart === start &&
         sealed.commit.commitOffset === commitOffset &&
-        sealed.commit.recordCount === this.#records &&
+        sealed.commit.records === this.#records &&
         sealed.commit.batchCrc === batchCrc &&
         this.#length === commitAt + COMMIT_RECORD_BYTES,
       "a commit decodes to the batch it seals: its start, its offset, its record count, its checksum, its last sequence",

@@ -311,7 +311,7 @@ export interface CommitPayload {
   /** Offset of the commit record itself. */
   readonly commitOffset: number;
   /** Data records in the batch. */
-  readonly recordCount: number;
+  readonly records: number;
   /** Salted CRC-32 of every byte from `batchStart` to `commitOffset`. */
   readonly batchCrc: number;
 }
@@ -327,7 +327,7 @@ export function encodeCommitPayload(commit: CommitPayload): Uint8Array {
   const view = viewOf(bytes);
   setU64(view, COMMIT_BATCH_START_AT, commit.batchStart);
   setU64(view, COMMIT_OFFSET_AT, commit.commitOffset);
-  view.setUint32(COMMIT_RECORD_COUNT_AT, commit.recordCount, true);
+  view.setUint32(COMMIT_RECORD_COUNT_AT, commit.records, true);
   view.setUint32(COMMIT_BATCH_CRC_AT, commit.batchCrc, true);
   return bytes;
 }
@@ -341,7 +341,7 @@ export function decodeCommitPayload(bytes: Uint8Array): CommitPayload | null {
   return {
     batchStart,
     commitOffset,
-    recordCount: view.getUint32(COMMIT_RECORD_COUNT_AT, true),
+    records: view.getUint32(COMMIT_RECORD_COUNT_AT, true),
     batchCrc: view.getUint32(COMMIT_BATCH_CRC_AT, true),
   };
 }

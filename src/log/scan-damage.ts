@@ -115,13 +115,13 @@ async function firstDamage(reader: ChunkReader, start: number, checksummer: Chec
       records > 0 &&
       commit.batchStart === start &&
       commit.commitOffset === at &&
-      commit.recordCount === records &&
+      commit.records === records &&
       read.header.sequence === sequence;
     if (!namesThisBatch) {
       const found =
         commit === null
           ? "a malformed payload"
-          : `batch start ${commit.batchStart}, offset ${commit.commitOffset}, ${commit.recordCount} records, sequence ${read.header.sequence}`;
+          : `batch start ${commit.batchStart}, offset ${commit.commitOffset}, ${commit.records} records, sequence ${read.header.sequence}`;
       const expected = `batch start ${start}, offset ${at}, ${records} records, sequence ${sequence}`;
       return { offset: at, kind: "sequence-violation", detail: `commit does not match its batch: expected ${expected}; found ${found}` };
     }

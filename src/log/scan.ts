@@ -306,7 +306,7 @@ function checkCommit(frame: Uint8Array, at: number, start: number, records: numb
   if (found === null) return null;
   const { commit } = found;
   if (commit.batchStart !== start || commit.commitOffset !== at) return null;
-  if (records === 0 || commit.recordCount !== records || commit.batchCrc !== batchCrc) return null;
+  if (records === 0 || commit.records !== records || commit.batchCrc !== batchCrc) return null;
   return { commitOffset: at, records, sequence: found.sequence, batchCrc };
 }
 
