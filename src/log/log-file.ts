@@ -130,7 +130,7 @@ export class LogFile {
   /** The file header, as validated on open. */
   readonly header: FileHeader;
   readonly #file: FileHandle;
-  readonly #sum: Checksummer;
+  readonly #checksummer: Checksummer;
   readonly #now: () => number;
   readonly #batchBytesMax: number;
   readonly #recordBytesMax: number;
@@ -176,7 +176,7 @@ export class LogFile {
     this.#preallocateToBytes = options.preallocateToBytes ?? Number.MAX_SAFE_INTEGER;
     this.#fence = options.fence;
     this.#onSync = options.onSync;
-    this.#sum = scan.checksummer;
+    this.#checksummer = scan.checksummer;
     this.#end = scan.endOffset;
     this.#durableEnd = scan.endOffset; // opening synced the file (see syncOnOpen)
     this.#fileBytes = opened.fileBytes;
@@ -304,7 +304,7 @@ export class LogFile {
     const mark = this.#filling.mark();
     try {
       for (let index = 0; index < texts.length; index++) {
-        if (this.#filling.addText(first + index, timeMs, texts[index]!, this.#recordBytesMax, this.#sum) < 0) {
+        if (this.#filling.addText(first + index, timeMs, texts[index]!, this.#recordBytesMax, this.#checksummer) < 0) {
           throw new WalArgumentError(`record ${index} of the batch exceeds maxRecordBytes ${this.#recordBytesMax}`);
         }
       }
@@ -377,7 +377,7 @@ export class LogFile {
   }
 
   #encodeAccepted(payload: Uint8Array, sequence: number, timeMs: number): void {
-    this.#filling.add(sequence, timeMs, payload, this.#sum);
+    this.#filling.add(sequence, timeMs, payload, this.#checksummer);
     this.#countAccepted(sequence, timeMs);
   }
 
@@ -385,7 +385,7 @@ export class LogFile {
   #appendText(text: string, sequence: number): number {
     this.#checkSequence(sequence);
     const timeMs = this.#recordTime();
-    const payloadBytes = this.#filling.addText(sequence, timeMs, text, this.#recordBytesMax, this.#sum);
+    const payloadBytes = this.#filling.addText(sequence, timeMs, text, this.#recordBytesMax, this.#checksummer);
     if (payloadBytes < 0) throw new WalArgumentError(`the record exceeds maxRecordBytes ${this.#recordBytesMax}`);
     this.#countAccepted(sequence, timeMs);
     return sequence;
@@ -442,7 +442,7 @@ export class LogFile {
     this.#filling = this.#spare;
     this.#spare = batch;
     const start = this.#end;
-    const bytes = batch.seal(start, this.#recordTime(), this.#sum);
+    const bytes = batch.seal(start, this.#recordTime(), this.#checksummer);
     this.#end = start + bytes.length;
     const written: Written = { sequence: batch.lastSequence, records: this.#written.records + batch.records, lastTimeMs: batch.lastTimeMs };
     const inFlight = this.#writeBatch(bytes, start, written).finally(() => {
