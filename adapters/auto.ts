@@ -18,18 +18,6 @@ export function runtimeName(): RuntimeName {
   return "node";
 }
 
-/** The ready-made {@link FileSystem} of the current runtime (see {@link runtimeName}). */
-export async function defaultFileSystem(): Promise<FileSystem> {
-  switch (runtimeName()) {
-    case "deno":
-      return (await import("./deno.ts")).denoFileSystem;
-    case "bun":
-      return (await import("./bun.ts")).bunFileSystem;
-    case "node":
-      return (await import("./node.ts")).nodeFileSystem;
-  }
-}
-
 /** Options every runtime's adapter takes (see {@link runtimeFileSystem}). */
 export interface RuntimeFileSystemOptions {
   /**
@@ -40,18 +28,32 @@ export interface RuntimeFileSystemOptions {
   readonly blockingSync?: boolean;
 }
 
+/** The adapter class of the current runtime, loading only its module. */
+async function adapterClass(): Promise<new (options: RuntimeFileSystemOptions) => FileSystem> {
+  switch (runtimeName()) {
+    case "deno":
+      return (await import("./deno.ts")).DenoFileSystem;
+    case "bun":
+      return (await import("./bun.ts")).BunFileSystem;
+    case "node":
+      return (await import("./node.ts")).NodeFileSystem;
+  }
+}
+
 /**
  * A new {@link FileSystem} of the current runtime's adapter made with
  * `options`, for code that runs on any runtime, e.g.
  * `WalWriter.open(path, { fs: await runtimeFileSystem({ blockingSync: true }) })`.
  */
 export async function runtimeFileSystem(options: RuntimeFileSystemOptions = {}): Promise<FileSystem> {
-  switch (runtimeName()) {
-    case "deno":
-      return new (await import("./deno.ts")).DenoFileSystem(options);
-    case "bun":
-      return new (await import("./bun.ts")).BunFileSystem(options);
-    case "node":
-      return new (await import("./node.ts")).NodeFileSystem(options);
-  }
+  return new (await adapterClass())(options);
+}
+
+/** The adapter every log uses when not given `fs`: one per process, with default options. */
+let defaultAdapter: Promise<FileSystem> | undefined;
+
+/** The {@link FileSystem} of the current runtime with default options (see {@link runtimeName}); the same one on every call. */
+export function defaultFileSystem(): Promise<FileSystem> {
+  defaultAdapter ??= runtimeFileSystem();
+  return defaultAdapter;
 }
