@@ -9,7 +9,6 @@
 import { WalArgumentError } from "../errors.ts";
 import type { Codec } from "../format/codec.ts";
 import type { FileSystem } from "../fs.ts";
-import { type SyncMode } from "../log/durability.ts";
 import { type CheckedLogOptions, checkLogOptions } from "../log/log-options.ts";
 import type { WalWriterOptions } from "../log/writer.ts";
 import { checkBoolean, checkOptions, checkSafeInteger, type OptionNames, type RepairPolicy } from "../options.ts";
@@ -121,18 +120,6 @@ export const DIRECTORY_FOLLOW_OPTION_NAMES: OptionNames<WalDirectoryFollowOption
   pollMs: true,
 };
 
-/** The checked options a `Wal` keeps. */
-export interface Settings {
-  /** `maxRecordBytes`. */
-  readonly recordBytesMax: number;
-  /** `maxBatchBytes`. */
-  readonly batchBytesMax: number;
-  /** `pollMs`. */
-  readonly pollMs: number;
-  /** `sync`. */
-  readonly sync: SyncMode;
-}
-
 /** Checks a `pollMs` option (default {@link POLL_MS_DEFAULT}). */
 export function checkPollMs(value: number | undefined): number {
   const pollMs = checkSafeInteger("pollMs", value ?? POLL_MS_DEFAULT, 1);
@@ -145,13 +132,17 @@ export function checkPollMs(value: number | undefined): number {
  * resolved asynchronously from `given.fs`. Each field is the option of the
  * same name; `retention` holds the three retention limits.
  */
-export interface CheckedOpenOptions<T> extends Settings, CheckedLogOptions<T> {
+export interface CheckedOpenOptions<T> extends CheckedLogOptions<T> {
   /** The options as given. */
   readonly given: Partial<WalOptions<T>>;
   readonly segmentBytes: number;
   readonly retention: RetentionLimits;
   readonly cleanupOnRotate: boolean;
+  readonly pollMs: number;
 }
+
+/** The checked options a `Wal` keeps once open. */
+export type Settings = Pick<CheckedOpenOptions<unknown>, "recordBytesMax" | "batchBytesMax" | "sync" | "pollMs">;
 
 /** Checks the options of `Wal.open` in a fixed order (the first invalid one throws `WalArgumentError`). */
 export function checkOpenOptions<T>(optionsGiven: WalOptions<T> | undefined): CheckedOpenOptions<T> {
