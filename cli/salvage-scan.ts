@@ -2,8 +2,8 @@
  * The walk behind `tswal salvage`: every intact batch of a damaged log
  * file, skipping damage. Unlike the scan opening uses (src/log/scan.ts), which
  * stops at the first damage, this one searches past it for the next batch
- * that checks out whole (its records' checksums and its commit's batch
- * checksum, salted with this file's salt), the way RocksDB's
+ * that checks out whole (its records' header checksums and its commit's
+ * batch checksum, salted with this file's salt), the way RocksDB's
  * skip-corrupted-records recovery does. Only records of intact batches are
  * returned: every one of them was once written whole with its commit.
  *
@@ -109,7 +109,7 @@ function sequenceAt(bytes: Uint8Array, at: number): number {
 }
 
 /**
- * The batch starting at `at` if it is intact: data records whose checksums
+ * The batch starting at `at` if it is intact: data records whose header checksums
  * match and whose sequences rise above `last`, closed by a commit that
  * describes them and whose batch checksum matches. Else null.
  */
@@ -129,9 +129,7 @@ function batchAt(bytes: Uint8Array, at: number, sum: Checksummer, last: number, 
     }
     const end = frame + RECORD_HEADER_BYTES + head.payloadBytes;
     if (head.kind !== RecordKind.data || end > bytes.length || head.sequence <= sequence) return null;
-    const payload = bytes.subarray(frame + RECORD_HEADER_BYTES, end);
-    if (sum.of(payload) !== head.payloadCrc) return null;
-    records.push({ sequence: head.sequence, timeMs: head.timeMs, payload });
+    records.push({ sequence: head.sequence, timeMs: head.timeMs, payload: bytes.subarray(frame + RECORD_HEADER_BYTES, end) });
     sequence = head.sequence;
     frame = end;
   }

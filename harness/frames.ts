@@ -10,6 +10,10 @@
 export const FILE_HEADER_BYTES = 64;
 /** Record header size (docs/FORMAT.md). */
 const RECORD_HEADER_BYTES = 32;
+/** Kind byte of a data record. */
+const DATA_KIND = 1;
+/** Kind byte of a commit record. */
+export const COMMIT_KIND = 2;
 
 /** Where one frame sits in a log file. */
 export interface FrameSpan {
@@ -39,10 +43,20 @@ function isZeroFrame(bytes: Uint8Array, offset: number): boolean {
   return true;
 }
 
-/** Offset of the frame holding byte `at`: 0 for the file header. */
-export function frameContaining(bytes: Uint8Array, at: number): number {
+/**
+ * The offset a scan reports when byte `at` of this undamaged file is
+ * flipped (docs/FORMAT.md): 0 in the file header; the frame's own offset in
+ * a record header or a commit's payload, which their own CRCs cover; the
+ * batch's start in a data payload, which only its batch's CRC covers.
+ */
+export function damageOffset(bytes: Uint8Array, at: number): number {
   if (at < FILE_HEADER_BYTES) return 0;
-  const frame = frames(bytes).find((f) => at >= f.offset && at < f.end);
-  if (frame === undefined) throw new RangeError(`byte ${at} is past the last frame`);
-  return frame.offset;
+  let batchStart = FILE_HEADER_BYTES;
+  for (const frame of frames(bytes)) {
+    if (at >= frame.offset && at < frame.end) {
+      return frame.kind === DATA_KIND && at >= frame.offset + RECORD_HEADER_BYTES ? batchStart : frame.offset;
+    }
+    if (frame.kind === COMMIT_KIND) batchStart = frame.end;
+  }
+  throw new RangeError(`byte ${at} is past the last frame`);
 }

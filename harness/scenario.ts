@@ -16,7 +16,7 @@ import { WalWriter } from "../src/log/writer.ts";
 import type { Wal } from "../src/segmented/wal.ts";
 import { checkRecovered, sameValue } from "./check.ts";
 import { causedByCrash, HarnessViolation, isTypedFailure, makeContext, readAll, type Workload } from "./context.ts";
-import { FILE_HEADER_BYTES, frameContaining, frames } from "./frames.ts";
+import { COMMIT_KIND, damageOffset, FILE_HEADER_BYTES, frames } from "./frames.ts";
 import { History, type RecoveredRecord } from "./history.ts";
 import { crashDuringRecovery, failedResult, logMissingResult, strictRefusedResult } from "./recovery.ts";
 import { openAndClose, recoverWalAndCheck } from "./wal-recover.ts";
@@ -272,7 +272,8 @@ async function writerAcceptsNewRecord(writer: WalWriter, machine: MemoryFileSyst
 /**
  * After a clean run and a crash that keeps only synced data: flips one bit
  * of the acknowledged data. Before the final batch (a later commit vouches
- * for it), every open and read must refuse, at the right offset, without
+ * for it), every open and read must refuse, at the right offset (the frame,
+ * or for a data payload its batch: frames.ts), without
  * changing the file. Inside the final batch the flip looks exactly like a
  * torn write (docs/FORMAT.md): strict must refuse it at the batch's start
  * without changing the file, and truncate-partial must cut that batch and
@@ -283,7 +284,7 @@ async function checkBitFlip(fs: MemoryFileSystem, byteOffset: number, bit: numbe
   const bytes = machine.durableContents(LOG_PATH).slice();
   const finalBatch = finalBatchStart(bytes);
   const inFinalBatch = byteOffset >= finalBatch;
-  const frame = inFinalBatch ? finalBatch : frameContaining(bytes, byteOffset);
+  const frame = inFinalBatch ? finalBatch : damageOffset(bytes, byteOffset);
   machine.flipBit(LOG_PATH, byteOffset, bit);
   const flipped = machine.durableContents(LOG_PATH).slice();
   const problems: string[] = [];
@@ -302,7 +303,7 @@ async function checkBitFlip(fs: MemoryFileSystem, byteOffset: number, bit: numbe
     }
     detected = error.corruption.kind;
     if (error.corruption.offset !== frame) {
-      problems.push(`${policy} open reported offset ${error.corruption.offset}; the flipped byte ${byteOffset} is in the frame at ${frame}`);
+      problems.push(`${policy} open reported offset ${error.corruption.offset}; a flip of byte ${byteOffset} is reported at ${frame}`);
     }
     if (inFinalBatch && !isTearable(detected)) problems.push(`a flip in the final batch was reported as ${detected}, not as a torn tail`);
     if (!sameBytes(machine.durableContents(LOG_PATH), flipped)) problems.push(`${policy} open changed the damaged file`);
@@ -318,7 +319,7 @@ async function checkBitFlip(fs: MemoryFileSystem, byteOffset: number, bit: numbe
 
 /** Offset of the last batch of an undamaged log: the end of its second-to-last commit record, or of the file header. */
 function finalBatchStart(bytes: Uint8Array): number {
-  const commits = frames(bytes).filter((frame) => frame.kind === 2);
+  const commits = frames(bytes).filter((frame) => frame.kind === COMMIT_KIND);
   return commits.at(-2)?.end ?? FILE_HEADER_BYTES;
 }
 

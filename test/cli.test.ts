@@ -62,7 +62,7 @@ test("a sound log: verify exits 0; inspect and dump describe it; --json parses",
   expect(inspected.stdout).toMatch(/sequences +1 \.\. 6\n/);
   expect(inspected.stdout).toMatch(/torn tail +none\n/);
   const report = JSON.parse((await tswal("inspect", "--json", path)).stdout);
-  expect(report).toMatchObject({ layout: "file", status: "sound", formatVersion: 2, records: 6, batches: 3, firstSequence: 1, lastSequence: 6, tail: null });
+  expect(report).toMatchObject({ layout: "file", status: "sound", formatVersion: 3, records: 6, batches: 3, firstSequence: 1, lastSequence: 6, tail: null });
   const dumped = await tswal("dump", path);
   expect(dumped.code, dumped.stderr).toBe(0);
   const lines = jsonLines(dumped) as { sequence: number; timeMs: number; value: unknown }[];

@@ -2,7 +2,7 @@
  * Hostile files. Fuzzes `WalWriter.open` (strict and truncate-partial) and
  * `WalReader` with random bytes, random bytes and random (checksummed)
  * records and commits behind a valid file header, and valid logs (format
- * version 2: batches of records, each closed by a commit carrying the batch's
+ * version 3: batches of records, each closed by a commit carrying the batch's
  * CRC; some ending in a torn final batch whose commit never landed) mutated
  * by bit flips, insertions, deletions, overwrites, cuts, records spliced in
  * from a log with another salt, damage resealed with matching frame
@@ -40,8 +40,9 @@
  * commit (a shifted commit still proves durable data behind it); a huge
  * length with a bad header CRC is `checksum-mismatch`, with a matching one
  * `oversized-length` (data) or `bad-header` (commit), or `partial-payload`
- * when believed; a payload changed with both frame checksums resealed is
- * caught by the batch CRC (`torn-batch` at the batch start).
+ * when believed; a data payload changed (it has no checksum of its own) is
+ * caught by the batch CRC (`checksum-mismatch` at the batch start, or
+ * `torn-batch` in a final batch whose commit never landed).
  *
  * The last test pins a bug the fuzzer found (fixed): with `maxRecordBytes`
  * below 24 the writer's own commit records were refused.
@@ -505,7 +506,7 @@ function fileHeader(salt: Uint8Array, baseSequence: number): Uint8Array {
   const bytes = new Uint8Array(FILE_HEADER_BYTES); // log id and link (bytes 32..56) left zero
   const view = new DataView(bytes.buffer);
   bytes.set(FILE_MAGIC, 0);
-  view.setUint16(8, 2, true);
+  view.setUint16(8, 3, true);
   view.setUint16(10, FILE_HEADER_BYTES, true);
   bytes.set(salt, 16);
   setU64(view, 24, baseSequence);
@@ -513,7 +514,11 @@ function fileHeader(salt: Uint8Array, baseSequence: number): Uint8Array {
   return bytes;
 }
 
-/** A record frame with both checksums right for `salt`; `payloadBytes` may lie about the payload's length. */
+/**
+ * A record frame with its checksums right for `salt` (the header's, and a
+ * commit's payload CRC; a data record's payload CRC field is zero);
+ * `payloadBytes` may lie about the payload's length.
+ */
 function frame(
   salt: Uint8Array,
   fields: { version?: number; kind: number; sequence: number; timeMs?: number; payload: Uint8Array; payloadBytes?: number },
@@ -522,12 +527,12 @@ function frame(
   const view = new DataView(header.buffer);
   header[0] = 0x57;
   header[1] = 0x52;
-  header[2] = fields.version ?? 2;
+  header[2] = fields.version ?? 3;
   header[3] = fields.kind;
   view.setUint32(4, fields.payloadBytes ?? fields.payload.length, true);
   setU64(view, 8, fields.sequence);
   setU64(view, 16, fields.timeMs ?? 1_700_000_000_000);
-  view.setUint32(24, saltedCrc(salt, fields.payload), true);
+  view.setUint32(24, fields.kind === 2 ? saltedCrc(salt, fields.payload) : 0, true);
   view.setUint32(28, saltedCrc(salt, header.subarray(0, 28)), true);
   return concat(header, fields.payload);
 }
@@ -661,12 +666,12 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant("reseal" as const), frame: fc.nat(), at: fc.nat(), bit: fc.nat({ max: 7 }) }),
 );
 
-/** Recomputes both checksums of the frame at `offset` (if it is whole), so damage inside it passes them. */
+/** Recomputes the checksums of the frame at `offset` (if it is whole: its header's, and a commit's payload CRC), so damage inside it passes them. */
 function reseal(bytes: Uint8Array, salt: Uint8Array, offset: number): void {
   if (offset + 32 > bytes.length) return;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = offset + 32 + view.getUint32(offset + 4, true);
-  if (end <= bytes.length) view.setUint32(offset + 24, saltedCrc(salt, bytes.subarray(offset + 32, end)), true);
+  if (end <= bytes.length && bytes[offset + 3] === 2) view.setUint32(offset + 24, saltedCrc(salt, bytes.subarray(offset + 32, end)), true);
   view.setUint32(offset + 28, saltedCrc(salt, bytes.subarray(offset, offset + 28)), true);
 }
 
@@ -801,7 +806,7 @@ describe("hostile files never escape the typed errors, the memory bound or the r
       weight: 1,
       arbitrary: fc.record({
         t: fc.constant("raw" as const),
-        version: fc.constantFrom(0, 1, 2, 2, 3, 255),
+        version: fc.constantFrom(0, 2, 3, 3, 4, 255),
         kind: fc.constantFrom(0, 1, 2, 3),
         sequence: fc.oneof(fc.nat(), fc.constant(2 ** 53), fc.constant(2 ** 64 - 1)),
         payload: fc.uint8Array({ maxLength: 40 }),
@@ -984,7 +989,7 @@ describe("hostile files never escape the typed errors, the memory bound or the r
     );
   });
 
-  test("(c) a data payload changed with both frame checksums resealed is caught by the batch CRC: torn-batch at its batch's start, fatal before a later batch's commit", async () => {
+  test("(c) a changed data payload (no checksum of its own) is caught by the batch CRC: checksum-mismatch at its batch's start, fatal before a later batch's commit", async () => {
     const outcomes = new Set<string>();
     await fc.assert(
       fc.asyncProperty(logSpecArb, fc.nat(), fc.nat(), fc.nat({ max: 7 }), async (spec, pick, at, bit) => {
@@ -994,11 +999,11 @@ describe("hostile files never escape the typed errors, the memory bound or the r
         const target = data[pick % data.length]!;
         const bytes = original.slice();
         bytes[target.offset + 32 + (at % (target.end - target.offset - 32))]! ^= 1 << bit;
-        reseal(bytes, spec.salt, target.offset);
         const verdict = await checkHostile(bytes);
         // every frame passes its checks: the damage is the batch's (its commit's CRC fails, or it has no commit)
         const start = batchStartOf(all, target.offset);
-        const damage = { kind: "torn-batch", offset: start };
+        const committed = all.some((span) => span.kind === 2 && span.offset > target.offset);
+        const damage = { kind: committed ? "checksum-mismatch" : "torn-batch", offset: start };
         expect(verdict.strict).toEqual(damage);
         expect(verdict.repair).toEqual(laterCommitFollows(all, target.offset) ? { failed: damage } : { cut: damage });
         outcomes.add("failed" in verdict.repair ? "fatal" : "repaired");

@@ -10,9 +10,9 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { WalReader, WalWriter, type WalWriterOptions } from "../mod.ts";
 
-import { FILE_HEADER_BYTES, frames } from "../harness/frames.ts";
+import { damageOffset, FILE_HEADER_BYTES, frames } from "../harness/frames.ts";
 
-export { frames };
+export { damageOffset, frames };
 
 /** Writes `values` to a fresh log at `path`, flushing after each, and closes it. */
 export async function writeLog(path: string, values: unknown[], options: WalWriterOptions<unknown> = {}): Promise<Uint8Array> {

@@ -58,7 +58,7 @@ test("a sound file: records, batches, sequences, times, nothing written", async 
   const { fs, calls } = await readOnlyFileSystem();
   const report = await verify(path, { fs });
   expect(calls).toEqual([]);
-  expect(report).toMatchObject({ layout: "file", status: "sound", formatVersion: 2, records: 6, batches: 3, firstSequence: 1, lastSequence: 6, bytes: bytes.length, tail: null, damage: null, front: null });
+  expect(report).toMatchObject({ layout: "file", status: "sound", formatVersion: 3, records: 6, batches: 3, firstSequence: 1, lastSequence: 6, bytes: bytes.length, tail: null, damage: null, front: null });
   expect(report.firstTimeMs).toBeGreaterThan(0);
   expect(report.lastTimeMs).toBeGreaterThanOrEqual(report.firstTimeMs!);
   expect(await contents(path)).toEqual(bytes);

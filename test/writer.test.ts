@@ -26,7 +26,7 @@ import {
 import { defaultFileSystem } from "../adapters/auto.ts";
 import type { FileSystem } from "../mod.ts";
 import { useTempDir } from "./helpers.ts";
-import { contents, finalBatchStart, frames, overwrite, readValues, writeBatches, writeLog } from "./log-files.ts";
+import { contents, damageOffset, finalBatchStart, frames, overwrite, readValues, writeBatches, writeLog } from "./log-files.ts";
 
 const FIVE = [{ n: 1 }, "two", [3, 3, 3], null, { five: "x".repeat(40) }];
 /** FIVE in three batches; the final one holds two records. */
@@ -95,22 +95,22 @@ describe("round trip", () => {
     expect(await readValues(path, { from: 99 })).toEqual([]);
   });
 
-  test("the file is laid out as docs/FORMAT.md says (format version 2: each batch's commit carries its batch CRC)", async () => {
+  test("the file is laid out as docs/FORMAT.md says (format version 3: each batch's commit carries its batch CRC; data payloads have no CRC of their own)", async () => {
     const path = `${await useTempDir()}/layout.wal`;
     const bytes = await writeBatches(path, [["a"], ["b", "c"]], { now: () => 1234 });
     expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x57, 0x41, 0x4c, 0x0d, 0x0a, 0x1a, 0x0a]);
     const view = new DataView(bytes.buffer);
-    expect(view.getUint16(8, true)).toBe(2); // format version
+    expect(view.getUint16(8, true)).toBe(3); // format version
     expect(view.getUint16(10, true)).toBe(64); // header size
     expect(view.getUint32(60, true)).toBe(crc32(bytes.subarray(0, 60), 0));
     const spans = frames(bytes);
     expect(spans.map((f) => f.kind)).toEqual([1, 2, 1, 1, 2]); // one commit per batch, after its records
-    for (const span of spans) expect(bytes[span.offset + 2], `version of the frame at ${span.offset}`).toBe(2);
+    for (const span of spans) expect(bytes[span.offset + 2], `version of the frame at ${span.offset}`).toBe(3);
     const first = spans[0]!;
     expect(new TextDecoder().decode(bytes.subarray(first.offset + 32, first.end))).toBe('"a"');
     const seed = crc32(bytes.subarray(16, 24), 0); // salted CRC: continues from the CRC of the 8 salt bytes
     expect(view.getUint32(first.offset + 28, true)).toBe(crc32(bytes.subarray(first.offset, first.offset + 28), seed));
-    expect(view.getUint32(first.offset + 24, true)).toBe(crc32(bytes.subarray(first.offset + 32, first.end), seed));
+    for (const data of spans.filter((f) => f.kind === 1)) expect(view.getUint32(data.offset + 24, true), `payload CRC field at ${data.offset}`).toBe(0);
     expect(view.getUint32(first.offset + 16, true)).toBe(1234);
     const batchStarts = [64, spans[1]!.end];
     for (const [index, commit] of [spans[1]!, spans[4]!].entries()) {
@@ -400,7 +400,7 @@ describe("damage to durable data", () => {
       const flipped = full.slice();
       flipped[at]! ^= 0x20;
       await overwrite(path, flipped);
-      const expectedOffset = at < 64 ? 0 : spans.find((f) => at >= f.offset && at < f.end)!.offset;
+      const expectedOffset = damageOffset(full, at); // a data payload's damage is its batch's: only the batch CRC covers it
       for (const repair of ["strict", "truncate-partial"] as const) {
         const found = await corruptionOf(path, repair);
         expect(found.offset, `byte ${at} under ${repair}`).toBe(expectedOffset);
@@ -422,8 +422,9 @@ describe("damage to durable data", () => {
     for (let at = start; at < full.length; at++) {
       const flipped = full.slice();
       flipped[at]! ^= 0x20;
-      // the damage starts at the batch start only when the flip is in its first frame
-      const kind = at >= first.end ? "torn-batch" : at - start < 2 ? "bad-magic" : "checksum-mismatch";
+      // the damage starts at the batch start when the flip is in its first header, or in any data payload (only the batch CRC covers those)
+      const inPayload = spans.some((f) => f.kind === 1 && at >= f.offset + 32 && at < f.end);
+      const kind = inPayload ? "checksum-mismatch" : at >= first.end ? "torn-batch" : at - start < 2 ? "bad-magic" : "checksum-mismatch";
       const path = `${dir}/flip.wal`;
       await overwrite(path, flipped);
       const found = await corruptionOf(path, "strict");
@@ -447,6 +448,31 @@ describe("damage to durable data", () => {
       expect(await contents(repairedPath)).toEqual(full.subarray(0, start));
     }
     expect((await readdir(dir)).filter((n) => n.endsWith(".torn"))).toEqual([]);
+  });
+
+  test("a data record whose payload CRC field is not zero is bad-header under every policy, found by either pass over its batch", async () => {
+    const dir = await useTempDir();
+    const path = `${dir}/field.wal`;
+    const full = await writeBatches(path, [["a", "b", "c"]]);
+    const [, second, third] = frames(full);
+    const seed = crc32(full.subarray(16, 24), 0);
+
+    // A resealed header leaves the batch CRC as it was (a CRC over bytes followed by their own CRC is a
+    // constant), so the batch passes the first pass and the second pass finds the field.
+    const resealed = full.slice();
+    const view = new DataView(resealed.buffer);
+    view.setUint32(second!.offset + 24, 0x1234, true);
+    view.setUint32(second!.offset + 28, crc32(resealed.subarray(second!.offset, second!.offset + 28), seed), true);
+    // With a later payload damaged too, the batch CRC fails and the damage pass meets the field first.
+    const alsoDamaged = resealed.slice();
+    alsoDamaged[third!.offset + 32]! ^= 0x01;
+    for (const bytes of [resealed, alsoDamaged]) {
+      for (const repair of ["strict", "truncate-partial"] as const) {
+        await overwrite(path, bytes);
+        expect(await corruptionOf(path, repair), repair).toMatchObject({ kind: "bad-header", offset: second!.offset });
+      }
+      await expect(readValues(path)).rejects.toMatchObject({ corruption: { kind: "bad-header", offset: second!.offset } });
+    }
   });
 
   test("a huge length field: checksum-mismatch if the header CRC fails, oversized-length if it matches; nothing allocated", async () => {

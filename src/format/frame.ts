@@ -13,7 +13,7 @@ import { type Crc32, crc32 as crc32Portable } from "./crc32.ts";
 
 /** The file header: magic, version, size, flags, salt, base sequence, log id, link, CRC; records start after it. */
 export const FILE_HEADER_BYTES = 64;
-/** A record header: magic, version, kind, payload length, sequence, time, payload CRC, header CRC. */
+/** A record header: magic, version, kind, payload length, sequence, time, payload CRC (commits only), header CRC. */
 export const RECORD_HEADER_BYTES = 32;
 /** Where a record header's version byte is (the two magic bytes come first). */
 export const RECORD_VERSION_AT = 2;
@@ -25,7 +25,7 @@ export const RECORD_PAYLOAD_BYTES_AT = 4;
 export const RECORD_SEQUENCE_AT = 8;
 /** Where a record header's time in milliseconds (u64) is. */
 export const RECORD_TIME_AT = 16;
-/** Where a record header's payload CRC (u32) is. */
+/** Where a commit record's payload CRC (u32) is; zero in a data record, whose payload its batch's CRC covers. */
 export const RECORD_PAYLOAD_CRC_AT = 24;
 /** Where a record header's own CRC (u32) is: it covers every header byte before it. */
 export const RECORD_HEADER_CRC_AT = 28;
@@ -34,7 +34,7 @@ export const COMMIT_PAYLOAD_BYTES = 24;
 /** A commit record, header and payload: what every batch ends with. */
 export const COMMIT_RECORD_BYTES = RECORD_HEADER_BYTES + COMMIT_PAYLOAD_BYTES;
 /** The only format version this build reads and writes (file and record). */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 /** `maxRecordBytes` when the options leave it out. */
 export const RECORD_BYTES_MAX_DEFAULT = 16 * 1024 * 1024;
 /** The largest `maxRecordBytes` accepted: what the u32 payload length field holds. */
@@ -230,14 +230,16 @@ export interface RecordHeader {
   readonly sequence: number;
   /** When the record was appended (a commit: committed), milliseconds since the epoch. */
   readonly timeMs: number;
-  /** The payload's salted CRC as stored, not yet compared with the payload. */
+  /** A commit's payload CRC as stored, not yet compared with the payload (zero for a data record). */
   readonly payloadCrc: number;
 }
 
 /**
  * Encodes the header of the record at `target[at]` whose payload of
  * `payloadBytes` is already in place after it (`view` is a DataView over all
- * of `target`), checksums both, and returns the frame's size. The caller
+ * of `target`), checksums it, and returns the frame's size. A commit's
+ * payload gets its own checksum; a data record's is covered by its batch's
+ * CRC alone (docs/FORMAT.md), so its payload CRC field is zero. The caller
  * reserved room for the frame.
  */
 export function encodeRecordHeader(
@@ -259,7 +261,8 @@ export function encodeRecordHeader(
   view.setUint32(at + RECORD_PAYLOAD_BYTES_AT, payloadBytes, true);
   setU64(view, at + RECORD_SEQUENCE_AT, sequence);
   setU64(view, at + RECORD_TIME_AT, timeMs);
-  view.setUint32(at + RECORD_PAYLOAD_CRC_AT, checksummer.ofRange(target, payloadStart, payloadStart + payloadBytes), true);
+  const payloadCrc = kind === RecordKind.commit ? checksummer.ofRange(target, payloadStart, payloadStart + payloadBytes) : 0;
+  view.setUint32(at + RECORD_PAYLOAD_CRC_AT, payloadCrc, true);
   view.setUint32(at + RECORD_HEADER_CRC_AT, checksummer.ofRange(target, at, at + RECORD_HEADER_CRC_AT), true);
   return RECORD_HEADER_BYTES + payloadBytes;
 }
@@ -298,11 +301,16 @@ export function decodeRecordHeader(bytes: Uint8Array, checksummer: Checksummer, 
   if (kind === RecordKind.commit && payloadBytes !== COMMIT_PAYLOAD_BYTES) {
     return { kind: "bad-header", detail: `commit payload is ${payloadBytes} bytes, not ${COMMIT_PAYLOAD_BYTES}` };
   }
+  const payloadCrc = view.getUint32(RECORD_PAYLOAD_CRC_AT, true);
+  if (kind === RecordKind.data && payloadCrc !== 0) return { kind: "bad-header", detail: DATA_PAYLOAD_CRC_NONZERO };
   if (kind === RecordKind.data && payloadBytes > recordBytesMax) {
     return { kind: "oversized-length", detail: `payload of ${payloadBytes} bytes exceeds maxRecordBytes ${recordBytesMax}` };
   }
-  return { kind, payloadBytes, sequence, timeMs, payloadCrc: view.getUint32(RECORD_PAYLOAD_CRC_AT, true) };
+  return { kind, payloadBytes, sequence, timeMs, payloadCrc };
 }
+
+/** Why a data record whose payload CRC field is not zero is `bad-header`. */
+export const DATA_PAYLOAD_CRC_NONZERO = "a data record's payload CRC field is not zero (its batch's CRC covers its payload)";
 
 /** What a commit record says about the batch it ends. */
 export interface CommitPayload {

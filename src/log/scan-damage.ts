@@ -84,9 +84,10 @@ export async function classifyDamage(
 }
 
 /**
- * Walks the batch at `start` checking every frame (both checksums, the
- * fields, sequences, the commit against its batch) and returns the first
- * problem. A batch with no problem is a bug in the first pass.
+ * Walks the batch at `start` checking every frame (header checksums, the
+ * fields, sequences, the commit against its batch, then the batch checksum)
+ * and returns the first problem; damage only the batch checksum sees is
+ * reported at the batch's start. A batch with no problem is a bug in the first pass.
  */
 async function firstDamage(reader: ChunkReader, start: number, checksummer: Checksummer, lastSequence: number, recordBytesMax: number): Promise<Damage> {
   let sequence = lastSequence;
@@ -126,7 +127,8 @@ async function firstDamage(reader: ChunkReader, start: number, checksummer: Chec
       return { offset: at, kind: "sequence-violation", detail: `commit does not match its batch: expected ${expected}; found ${found}` };
     }
     assert(commit.batchCrc !== batchCrc, `the batch at ${start} of ${reader.fileBytes} bytes failed its first pass but checks out frame by frame`);
-    return { offset: start, kind: "torn-batch", detail: `the batch checksum in the commit at ${at} does not match its ${records} records` };
+    // Data payloads have no checksum of their own: the damage is somewhere in the batch's records.
+    return { offset: start, kind: "checksum-mismatch", detail: `the batch CRC in the commit at ${at} does not match its ${records} records` };
   }
 }
 
@@ -136,7 +138,7 @@ interface FrameRead {
   readonly frame: Uint8Array;
 }
 
-/** Reads and checks the frame at `at`: the header, then the payload and its checksum. */
+/** Reads and checks the frame at `at`: the header, then the payload (and a commit's payload checksum). */
 async function readFrame(reader: ChunkReader, at: number, checksummer: Checksummer, recordBytesMax: number): Promise<FrameRead | FrameDamage> {
   const header = decodeRecordHeader(await reader.view(at, RECORD_HEADER_BYTES), checksummer, recordBytesMax);
   if (isDamage(header)) return header;
@@ -144,7 +146,9 @@ async function readFrame(reader: ChunkReader, at: number, checksummer: Checksumm
   if (frame.length < RECORD_HEADER_BYTES + header.payloadBytes) {
     return { kind: "partial-payload", detail: `${frame.length - RECORD_HEADER_BYTES} of ${header.payloadBytes} payload bytes` };
   }
-  if (checksummer.of(frame.subarray(RECORD_HEADER_BYTES)) !== header.payloadCrc) return { kind: "checksum-mismatch", detail: "payload CRC does not match" };
+  if (header.kind === RecordKind.commit && checksummer.of(frame.subarray(RECORD_HEADER_BYTES)) !== header.payloadCrc) {
+    return { kind: "checksum-mismatch", detail: "commit payload CRC does not match" };
+  }
   return { header, frame };
 }
 

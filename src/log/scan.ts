@@ -6,9 +6,10 @@
  * Each batch is checked in two passes. The first walks only the frames'
  * lengths to find the batch's commit record, then checks the commit's own
  * checksums and its batch checksum over every byte of the batch in one call:
- * if they match, every byte of the batch is exactly what the writer wrote,
- * so the second pass reads the records' fields without checksumming them
- * again (it still checks versions, kinds and that sequences increase). A
+ * if they match, every byte of the batch is exactly what the writer wrote
+ * (a data record's payload has no checksum of its own: the batch's covers
+ * it), so the second pass reads the records' fields without checksumming
+ * them (it still checks versions, kinds and that sequences increase). A
  * batch that fails the first pass goes to `scan-damage.ts`, which checks it
  * frame by frame, says where and how it is damaged, and decides (as
  * docs/FORMAT.md says) whether it is the torn tail a crash leaves or damage
@@ -27,6 +28,7 @@ import {
   COMMIT_PAYLOAD_BYTES,
   COMMIT_RECORD_BYTES,
   decodeCommitRecord,
+  DATA_PAYLOAD_CRC_NONZERO,
   decodeFileHeader,
   FILE_HEADER_BYTES,
   FORMAT_VERSION,
@@ -38,6 +40,7 @@ import {
   RECORD_MAGIC_0,
   RECORD_MAGIC_1,
   RECORD_PAYLOAD_BYTES_AT,
+  RECORD_PAYLOAD_CRC_AT,
   RECORD_SEQUENCE_AT,
   RECORD_TIME_AT,
   RECORD_VERSION_AT,
@@ -373,6 +376,7 @@ function visitRecord(reader: ChunkReader, at: number, progress: Progress, option
     fail("unsupported-version", at, options.path, `record version ${bytes[i + RECORD_VERSION_AT]}; this build reads ${FORMAT_VERSION}`);
   }
   if (bytes[i + RECORD_KIND_AT] !== RecordKind.data) fail("bad-header", at, options.path, `unknown record kind ${bytes[i + RECORD_KIND_AT]}`);
+  if (view.getUint32(i + RECORD_PAYLOAD_CRC_AT, true) !== 0) fail("bad-header", at, options.path, DATA_PAYLOAD_CRC_NONZERO);
   if (sequence < 0 || timeMs < 0) fail("bad-header", at, options.path, "sequence or time exceeds 2^53 - 1");
   if (sequence <= progress.lastSequence) fail("sequence-violation", at, options.path, `sequence ${sequence} after ${progress.lastSequence}`);
   progress.lastSequence = sequence;
