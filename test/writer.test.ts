@@ -288,6 +288,21 @@ describe("torn tails", () => {
     expect((await contents(path)).length).toBe(end);
   });
 
+  test("a batch of 64 KiB or more grows the file without zeros after it (they would be written twice); a smaller one after it preallocates again", async () => {
+    const path = `${await useTempDir()}/large-batch.wal`;
+    const writer = await WalWriter.open(path);
+    await writer.appendBatch(Array.from({ length: 300 }, (_, i) => `${i}`.padEnd(250, "x"))); // 300 frames of 32 + 252 bytes
+    await writer.flush();
+    const large = await contents(path);
+    expect(frames(large).at(-1)!.end - 64).toBeGreaterThanOrEqual(64 * 1024);
+    expect(large.length).toBe(frames(large).at(-1)!.end);
+    await writer.append("small");
+    await writer.flush();
+    const small = await contents(path);
+    expect(small.length).toBeGreaterThan(frames(small).at(-1)!.end);
+    await writer.close();
+  });
+
   test("garbage after the last commit is a torn tail; a commit of another log inside it does not count", async () => {
     const dir = await useTempDir();
     const path = `${dir}/garbage.wal`;
