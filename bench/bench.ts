@@ -19,7 +19,7 @@
  *    lmdb, each committing per 1,000;
  * 4. 1,000,000 unsynced 100-byte appends (bytes codec), one flush at the end,
  *    against the same bytes copied into one buffer written in 1 MiB calls;
- * 5. open (validating every record's checksum) of the bulk log and of a log of
+ * 5. open (validating every batch's checksum) of the bulk log and of a log of
  *    50,000 one-record batches (written with fsync turned off, see
  *    `writeOneRecordBatches`), against reading the file in 1 MiB chunks;
  * 6. reading the bulk log back, values parsed, against better-sqlite3

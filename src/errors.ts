@@ -39,7 +39,7 @@ export type CorruptionKind =
   | "unsupported-version"
   /** A header field that must be fixed has another value (reserved bits, kind, sizes). */
   | "bad-header"
-  /** Header or payload checksum does not match. */
+  /** A checksum does not match: a record header's, a commit's payload, or a batch's (reported at the batch's start). */
   | "checksum-mismatch"
   /**
    * The last batch is incomplete: its records are whole but its commit record
