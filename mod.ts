@@ -17,7 +17,8 @@
  *
  * `append(value)` encodes the value (a text codec such as JSON straight into
  * the batch buffer, `src/format/batch-buffer.ts`) as a data record: a 32-byte
- * header with its sequence, time, length and two CRCs, then the payload.
+ * header with its sequence, time, length and its own CRC, then the payload
+ * (which the batch's CRC covers).
  * The record joins the open batch in memory and `append` resolves with its
  * sequence; nothing has touched the disk yet. When the batch has reached
  * `maxBatchBytes`, it is sealed and written and the append waits for room:
@@ -25,9 +26,9 @@
  *
  * `flush()` (or, under `sync: "always"`, the append itself) seals the batch
  * with a commit record whose CRC covers every byte of the batch, writes the
- * batch in one write at the end of the file (followed by zeros when the file
- * must grow, so later fsyncs have no size to journal), then makes it durable
- * with one fdatasync (`src/log/log-file.ts`). Appends made meanwhile fill the
+ * batch in one write at the end of the file (a batch under 64 KiB followed
+ * by zeros when the file must grow, so later fsyncs have no size to
+ * journal), then makes it durable with one fdatasync (`src/log/log-file.ts`). Appends made meanwhile fill the
  * next batch, which the next flush writes: concurrent callers share fsyncs.
  * A failed write is rolled back byte-for-byte; a failed rollback or fsync
  * poisons the writer (`WalPoisonedError`), since the disk's state is then
