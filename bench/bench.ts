@@ -28,7 +28,8 @@
  *    a nats-server is installed (jetstream.ts; skipped with a note otherwise);
  * 8. `--big` (or `BENCH_BIG=1`), not in the default run: opening a 1 GiB log,
  *    in MB/s and resident memory growth (big.ts).
- * `--runs N` repeats every measurement N times and prints medians.
+ * `--runs N` repeats every measurement N times, the runs of a workload's
+ * systems interleaved (measure.ts), and prints medians.
  *
  * Runs on whichever runtime executes it: `npm run bench [-- --runs 3 --big]`
  * (Node), `bun bench/bench.ts`, `deno run -A bench/bench.ts`. Peers with
@@ -43,7 +44,7 @@ import { runtimeFileSystem, runtimeName } from "../adapters/auto.ts";
 import { type BigOpen, bigOpen } from "./big.ts";
 import { jsonlAppends, jsonlReadAll, rawAppends, rawBytesWrite, rawRead } from "./files.ts";
 import { jetstreamBench } from "./jetstream.ts";
-import { compare, medianRate, type PeerRate, printTable, type Row, runPath } from "./measure.ts";
+import { compare, type Measurement, medianRates, printTable, type Row, runPath } from "./measure.ts";
 import { loadPeers, type Peers } from "./peers.ts";
 import { jsonLines, order } from "./records.ts";
 import {
@@ -66,12 +67,19 @@ const BULK_BATCH = 1_000;
 const BYTE_RECORDS = 1_000_000;
 const ONE_RECORD_BATCHES = 50_000;
 
-/** What every workload gets: the peers, a median rate over the runs, and where run 0 of a measurement wrote. */
+/** What every workload gets: the peers, median rates over the runs, and where run 0 of a measurement wrote. */
 interface Bench {
   readonly peers: Peers;
-  rate(name: string, units: number, run: (path: string) => Promise<unknown>): Promise<number>;
+  /** Medians of each measurement's rate, the runs interleaved (see `medianRates`). */
+  rates(measurements: readonly Measurement[]): Promise<number[]>;
   firstRun(name: string): string;
 }
+
+/** A system compared with tswal in a workload: its label, and its measurement (null when skipped on this runtime). */
+type Peer = readonly [label: string, measurement: Measurement | null];
+
+/** One way of running a workload on tswal: its label in the table, and its measurement. */
+type Variant = readonly [label: string, measurement: Measurement];
 
 const options = parseOptions(process.argv.slice(2), process.env.BENCH_BIG);
 const dir = await mkdtemp(join(tmpdir(), "tswal-bench-"));
@@ -81,7 +89,7 @@ try {
   const peers = await loadPeers(dir);
   const bench: Bench = {
     peers,
-    rate: (name, units, run) => medianRate(dir, options.runs, name, units, run),
+    rates: (measurements) => medianRates(dir, options.runs, measurements),
     firstRun: (name) => runPath(dir, name, 0),
   };
   for (const note of peers.notes) console.log(note);
@@ -100,125 +108,153 @@ try {
 }
 
 /** Workload 1: one durable record at a time. */
-async function serial({ peers, rate }: Bench): Promise<Row[]> {
-  const sqlite = peers.sqlite;
+async function serial(bench: Bench): Promise<Row[]> {
+  const sqlite = bench.peers.sqlite;
   const record = jsonLines([order(0)]);
-  const peerRates: PeerRate[] = [
-    ["raw write+fdatasync", await rate("serial-raw", SERIAL_RECORDS, (path) => rawAppends(path, record, SERIAL_RECORDS, 1))],
-    ["JSONL write+fdatasync", await rate("serial-jsonl", SERIAL_RECORDS, (path) => jsonlAppends(path, SERIAL_RECORDS, 1))],
+  const units = SERIAL_RECORDS;
+  return workloadRows(
+    bench,
     [
-      "better-sqlite3 txn per insert",
-      sqlite && (await rate("serial-sqlite", SERIAL_RECORDS, (path) => sqlite.serial(path, SERIAL_RECORDS))),
+      ["raw write+fdatasync", { name: "serial-raw", units, run: (path) => rawAppends(path, record, SERIAL_RECORDS, 1) }],
+      ["JSONL write+fdatasync", { name: "serial-jsonl", units, run: (path) => jsonlAppends(path, SERIAL_RECORDS, 1) }],
+      ["better-sqlite3 txn per insert", sqlite && { name: "serial-sqlite", units, run: (path) => sqlite.serial(path, SERIAL_RECORDS) }],
     ],
-  ];
-  return variantRows(rate, SERIAL_RECORDS, peerRates, [
-    ["serial-tswal-flush", "serial append+flush (rec/s)", (path) => walSerial(path, SERIAL_RECORDS, "manual")],
-    ["serial-tswal-always", 'serial append, sync "always" (rec/s)', (path) => walSerial(path, SERIAL_RECORDS, "always")],
     [
-      "serial-tswal-blocking",
-      "serial append+flush, blockingSync (rec/s)",
-      async (path) => walSerial(path, SERIAL_RECORDS, "manual", await runtimeFileSystem({ blockingSync: true })),
+      ["serial append+flush (rec/s)", { name: "serial-tswal-flush", units, run: (path) => walSerial(path, SERIAL_RECORDS, "manual") }],
+      ['serial append, sync "always" (rec/s)', { name: "serial-tswal-always", units, run: (path) => walSerial(path, SERIAL_RECORDS, "always") }],
+      [
+        "serial append+flush, blockingSync (rec/s)",
+        {
+          name: "serial-tswal-blocking",
+          units,
+          run: async (path) => walSerial(path, SERIAL_RECORDS, "manual", await runtimeFileSystem({ blockingSync: true })),
+        },
+      ],
     ],
-  ]);
+  );
 }
 
 /** Workload 2: {@link CALLERS} concurrent durable appends per round. */
-async function concurrent({ peers, rate }: Bench): Promise<Row[]> {
-  const { lmdb, level } = peers;
-  const records = CALLERS * ROUNDS;
+async function concurrent(bench: Bench): Promise<Row[]> {
+  const { lmdb, level } = bench.peers;
+  const units = CALLERS * ROUNDS;
   const record = jsonLines([order(0)]);
-  const peerRates: PeerRate[] = [
-    [`raw write+fdatasync per ${CALLERS}`, await rate("concurrent-raw", records, (path) => rawAppends(path, record, records, CALLERS))],
-    [`lmdb ${CALLERS} puts`, lmdb && (await rate("concurrent-lmdb", records, (path) => lmdb.concurrent(path, ROUNDS, CALLERS)))],
+  return workloadRows(
+    bench,
     [
-      `classic-level ${CALLERS} sync puts`,
-      level && (await rate("concurrent-level", records, (path) => level.concurrent(path, ROUNDS, CALLERS))),
-    ],
-  ];
-  return variantRows(rate, records, peerRates, [
-    ["concurrent-tswal-flush", `${CALLERS} callers append+flush (rec/s)`, (path) => walConcurrent(path, ROUNDS, CALLERS, "manual")],
-    [
-      "concurrent-tswal-always",
-      `${CALLERS} callers append, sync "always" (rec/s)`,
-      (path) => walConcurrent(path, ROUNDS, CALLERS, "always"),
+      [`raw write+fdatasync per ${CALLERS}`, { name: "concurrent-raw", units, run: (path) => rawAppends(path, record, units, CALLERS) }],
+      [`lmdb ${CALLERS} puts`, lmdb && { name: "concurrent-lmdb", units, run: (path) => lmdb.concurrent(path, ROUNDS, CALLERS) }],
+      [
+        `classic-level ${CALLERS} sync puts`,
+        level && { name: "concurrent-level", units, run: (path) => level.concurrent(path, ROUNDS, CALLERS) },
+      ],
     ],
     [
-      "concurrent-tswal-blocking",
-      `${CALLERS} callers append+flush, blockingSync (rec/s)`,
-      async (path) => walConcurrent(path, ROUNDS, CALLERS, "manual", await runtimeFileSystem({ blockingSync: true })),
+      [
+        `${CALLERS} callers append+flush (rec/s)`,
+        { name: "concurrent-tswal-flush", units, run: (path) => walConcurrent(path, ROUNDS, CALLERS, "manual") },
+      ],
+      [
+        `${CALLERS} callers append, sync "always" (rec/s)`,
+        { name: "concurrent-tswal-always", units, run: (path) => walConcurrent(path, ROUNDS, CALLERS, "always") },
+      ],
+      [
+        `${CALLERS} callers append+flush, blockingSync (rec/s)`,
+        {
+          name: "concurrent-tswal-blocking",
+          units,
+          run: async (path) => walConcurrent(path, ROUNDS, CALLERS, "manual", await runtimeFileSystem({ blockingSync: true })),
+        },
+      ],
     ],
-  ]);
+  );
 }
 
 /** Workload 3: {@link BULK_RECORDS} records committed per {@link BULK_BATCH}; run 0 of some is read back by workloads 5 and 6. */
-async function bulk({ peers, rate }: Bench): Promise<Row[]> {
-  const { sqlite, lmdb } = peers;
-  const peerRates: PeerRate[] = [
-    ["JSONL write+fdatasync per 1k", await rate("bulk-jsonl", BULK_RECORDS, (path) => jsonlAppends(path, BULK_RECORDS, BULK_BATCH))],
+async function bulk(bench: Bench): Promise<Row[]> {
+  const { sqlite, lmdb } = bench.peers;
+  const units = BULK_RECORDS;
+  return workloadRows(
+    bench,
     [
-      "better-sqlite3 txn per 1k",
-      sqlite && (await rate("bulk-sqlite", BULK_RECORDS, (path) => sqlite.bulk(path, BULK_RECORDS, BULK_BATCH))),
+      ["JSONL write+fdatasync per 1k", { name: "bulk-jsonl", units, run: (path) => jsonlAppends(path, BULK_RECORDS, BULK_BATCH) }],
+      ["better-sqlite3 txn per 1k", sqlite && { name: "bulk-sqlite", units, run: (path) => sqlite.bulk(path, BULK_RECORDS, BULK_BATCH) }],
+      ["lmdb transaction per 1k", lmdb && { name: "bulk-lmdb", units, run: (path) => lmdb.bulk(path, BULK_RECORDS, BULK_BATCH) }],
     ],
-    ["lmdb transaction per 1k", lmdb && (await rate("bulk-lmdb", BULK_RECORDS, (path) => lmdb.bulk(path, BULK_RECORDS, BULK_BATCH)))],
-  ];
-  return variantRows(rate, BULK_RECORDS, peerRates, [
-    ["bulk-tswal", "bulk append awaited, flush per 1k (rec/s)", (path) => walBulk(path, BULK_RECORDS, BULK_BATCH)],
-    ["bulk-tswal-unawaited", "bulk append unawaited, flush per 1k (rec/s)", (path) => walBulkUnawaited(path, BULK_RECORDS, BULK_BATCH)],
-    ["bulk-tswal-batch", "bulk appendBatch of 1k + flush (rec/s)", (path) => walBulkAppendBatch(path, BULK_RECORDS, BULK_BATCH)],
-  ]);
+    [
+      ["bulk append awaited, flush per 1k (rec/s)", { name: "bulk-tswal", units, run: (path) => walBulk(path, BULK_RECORDS, BULK_BATCH) }],
+      [
+        "bulk append unawaited, flush per 1k (rec/s)",
+        { name: "bulk-tswal-unawaited", units, run: (path) => walBulkUnawaited(path, BULK_RECORDS, BULK_BATCH) },
+      ],
+      [
+        "bulk appendBatch of 1k + flush (rec/s)",
+        { name: "bulk-tswal-batch", units, run: (path) => walBulkAppendBatch(path, BULK_RECORDS, BULK_BATCH) },
+      ],
+    ],
+  );
 }
 
-/** One way of running a workload on tswal: the name its files get, its label in the table, and the run. */
-type Variant = readonly [name: string, label: string, run: (path: string) => Promise<void>];
-
-/** Measures each tswal variant of a workload of `units` and compares it with the same peer figures. */
-async function variantRows(
-  rate: Bench["rate"],
-  units: number,
-  peerRates: readonly PeerRate[],
-  variants: readonly Variant[],
-): Promise<Row[]> {
-  const rows: Row[] = [];
-  for (const [name, label, run] of variants) rows.push(...compare(label, await rate(name, units, run), peerRates));
-  return rows;
+/**
+ * Measures a workload's tswal variants and its peers together (the runs
+ * interleaved) and compares each variant with every peer that ran.
+ */
+async function workloadRows(bench: Bench, peers: readonly Peer[], variants: readonly Variant[]): Promise<Row[]> {
+  const ran = peers.flatMap(([label, measurement]) => (measurement === null ? [] : [{ label, measurement }]));
+  const rates = await bench.rates([...variants.map(([, measurement]) => measurement), ...ran.map(({ measurement }) => measurement)]);
+  const peerRates = ran.map(({ label }, index) => [label, rates[variants.length + index]!] as const);
+  return variants.flatMap(([label], index) => compare(label, rates[index]!, peerRates));
 }
 
 /** Workload 4: unsynced appends of small byte values. */
-async function bytes({ rate }: Bench): Promise<Row[]> {
-  return compare("1M × 100 B unsynced appends (rec/s)", await rate("bytes-tswal", BYTE_RECORDS, (path) => walBytes(path, BYTE_RECORDS)), [
-    ["raw 1 MiB writes of the same", await rate("bytes-raw", BYTE_RECORDS, (path) => rawBytesWrite(path, BYTE_RECORDS))],
-  ]);
+async function bytes(bench: Bench): Promise<Row[]> {
+  const units = BYTE_RECORDS;
+  return workloadRows(
+    bench,
+    [["raw 1 MiB writes of the same", { name: "bytes-raw", units, run: (path) => rawBytesWrite(path, BYTE_RECORDS) }]],
+    [["1M × 100 B unsynced appends (rec/s)", { name: "bytes-tswal", units, run: (path) => walBytes(path, BYTE_RECORDS) }]],
+  );
 }
 
 /** Workload 5: opening the bulk log and a log of one-record batches. */
-async function openLogs({ rate, firstRun }: Bench): Promise<Row[]> {
-  const oneRecordLog = firstRun("open-fixture-one-record-batches");
+async function openLogs(bench: Bench): Promise<Row[]> {
+  const oneRecordLog = bench.firstRun("open-fixture-one-record-batches");
   await writeOneRecordBatches(oneRecordLog, ONE_RECORD_BATCHES);
   const logs = [
-    ["batches of 1k", firstRun("bulk-tswal")],
+    ["batches of 1k", bench.firstRun("bulk-tswal")],
     ["1-record batches", oneRecordLog],
   ] as const;
   const rows: Row[] = [];
   for (const [shape, path] of logs) {
-    const megabytes = (await stat(path)).size / 1e6;
+    const units = (await stat(path)).size / 1e6;
     rows.push(
-      ...compare(`open, ${shape}, ${megabytes.toFixed(0)} MB (MB/s)`, await rate("open-tswal", megabytes, () => walOpen(path)), [
-        ["raw read, 1 MiB chunks", await rate("open-raw", megabytes, () => rawRead(path))],
-      ]),
+      ...(await workloadRows(
+        bench,
+        [["raw read, 1 MiB chunks", { name: "open-raw", units, run: () => rawRead(path) }]],
+        [[`open, ${shape}, ${units.toFixed(0)} MB (MB/s)`, { name: "open-tswal", units, run: () => walOpen(path) }]],
+      )),
     );
   }
   return rows;
 }
 
 /** Workload 6: reading the bulk records back, values parsed. */
-async function readAll({ peers, rate, firstRun }: Bench): Promise<Row[]> {
+async function readAll(bench: Bench): Promise<Row[]> {
+  const { peers, firstRun } = bench;
   const sqlite = peers.sqlite;
-  const readRate = (name: string, read: () => Promise<number>): Promise<number> =>
-    rate(`read-${name}`, BULK_RECORDS, async () => expectAllRecords(await read()));
-  return compare("read all, parsed (rec/s)", await readRate("tswal", () => walReadAll(firstRun("bulk-tswal"))), [
-    ["better-sqlite3 select * + parse", sqlite && (await readRate("sqlite", () => sqlite.readAll(firstRun("bulk-sqlite"))))],
-    ["JSONL readFile + parse", await readRate("jsonl", () => jsonlReadAll(firstRun("bulk-jsonl")))],
-  ]);
+  const reading = (name: string, read: () => Promise<number>): Measurement => ({
+    name: `read-${name}`,
+    units: BULK_RECORDS,
+    run: async () => expectAllRecords(await read()),
+  });
+  return workloadRows(
+    bench,
+    [
+      ["better-sqlite3 select * + parse", sqlite && reading("sqlite", () => sqlite.readAll(firstRun("bulk-sqlite")))],
+      ["JSONL readFile + parse", reading("jsonl", () => jsonlReadAll(firstRun("bulk-jsonl")))],
+    ],
+    [["read all, parsed (rec/s)", reading("tswal", () => walReadAll(firstRun("bulk-tswal")))]],
+  );
 }
 
 /** Throws unless a read-back found all {@link BULK_RECORDS} records (a rate over fewer would mislead). */

@@ -14,8 +14,8 @@ export interface Row {
   readonly peerValue: number;
 }
 
-/** A peer's label and figure; `null` when the peer was skipped. */
-export type PeerRate = readonly [peer: string, value: number | null];
+/** A peer's label and figure. */
+export type PeerRate = readonly [peer: string, value: number];
 
 /** Units of work per second of `run`, one run. */
 export async function perSecond(units: number, run: () => Promise<unknown>): Promise<number> {
@@ -29,21 +29,30 @@ export function runPath(dir: string, name: string, run: number): string {
   return join(dir, `${name}.${run}`);
 }
 
+/** One thing the bench times: the name its files get (see {@link runPath}), the units of work one run does, and the run. */
+export interface Measurement {
+  readonly name: string;
+  readonly units: number;
+  readonly run: (path: string) => Promise<unknown>;
+}
+
 /**
- * Runs `run` `runs` times, each on its own fresh path (see {@link runPath};
- * nothing is removed, so run 0's output can serve later workloads), and
- * returns the median of `units` per second.
+ * Runs every measurement `runs` times, each run on its own fresh path
+ * (nothing is removed, so run 0's output can serve later workloads), and
+ * returns each one's median of units per second, in order. The runs go
+ * round-robin: run r of every measurement before run r + 1 of any, so that a
+ * slow spell of the machine (the disk's, a neighbour's) falls on tswal and
+ * its peers alike instead of on whichever ran during it, which would skew
+ * their ratio.
  */
-export async function medianRate(
-  dir: string,
-  runs: number,
-  name: string,
-  units: number,
-  run: (path: string) => Promise<unknown>,
-): Promise<number> {
-  const rates: number[] = [];
-  for (let r = 0; r < runs; r++) rates.push(await perSecond(units, () => run(runPath(dir, name, r))));
-  return median(rates);
+export async function medianRates(dir: string, runs: number, measurements: readonly Measurement[]): Promise<number[]> {
+  const rates: number[][] = measurements.map(() => []);
+  for (let r = 0; r < runs; r++) {
+    for (const [index, { name, units, run }] of measurements.entries()) {
+      rates[index]!.push(await perSecond(units, () => run(runPath(dir, name, r))));
+    }
+  }
+  return rates.map(median);
 }
 
 /** The median of a non-empty list (the mean of the middle two for an even length). */
@@ -53,9 +62,9 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** Rows of one workload: tswal's figure against each peer that ran. */
+/** Rows of one workload variant: tswal's figure against each peer's. */
 export function compare(workload: string, tswal: number, peers: readonly PeerRate[]): Row[] {
-  return peers.flatMap(([peer, peerValue]) => (peerValue === null ? [] : [{ workload, tswal, peer, peerValue }]));
+  return peers.map(([peer, peerValue]) => ({ workload, tswal, peer, peerValue }));
 }
 
 /** Prints `workload | tswal | peer | peer value | ratio` rows, the ratio being tswal / peer (above 1: tswal is faster). */
