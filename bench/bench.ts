@@ -7,9 +7,11 @@
  * Every system stores the same value (records.ts: an order with a 256-byte
  * note) except in the bytes workload. Workloads:
  * 1. serial: `append` + `flush` per record (and plain appends under
- *    `sync: "always"`), against raw `write` + `fdatasync`, a JSONL file (one
- *    write + fdatasync per record) and better-sqlite3 (WAL, `synchronous=FULL`,
- *    one insert per transaction);
+ *    `sync: "always"`), against raw `write` + `fdatasync` (both awaited),
+ *    raw `writeSync` + awaited `fdatasync` (the fastest loop that keeps the
+ *    event loop free), a JSONL file (one write + fdatasync per record) and
+ *    better-sqlite3 (WAL, `synchronous=FULL`, one insert per transaction,
+ *    which blocks the event loop for its fsync);
  * 2. 64 concurrent callers, each `append` + `flush` (or a plain append under
  *    `sync: "always"`), for 200 rounds, against raw (one write of 64 records +
  *    one `fdatasync`), lmdb (64 concurrent puts) and classic-level (64
@@ -42,7 +44,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { runtimeFileSystem, runtimeName } from "../adapters/auto.ts";
 import { type BigOpen, bigOpen } from "./big.ts";
-import { jsonlAppends, jsonlReadAll, rawAppends, rawBytesWrite, rawRead } from "./files.ts";
+import { jsonlAppends, jsonlReadAll, rawAppends, rawAppendsSyncWrite, rawBytesWrite, rawRead } from "./files.ts";
 import { jetstreamBench } from "./jetstream.ts";
 import { compare, type Measurement, medianRates, printTable, type Row, runPath } from "./measure.ts";
 import { loadPeers, type Peers } from "./peers.ts";
@@ -116,6 +118,7 @@ async function serial(bench: Bench): Promise<Row[]> {
     bench,
     [
       ["raw write+fdatasync", { name: "serial-raw", units, run: (path) => rawAppends(path, record, SERIAL_RECORDS, 1) }],
+      ["raw writeSync+async fdatasync", { name: "serial-raw-sync-write", units, run: (path) => rawAppendsSyncWrite(path, record, SERIAL_RECORDS) }],
       ["JSONL write+fdatasync", { name: "serial-jsonl", units, run: (path) => jsonlAppends(path, SERIAL_RECORDS, 1) }],
       ["better-sqlite3 txn per insert", sqlite && { name: "serial-sqlite", units, run: (path) => sqlite.serial(path, SERIAL_RECORDS) }],
     ],
