@@ -34,8 +34,7 @@
  * systems interleaved (measure.ts), and prints medians.
  *
  * Runs on whichever runtime executes it: `npm run bench [-- --runs 3 --big]`
- * (Node), `bun bench/bench.ts`, `deno run -A --v8-flags=--expose-gc
- * bench/bench.ts` (the flag lets it collect garbage between runs). Peers with
+ * (Node), `bun bench/bench.ts`, `deno run -A bench/bench.ts`. Peers with
  * native parts that a runtime cannot load are skipped with a note (peers.ts).
  */
 
@@ -47,7 +46,7 @@ import { runtimeFileSystem, runtimeName } from "../adapters/auto.ts";
 import { type BigOpen, bigOpen } from "./big.ts";
 import { jsonlAppends, jsonlReadAll, rawAppends, rawAppendsSyncWrite, rawBytesWrite, rawRead } from "./files.ts";
 import { jetstreamBench } from "./jetstream.ts";
-import { collectGarbage, compare, type Measurement, medianRates, printTable, type Row, runPath } from "./measure.ts";
+import { compare, type Measurement, medianRates, printTable, type Row, runPath } from "./measure.ts";
 import { loadPeers, type Peers } from "./peers.ts";
 import { jsonLines, order } from "./records.ts";
 import {
@@ -88,10 +87,7 @@ const options = parseOptions(process.argv.slice(2), process.env.BENCH_BIG);
 const dir = await mkdtemp(join(tmpdir(), "tswal-bench-"));
 try {
   const runtime = runtimeName();
-  console.log(
-    `runtime: ${runtime} ${process.versions[runtime] ?? "?"}; ${options.runs} run(s) per figure, median printed; ` +
-      (collectGarbage() ? "garbage collected before each run" : "no garbage collection between runs (run with --expose-gc for it)"),
-  );
+  console.log(`runtime: ${runtime} ${process.versions[runtime] ?? "?"}; ${options.runs} run(s) per figure, median printed`);
   const peers = await loadPeers(dir);
   const bench: Bench = {
     peers,

@@ -43,34 +43,16 @@ export interface Measurement {
  * round-robin: run r of every measurement before run r + 1 of any, so that a
  * slow spell of the machine (the disk's, a neighbour's) falls on tswal and
  * its peers alike instead of on whichever ran during it, which would skew
- * their ratio. Before each run the garbage of the ones before it is
- * collected where the runtime allows it (see {@link collectGarbage}), so
- * that no run pays for another's.
+ * their ratio.
  */
 export async function medianRates(dir: string, runs: number, measurements: readonly Measurement[]): Promise<number[]> {
   const rates: number[][] = measurements.map(() => []);
   for (let r = 0; r < runs; r++) {
     for (const [index, { name, units, run }] of measurements.entries()) {
-      collectGarbage();
       rates[index]!.push(await perSecond(units, () => run(runPath(dir, name, r))));
     }
   }
   return rates.map(median);
-}
-
-/**
- * Runs a full garbage collection, when the runtime exposes one: `gc()` on
- * Node (`--expose-gc`, which `npm run bench` passes) and Deno
- * (`--v8-flags=--expose-gc`), `Bun.gc(true)` on Bun. Without it, a run that
- * follows one leaving much garbage (reading 200,000 parsed values, say)
- * would pay for that run's collection. Returns whether it could.
- */
-export function collectGarbage(): boolean {
-  const runtime = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
-  if (typeof runtime.gc === "function") runtime.gc();
-  else if (runtime.Bun !== undefined) runtime.Bun.gc(true);
-  else return false;
-  return true;
 }
 
 /** The median of a non-empty list (the mean of the middle two for an even length). */

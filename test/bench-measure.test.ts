@@ -1,8 +1,7 @@
 /**
  * The bench's repetition (bench/measure.ts): every measurement's runs are
  * interleaved round by round, so that tswal and its peers share the
- * machine's slow spells, each run starts after a garbage collection, and
- * each figure is the median of its own runs.
+ * machine's slow spells, and each figure is the median of its own runs.
  * The clock is faked, so the rates are exact and nothing here is timed.
  */
 
@@ -49,23 +48,6 @@ describe("medianRates", () => {
     expect(started).toEqual(["tswal.0", "peer.0", "tswal.1", "peer.1", "tswal.2", "peer.2"]);
     // tswal: 10,000, 3,333 and 5,000 units/s; the peer: 1,000, 250 and 500.
     expect(rates).toEqual([5_000, 500]);
-  });
-
-  test("collects garbage before every run, when the runtime exposes a collector", async () => {
-    const { measurements, started } = fakeMeasurements({
-      tswal: { units: 1, ms: [1, 1] },
-      peer: { units: 1, ms: [1, 1] },
-    });
-    const runtime = globalThis as { gc?: () => void };
-    const exposed = runtime.gc;
-    runtime.gc = () => started.push("gc");
-    try {
-      await medianRates("/bench", 2, measurements);
-    } finally {
-      if (exposed === undefined) delete runtime.gc;
-      else runtime.gc = exposed;
-    }
-    expect(started).toEqual(["gc", "tswal.0", "gc", "peer.0", "gc", "tswal.1", "gc", "peer.1"]);
   });
 
   test("an even number of runs gives the mean of the middle two", async () => {
