@@ -31,7 +31,9 @@
  * 8. `--big` (or `BENCH_BIG=1`), not in the default run: opening a 1 GiB log,
  *    in MB/s and resident memory growth (big.ts).
  * `--runs N` repeats every measurement N times, the runs of a workload's
- * systems interleaved (measure.ts), and prints medians.
+ * systems interleaved (measure.ts), and prints medians; `--warmup N` (default
+ * 1) runs every measurement N times untimed first, so that JavaScript
+ * systems are timed once the JIT has optimized them.
  *
  * Runs on whichever runtime executes it: `npm run bench [-- --runs 3 --big]`
  * (Node), `bun bench/bench.ts`, `deno run -A bench/bench.ts`. Peers with
@@ -87,11 +89,14 @@ const options = parseOptions(process.argv.slice(2), process.env.BENCH_BIG);
 const dir = await mkdtemp(join(tmpdir(), "tswal-bench-"));
 try {
   const runtime = runtimeName();
-  console.log(`runtime: ${runtime} ${process.versions[runtime] ?? "?"}; ${options.runs} run(s) per figure, median printed`);
+  console.log(
+    `runtime: ${runtime} ${process.versions[runtime] ?? "?"}; ${options.warmupRounds} untimed warm-up round(s), then ` +
+      `${options.runs} run(s) per figure, median printed`,
+  );
   const peers = await loadPeers(dir);
   const bench: Bench = {
     peers,
-    rates: (measurements) => medianRates(dir, options.runs, measurements),
+    rates: (measurements) => medianRates(dir, options, measurements),
     firstRun: (name) => runPath(dir, name, 0),
   };
   for (const note of peers.notes) console.log(note);
@@ -276,18 +281,29 @@ function printBig(big: BigOpen): void {
   console.log(`       RSS ${mb(big.rssBefore)} before, ${mb(big.rssPeak)} peak (+${growth}), ${mb(big.rssAfter)} after`);
 }
 
-/** Reads `--runs N` (default 1) and `--big` (also on when `BENCH_BIG` is `1`). */
-function parseOptions(args: readonly string[], bigVariable: string | undefined): { runs: number; big: boolean } {
+/** Reads `--runs N` (default 1), `--warmup N` (untimed rounds first, default 1) and `--big` (also on when `BENCH_BIG` is `1`). */
+function parseOptions(args: readonly string[], bigVariable: string | undefined): { runs: number; warmupRounds: number; big: boolean } {
   let runs = 1;
+  let warmupRounds = 1;
   let big = bigVariable === "1";
+  const count = (at: number, min: number): number | null => {
+    const value = Number(args[at + 1]);
+    return args[at + 1] !== undefined && Number.isSafeInteger(value) && value >= min ? value : null;
+  };
   for (let i = 0; i < args.length; i++) {
+    const runsGiven = args[i] === "--runs" ? count(i, 1) : null;
+    const warmupGiven = args[i] === "--warmup" ? count(i, 0) : null;
     if (args[i] === "--big") {
       big = true;
-    } else if (args[i] === "--runs" && Number.isSafeInteger(Number(args[i + 1])) && Number(args[i + 1]) >= 1) {
-      runs = Number(args[++i]);
+    } else if (runsGiven !== null) {
+      runs = runsGiven;
+      i++;
+    } else if (warmupGiven !== null) {
+      warmupRounds = warmupGiven;
+      i++;
     } else {
-      throw new Error(`usage: bench [--runs N] [--big]; not understood: ${args.slice(i).join(" ")}`);
+      throw new Error(`usage: bench [--runs N] [--warmup N] [--big]; not understood: ${args.slice(i).join(" ")}`);
     }
   }
-  return { runs, big };
+  return { runs, warmupRounds, big };
 }

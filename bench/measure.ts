@@ -4,6 +4,7 @@
  * @module
  */
 
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 
 /** One printed comparison: tswal's figure beside a peer's, same workload, same unit. */
@@ -36,6 +37,12 @@ export interface Measurement {
   readonly run: (path: string) => Promise<unknown>;
 }
 
+/** How {@link medianRates} repeats: timed runs per measurement, and untimed warm-up rounds before them. */
+export interface Repetition {
+  readonly runs: number;
+  readonly warmupRounds: number;
+}
+
 /**
  * Runs every measurement `runs` times, each run on its own fresh path
  * (nothing is removed, so run 0's output can serve later workloads), and
@@ -43,11 +50,23 @@ export interface Measurement {
  * round-robin: run r of every measurement before run r + 1 of any, so that a
  * slow spell of the machine (the disk's, a neighbour's) falls on tswal and
  * its peers alike instead of on whichever ran during it, which would skew
- * their ratio.
+ * their ratio. Before them, `warmupRounds` untimed rounds run every
+ * measurement once each (under `<dir>/warmup`, removed afterwards): a
+ * system written in JavaScript runs well below its steady speed until the
+ * JIT has optimized its paths, which takes a few hundred milliseconds of
+ * running (measured: tswal's 64-caller workload at 104k, 118k, 165k, 140k,
+ * 168k, then 160–186k rec/s in consecutive runs), a cost a long-lived
+ * process pays once.
  */
-export async function medianRates(dir: string, runs: number, measurements: readonly Measurement[]): Promise<number[]> {
+export async function medianRates(dir: string, repetition: Repetition, measurements: readonly Measurement[]): Promise<number[]> {
+  const warmupDir = join(dir, "warmup");
+  for (let round = 0; round < repetition.warmupRounds; round++) {
+    await mkdir(warmupDir, { recursive: true });
+    for (const { name, run } of measurements) await run(runPath(warmupDir, name, round));
+    await rm(warmupDir, { recursive: true, force: true });
+  }
   const rates: number[][] = measurements.map(() => []);
-  for (let r = 0; r < runs; r++) {
+  for (let r = 0; r < repetition.runs; r++) {
     for (const [index, { name, units, run }] of measurements.entries()) {
       rates[index]!.push(await perSecond(units, () => run(runPath(dir, name, r))));
     }
