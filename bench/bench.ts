@@ -31,9 +31,9 @@
  * 8. `--big` (or `BENCH_BIG=1`), not in the default run: opening a 1 GiB log,
  *    in MB/s and resident memory growth (big.ts).
  * `--runs N` repeats every measurement N times, the runs of a workload's
- * systems interleaved (measure.ts), and prints medians; `--warmup N` (default
- * 1) runs every measurement N times untimed first, so that JavaScript
- * systems are timed once the JIT has optimized them.
+ * systems interleaved (measure.ts), and prints medians; `--warmup-ms N`
+ * (default 1,000) first runs each measurement untimed for that long, so that
+ * JavaScript systems are timed once the JIT has optimized them.
  *
  * Runs on whichever runtime executes it: `npm run bench [-- --runs 3 --big]`
  * (Node), `bun bench/bench.ts`, `deno run -A bench/bench.ts`. Peers with
@@ -90,8 +90,8 @@ const dir = await mkdtemp(join(tmpdir(), "tswal-bench-"));
 try {
   const runtime = runtimeName();
   console.log(
-    `runtime: ${runtime} ${process.versions[runtime] ?? "?"}; ${options.warmupRounds} untimed warm-up round(s), then ` +
-      `${options.runs} run(s) per figure, median printed`,
+    `runtime: ${runtime} ${process.versions[runtime] ?? "?"}; each measurement run untimed for ${options.warmupMs} ms, ` +
+      `then ${options.runs} run(s) per figure, median printed`,
   );
   const peers = await loadPeers(dir);
   const bench: Bench = {
@@ -281,10 +281,10 @@ function printBig(big: BigOpen): void {
   console.log(`       RSS ${mb(big.rssBefore)} before, ${mb(big.rssPeak)} peak (+${growth}), ${mb(big.rssAfter)} after`);
 }
 
-/** Reads `--runs N` (default 1), `--warmup N` (untimed rounds first, default 1) and `--big` (also on when `BENCH_BIG` is `1`). */
-function parseOptions(args: readonly string[], bigVariable: string | undefined): { runs: number; warmupRounds: number; big: boolean } {
+/** Reads `--runs N` (default 1), `--warmup-ms N` (default 1,000) and `--big` (also on when `BENCH_BIG` is `1`). */
+function parseOptions(args: readonly string[], bigVariable: string | undefined): { runs: number; warmupMs: number; big: boolean } {
   let runs = 1;
-  let warmupRounds = 1;
+  let warmupMs = 1_000;
   let big = bigVariable === "1";
   const count = (at: number, min: number): number | null => {
     const value = Number(args[at + 1]);
@@ -292,18 +292,18 @@ function parseOptions(args: readonly string[], bigVariable: string | undefined):
   };
   for (let i = 0; i < args.length; i++) {
     const runsGiven = args[i] === "--runs" ? count(i, 1) : null;
-    const warmupGiven = args[i] === "--warmup" ? count(i, 0) : null;
+    const warmupGiven = args[i] === "--warmup-ms" ? count(i, 0) : null;
     if (args[i] === "--big") {
       big = true;
     } else if (runsGiven !== null) {
       runs = runsGiven;
       i++;
     } else if (warmupGiven !== null) {
-      warmupRounds = warmupGiven;
+      warmupMs = warmupGiven;
       i++;
     } else {
-      throw new Error(`usage: bench [--runs N] [--warmup N] [--big]; not understood: ${args.slice(i).join(" ")}`);
+      throw new Error(`usage: bench [--runs N] [--warmup-ms N] [--big]; not understood: ${args.slice(i).join(" ")}`);
     }
   }
-  return { runs, warmupRounds, big };
+  return { runs, warmupMs, big };
 }

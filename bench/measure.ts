@@ -37,10 +37,10 @@ export interface Measurement {
   readonly run: (path: string) => Promise<unknown>;
 }
 
-/** How {@link medianRates} repeats: timed runs per measurement, and untimed warm-up rounds before them. */
+/** How {@link medianRates} repeats: timed runs per measurement, and how long each is run untimed before them. */
 export interface Repetition {
   readonly runs: number;
-  readonly warmupRounds: number;
+  readonly warmupMs: number;
 }
 
 /**
@@ -50,21 +50,17 @@ export interface Repetition {
  * round-robin: run r of every measurement before run r + 1 of any, so that a
  * slow spell of the machine (the disk's, a neighbour's) falls on tswal and
  * its peers alike instead of on whichever ran during it, which would skew
- * their ratio. Before them, `warmupRounds` untimed rounds run every
- * measurement once each (under `<dir>/warmup`, removed afterwards): a
- * system written in JavaScript runs well below its steady speed until the
- * JIT has optimized its paths, which takes a few hundred milliseconds of
- * running (measured: tswal's 64-caller workload at 104k, 118k, 165k, 140k,
- * 168k, then 160–186k rec/s in consecutive runs), a cost a long-lived
- * process pays once.
+ * their ratio.
+ *
+ * Before them, each measurement runs untimed until `warmupMs` have passed
+ * (under `<dir>/warmup`, removed after each run): a system
+ * written in JavaScript runs well below its steady speed until the JIT has
+ * optimized its paths, a cost a long-lived process pays once. Measured:
+ * tswal's 64-caller workload ran 108k, 121k, 143k, 138k, 159k and 152k
+ * rec/s in its first six runs of 75 ms, then 160–184k interleaved with lmdb.
  */
 export async function medianRates(dir: string, repetition: Repetition, measurements: readonly Measurement[]): Promise<number[]> {
-  const warmupDir = join(dir, "warmup");
-  for (let round = 0; round < repetition.warmupRounds; round++) {
-    await mkdir(warmupDir, { recursive: true });
-    for (const { name, run } of measurements) await run(runPath(warmupDir, name, round));
-    await rm(warmupDir, { recursive: true, force: true });
-  }
+  for (const measurement of measurements) await warmUp(join(dir, "warmup"), measurement, repetition.warmupMs);
   const rates: number[][] = measurements.map(() => []);
   for (let r = 0; r < repetition.runs; r++) {
     for (const [index, { name, units, run }] of measurements.entries()) {
@@ -72,6 +68,18 @@ export async function medianRates(dir: string, repetition: Repetition, measureme
     }
   }
   return rates.map(median);
+}
+
+/** Runs `measurement` untimed, each run in a fresh `dir` removed after it, until `warmupMs` have passed: never when it is 0, else at least once. */
+async function warmUp(dir: string, { name, run }: Measurement, warmupMs: number): Promise<void> {
+  if (warmupMs === 0) return;
+  const start = performance.now();
+  let round = 0;
+  do {
+    await mkdir(dir, { recursive: true });
+    await run(runPath(dir, name, round++));
+    await rm(dir, { recursive: true, force: true });
+  } while (performance.now() - start < warmupMs);
 }
 
 /** The median of a non-empty list (the mean of the middle two for an even length). */

@@ -1,7 +1,7 @@
 /**
  * The bench's repetition (bench/measure.ts): every measurement's runs are
  * interleaved round by round, so that tswal and its peers share the
- * machine's slow spells, untimed warm-up rounds come first, and each figure
+ * machine's slow spells, untimed warm-up runs come first, and each figure
  * is the median of its own runs.
  * The clock is faked, so the rates are exact and nothing here is timed.
  */
@@ -48,7 +48,7 @@ describe("medianRates", () => {
       tswal: { units: 1_000, ms: [100, 300, 200] },
       peer: { units: 10, ms: [10, 40, 20] },
     });
-    const rates = await medianRates("/bench", { runs: 3, warmupRounds: 0 }, measurements);
+    const rates = await medianRates("/bench", { runs: 3, warmupMs: 0 }, measurements);
     expect(started).toEqual(["bench/tswal.0", "bench/peer.0", "bench/tswal.1", "bench/peer.1", "bench/tswal.2", "bench/peer.2"]);
     // tswal: 10,000, 3,333 and 5,000 units/s; the peer: 1,000, 250 and 500.
     expect(rates).toEqual([5_000, 500]);
@@ -57,23 +57,23 @@ describe("medianRates", () => {
   test("an even number of runs gives the mean of the middle two", async () => {
     const { measurements } = fakeMeasurements({ tswal: { units: 1_000, ms: [500, 100, 250, 200] } });
     // 2,000, 10,000, 4,000 and 5,000 units/s.
-    expect(await medianRates("/bench", { runs: 4, warmupRounds: 0 }, measurements)).toEqual([4_500]);
+    expect(await medianRates("/bench", { runs: 4, warmupMs: 0 }, measurements)).toEqual([4_500]);
   });
 
-  test("warm-up rounds run every measurement first, untimed, under a directory removed afterwards", async () => {
+  test("each measurement first runs untimed until the warm-up time has passed, under a directory removed afterwards", async () => {
     const dir = await mkdtemp(join(tmpdir(), "tswal-bench-measure-"));
     try {
-      // The warm-up runs take 1 s each: were they timed, the medians would differ.
+      // Warm-up runs of 1 s against 1.5 s of warm-up: two each. Were they timed, the medians would differ.
       const { measurements, started } = fakeMeasurements({
         tswal: { units: 1_000, ms: [1_000, 1_000, 100, 300, 200] },
         peer: { units: 10, ms: [1_000, 1_000, 10, 40, 20] },
       });
-      const rates = await medianRates(dir, { runs: 3, warmupRounds: 2 }, measurements);
+      const rates = await medianRates(dir, { runs: 3, warmupMs: 1_500 }, measurements);
       const timed = (run: string): string => `${dir.split(/[\\/]/).pop()}/${run}`;
       expect(started).toEqual([
         "warmup/tswal.0",
-        "warmup/peer.0",
         "warmup/tswal.1",
+        "warmup/peer.0",
         "warmup/peer.1",
         ...["tswal.0", "peer.0", "tswal.1", "peer.1", "tswal.2", "peer.2"].map(timed),
       ]);
