@@ -18,7 +18,9 @@
  *    concurrent `{ sync: true }` puts);
  * 3. bulk: 200,000 records flushed per 1,000, appends awaited one by one, not
  *    awaited, and 1,000 per `appendBatch`, against JSONL, better-sqlite3 and
- *    lmdb, each committing per 1,000;
+ *    lmdb, each committing per 1,000, and a bare framed loop (files.ts
+ *    `framedAppends`: what one awaited value per call costs before any
+ *    checking);
  * 4. 1,000,000 unsynced 100-byte appends (bytes codec), one flush at the end,
  *    against the same bytes copied into one buffer written in 1 MiB calls;
  * 5. open (validating every batch's checksum) of the bulk log and of a log of
@@ -46,7 +48,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { runtimeFileSystem, runtimeName } from "../adapters/auto.ts";
 import { type BigOpen, bigOpen } from "./big.ts";
-import { jsonlAppends, jsonlReadAll, rawAppends, rawAppendsSyncWrite, rawBytesWrite, rawRead } from "./files.ts";
+import { framedAppends, jsonlAppends, jsonlReadAll, rawAppends, rawAppendsSyncWrite, rawBytesWrite, rawRead } from "./files.ts";
 import { jetstreamBench } from "./jetstream.ts";
 import { compare, type Measurement, medianRates, printTable, type Row, runPath } from "./measure.ts";
 import { loadPeers, type Peers } from "./peers.ts";
@@ -186,6 +188,7 @@ async function bulk(bench: Bench): Promise<Row[]> {
     bench,
     [
       ["JSONL write+fdatasync per 1k", { name: "bulk-jsonl", units, run: (path) => jsonlAppends(path, BULK_RECORDS, BULK_BATCH) }],
+      ["bare framed loop, awaited, per 1k", { name: "bulk-framed", units, run: (path) => framedAppends(path, BULK_RECORDS, BULK_BATCH) }],
       ["better-sqlite3 txn per 1k", sqlite && { name: "bulk-sqlite", units, run: (path) => sqlite.bulk(path, BULK_RECORDS, BULK_BATCH) }],
       ["lmdb transaction per 1k", lmdb && { name: "bulk-lmdb", units, run: (path) => lmdb.bulk(path, BULK_RECORDS, BULK_BATCH) }],
     ],

@@ -1,13 +1,14 @@
 /**
  * The peers built on plain files through `node:fs` (they run on every
- * runtime): raw `write` + `fdatasync`, a JSONL file, and raw reads.
+ * runtime): raw `write` + `fdatasync`, a JSONL file, a bare framed log, and
+ * raw reads.
  *
  * @module
  */
 
 import { writeSync } from "node:fs";
 import { open, readFile } from "node:fs/promises";
-import { BYTE_RECORD_BYTES, byteRecord, jsonLines, orders } from "./records.ts";
+import { BYTE_RECORD_BYTES, byteRecord, jsonLines, order, orders } from "./records.ts";
 
 const MIB = 1024 * 1024;
 
@@ -63,6 +64,50 @@ export async function jsonlAppends(path: string, records: number, perBatch: numb
     await file.close();
   }
 }
+
+/**
+ * The floor for a log that takes one value per awaited call: each order
+ * stringified and encoded into a buffer behind a 32-byte header (length,
+ * index, `Date.now()`), one awaited resolved promise per value, and one
+ * `write` + `fdatasync` per `perBatch`. No checks, no checksum: what any
+ * framed log pays before doing its own work.
+ */
+export async function framedAppends(path: string, records: number, perBatch: number): Promise<void> {
+  const encoder = new TextEncoder();
+  const file = await open(path, "w");
+  try {
+    let buffer = new Uint8Array(MIB);
+    let view = new DataView(buffer.buffer);
+    let length = 0;
+    let position = 0;
+    for (let i = 0; i < records; i++) {
+      const text = JSON.stringify(order(i));
+      if (length + FRAME_HEADER_BYTES + 3 * text.length > buffer.length) {
+        const grown = new Uint8Array(2 * buffer.length + 3 * text.length);
+        grown.set(buffer.subarray(0, length));
+        buffer = grown;
+        view = new DataView(buffer.buffer);
+      }
+      const { written } = encoder.encodeInto(text, buffer.subarray(length + FRAME_HEADER_BYTES));
+      view.setUint32(length, written, true);
+      view.setUint32(length + 4, i, true);
+      view.setFloat64(length + 8, Date.now(), true);
+      length += FRAME_HEADER_BYTES + written;
+      await Promise.resolve(i);
+      if ((i + 1) % perBatch === 0 || i === records - 1) {
+        await file.write(buffer, 0, length, position);
+        position += length;
+        length = 0;
+        await file.datasync();
+      }
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/** Header bytes per record of {@link framedAppends}, as tswal's. */
+const FRAME_HEADER_BYTES = 32;
 
 /**
  * The floor for unsynced appends of byte records: copies `records` fresh
