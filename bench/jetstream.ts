@@ -19,7 +19,7 @@ import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { shipToJetStream } from "../jetstream/mod.ts";
 import { bytesCodec, Wal } from "../mod.ts";
-import { findNatsServer, NatsServer } from "../test/natsd.ts";
+import { findNatsServer, NatsServer } from "../scripts/natsd.ts";
 
 const RECORDS = 20_000;
 const WINDOW = 256;

@@ -23,7 +23,7 @@ import { type RecordsLost, type ReplicaReport, replicateFromJetStream, shipToJet
 import { runtimeName } from "../adapters/auto.ts";
 import { Child, childScript, killAll, ROOT, type Runtime } from "./children.ts";
 import { useTempDir } from "./helpers.ts";
-import { findNatsServer, NatsServer } from "./natsd.ts";
+import { findNatsServer, NatsServer } from "../scripts/natsd.ts";
 
 const binary = findNatsServer();
 if (binary.path === null) console.log(`test/jetstream.test.ts skipped: ${binary.reason}`);

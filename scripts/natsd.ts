@@ -1,6 +1,7 @@
 /**
- * A nats-server with JetStream for the tests, on loopback, on a free port,
- * with a temporary store directory; restartable on the same port and store.
+ * A nats-server with JetStream for the tests and the bench, on loopback, on
+ * a free port, with a temporary store directory; restartable on the same
+ * port and store.
  */
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
