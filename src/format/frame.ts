@@ -367,9 +367,18 @@ export function decodeCommitRecord(bytes: Uint8Array, checksummer: Checksummer):
   const header = decodeRecordHeader(bytes.subarray(0, RECORD_HEADER_BYTES), checksummer, COMMIT_PAYLOAD_BYTES);
   if (isDamage(header) || header.kind !== RecordKind.commit) return null;
   const payload = bytes.subarray(RECORD_HEADER_BYTES, COMMIT_RECORD_BYTES);
-  if (checksummer.of(payload) !== header.payloadCrc) return null;
+  if (!commitPayloadIntact(header, payload, checksummer)) return null;
   const commit = decodeCommitPayload(payload);
   return commit === null ? null : { sequence: header.sequence, commit };
+}
+
+/**
+ * Whether a commit's payload matches the checksum its (checked) header
+ * carries. A data record's payload has none: its batch's checksum covers it.
+ */
+export function commitPayloadIntact(header: RecordHeader, payload: Uint8Array, checksummer: Checksummer): boolean {
+  assert(header.kind === RecordKind.commit, "only a commit record carries its payload's checksum");
+  return checksummer.of(payload) === header.payloadCrc;
 }
 
 /** True when `value` is a frame problem rather than a decoded header. */

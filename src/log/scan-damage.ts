@@ -19,6 +19,7 @@ import { type Corruption, WalCorruptionError } from "../errors.ts";
 import {
   type Checksummer,
   COMMIT_RECORD_BYTES,
+  commitPayloadIntact,
   decodeCommitPayload,
   decodeCommitRecord,
   decodeRecordHeader,
@@ -146,7 +147,7 @@ async function readFrame(reader: ChunkReader, at: number, checksummer: Checksumm
   if (frame.length < RECORD_HEADER_BYTES + header.payloadBytes) {
     return { kind: "partial-payload", detail: `${frame.length - RECORD_HEADER_BYTES} of ${header.payloadBytes} payload bytes` };
   }
-  if (header.kind === RecordKind.commit && checksummer.of(frame.subarray(RECORD_HEADER_BYTES)) !== header.payloadCrc) {
+  if (header.kind === RecordKind.commit && !commitPayloadIntact(header, frame.subarray(RECORD_HEADER_BYTES), checksummer)) {
     return { kind: "checksum-mismatch", detail: "commit payload CRC does not match" };
   }
   return { header, frame };
