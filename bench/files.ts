@@ -11,6 +11,8 @@ import { open, readFile } from "node:fs/promises";
 import { BYTE_RECORD_BYTES, byteRecord, jsonLines, order, orders } from "./records.ts";
 
 const MIB = 1024 * 1024;
+/** Header bytes per record of {@link framedAppends}, as tswal's. */
+const FRAME_HEADER_BYTES = 32;
 
 /**
  * Writes `records` copies of `record`, `perSync` of them to a `write` call,
@@ -105,9 +107,6 @@ export async function framedAppends(path: string, records: number, perBatch: num
     await file.close();
   }
 }
-
-/** Header bytes per record of {@link framedAppends}, as tswal's. */
-const FRAME_HEADER_BYTES = 32;
 
 /**
  * The floor for unsynced appends of byte records: copies `records` fresh

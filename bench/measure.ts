@@ -53,9 +53,9 @@ export interface Repetition {
  * their ratio.
  *
  * Before them, each measurement runs untimed until `warmupMs` have passed
- * (under `<dir>/warmup`, removed after each run): a system
- * written in JavaScript runs well below its steady speed until the JIT has
- * optimized its paths, a cost a long-lived process pays once. Measured:
+ * (under `<dir>/warmup`, removed after each run): a system written in
+ * JavaScript runs well below its steady speed until the JIT has optimized
+ * its paths, a cost a long-lived process pays once. Measured:
  * tswal's 64-caller workload ran 108k, 121k, 143k, 138k, 159k and 152k
  * rec/s in its first six runs of 75 ms, then 160–184k interleaved with lmdb.
  */
