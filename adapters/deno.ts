@@ -16,7 +16,7 @@
  * handles have separate cursors and need no coordination.
  *
  * The seek is `seekSync` (an `lseek`, which never waits on the disk), and
- * writes of up to 64 KiB are `writeSync` (a copy into the page cache),
+ * writes of up to 1 MiB are `writeSync` (a copy into the page cache),
  * which leaves one async op per flush: the `syncData`, unless
  * `blockingSync` makes that synchronous too. Measured on the 2-core CI
  * machine (Deno 2.9.6), 300-byte write + sync per second: awaited seek,
@@ -38,7 +38,7 @@ import { ownProcessFacts, processStatus } from "./process.ts";
 import { errorCode } from "../src/fs.ts";
 
 /** The largest write made with the synchronous `writeSync` (the Node adapter's bound, for the same reason). */
-const SYNC_WRITE_BYTES_MAX = 64 * 1024;
+const SYNC_WRITE_BYTES_MAX = 1024 * 1024;
 
 /** `Deno.open` options for each {@link OpenMode}: never append, never truncate. */
 const OPEN_OPTIONS: Readonly<Record<OpenMode, Deno.OpenOptions>> = {
