@@ -16,6 +16,7 @@ import {
   COMMIT_RECORD_BYTES,
   decodeCommitRecord,
   decodeFileHeader,
+  decodeRecordHeader,
   encodeFileHeader,
   encodeRecordHeader,
   type FileHeader,
@@ -87,8 +88,8 @@ describe("records and batches", () => {
 
   test("a sealed batch ends with a commit that names exactly it", () => {
     const batch = new BatchBuffer();
-    batch.add(7, 100, Uint8Array.of(1, 2, 3), checksummer);
-    expect(batch.addText(8, 101, "four", 1024, checksummer)).toBe(4);
+    batch.add(7, 100, Uint8Array.of(1, 2, 3));
+    expect(batch.addText(8, 101, "four", 1024)).toBe(4);
     const start = 4096;
     const bytes = batch.seal(start, 102, checksummer);
     const commitAt = bytes.length - COMMIT_RECORD_BYTES;
@@ -97,7 +98,12 @@ describe("records and batches", () => {
       sequence: 8,
       commit: { batchStart: start, commitOffset: start + commitAt, records: 2, batchCrc: checksummer.of(bytes.subarray(0, commitAt)) },
     });
-    expectAssertion(() => batch.add(9, 103, Uint8Array.of(1), checksummer));
+    const headers = [0, RECORD_HEADER_BYTES + 3].map((at) => decodeRecordHeader(bytes.subarray(at), checksummer, 1024));
+    expect(headers).toEqual([
+      { kind: RecordKind.data, payloadBytes: 3, sequence: 7, timeMs: 100, payloadCrc: 0 },
+      { kind: RecordKind.data, payloadBytes: 4, sequence: 8, timeMs: 101, payloadCrc: 0 },
+    ]); // each data header was checksummed when the batch was sealed
+    expectAssertion(() => batch.add(9, 103, Uint8Array.of(1)));
     expectAssertion(() => batch.seal(start, 104, checksummer));
   });
 });

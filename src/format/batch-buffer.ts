@@ -12,8 +12,10 @@ import {
   type Checksummer,
   COMMIT_PAYLOAD_BYTES,
   COMMIT_RECORD_BYTES,
+  checksumRecordHeaders,
   decodeCommitRecord,
   encodeCommitPayload,
+  encodeRecordFields,
   encodeRecordHeader,
   RECORD_HEADER_BYTES,
   RecordKind,
@@ -68,11 +70,11 @@ export class BatchBuffer {
   }
 
   /** Encodes a data record at the end of the batch; its sequence must exceed the last one's. */
-  add(sequence: number, timeMs: number, payload: Uint8Array, checksummer: Checksummer): void {
+  add(sequence: number, timeMs: number, payload: Uint8Array): void {
     assert(!this.#sealed && sequence > this.#lastSequence, "records go into an open batch in sequence order");
     this.#reserve(RECORD_HEADER_BYTES + payload.length);
     this.#bytes.set(payload, this.#length + RECORD_HEADER_BYTES);
-    this.#addDataRecord(sequence, timeMs, payload.length, checksummer);
+    this.#addDataRecord(sequence, timeMs, payload.length);
   }
 
   /**
@@ -80,32 +82,34 @@ export class BatchBuffer {
    * the batch (no array per record). Returns the payload's size, or -1 with
    * nothing added when it would exceed `payloadBytesMax`.
    */
-  addText(sequence: number, timeMs: number, text: string, payloadBytesMax: number, checksummer: Checksummer): number {
+  addText(sequence: number, timeMs: number, text: string, payloadBytesMax: number): number {
     assert(!this.#sealed && sequence > this.#lastSequence, "records go into an open batch in sequence order");
     if (text.length > payloadBytesMax) return -1; // UTF-8 takes at least a byte per code unit: no need to encode
     this.#reserve(RECORD_HEADER_BYTES + UTF8_BYTES_PER_CODE_UNIT_MAX * text.length);
     const { written } = utf8.encodeInto(text, this.#bytes.subarray(this.#length + RECORD_HEADER_BYTES));
     if (written > payloadBytesMax) return -1;
-    this.#addDataRecord(sequence, timeMs, written, checksummer);
+    this.#addDataRecord(sequence, timeMs, written);
     return written;
   }
 
-  /** Encodes the header of the data record whose payload is already in place after the batch's end. */
-  #addDataRecord(sequence: number, timeMs: number, payloadBytes: number, checksummer: Checksummer): void {
-    this.#length += encodeRecordHeader(this.#bytes, this.#view, this.#length, RecordKind.data, sequence, timeMs, payloadBytes, checksummer);
+  /** Encodes the header of the data record whose payload is already in place after the batch's end; its CRC comes at {@link seal}. */
+  #addDataRecord(sequence: number, timeMs: number, payloadBytes: number): void {
+    this.#length += encodeRecordFields(this.#bytes, this.#view, this.#length, RecordKind.data, sequence, timeMs, payloadBytes, 0);
     this.#records++;
     this.#lastSequence = sequence;
     this.#lastTimeMs = timeMs;
   }
 
   /**
-   * Appends the commit record for a batch that will sit at file offset
-   * `start`, and returns the batch's bytes: what one write puts there. The
-   * commit is decoded back to check that it covers exactly this batch.
+   * Checksums the data records' headers, appends the commit record for a
+   * batch that will sit at file offset `start`, and returns the batch's
+   * bytes: what one write puts there. The commit is decoded back to check
+   * that it covers exactly this batch.
    */
   seal(start: number, timeMs: number, checksummer: Checksummer): Uint8Array {
     assert(!this.#sealed && this.#records > 0, "a batch is sealed once, with records");
     const commitAt = this.#length;
+    checksumRecordHeaders(this.#bytes, this.#view, commitAt, this.#records, checksummer);
     const commitOffset = start + commitAt;
     const batchCrc = checksummer.extend(checksummer.seed, this.#bytes.subarray(0, commitAt));
     const payload = encodeCommitPayload({ batchStart: start, commitOffset, records: this.#records, batchCrc });

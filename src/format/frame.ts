@@ -257,8 +257,32 @@ export function encodeRecordHeader(
   payloadBytes: number,
   checksummer: Checksummer,
 ): number {
-  const payloadStart = at + RECORD_HEADER_BYTES;
-  assert(payloadStart + payloadBytes <= target.length, "a record is encoded only where its frame fits");
+  const frameBytes = encodeRecordFields(target, view, at, kind, sequence, timeMs, payloadBytes, 0);
+  if (kind === RecordKind.commit) {
+    view.setUint32(at + RECORD_PAYLOAD_CRC_AT, checksummer.ofRange(target, at + RECORD_HEADER_BYTES, at + frameBytes), true);
+  }
+  checksumRecordHeader(target, view, at, checksummer);
+  return frameBytes;
+}
+
+/**
+ * {@link encodeRecordHeader} without the header's own CRC, which is left
+ * zero for {@link checksumRecordHeaders} to fill in: a batch checksums its
+ * data records' headers together when it is sealed, in one loop that keeps
+ * the CRC tables in cache, rather than one at a time between encoding
+ * values (measured: 2–3% of awaited bulk appends on Deno and Bun).
+ */
+export function encodeRecordFields(
+  target: Uint8Array,
+  view: DataView,
+  at: number,
+  kind: RecordKind,
+  sequence: number,
+  timeMs: number,
+  payloadBytes: number,
+  payloadCrc: number,
+): number {
+  assert(at + RECORD_HEADER_BYTES + payloadBytes <= target.length, "a record is encoded only where its frame fits");
   target[at] = RECORD_MAGIC_0;
   target[at + 1] = RECORD_MAGIC_1;
   target[at + RECORD_VERSION_AT] = FORMAT_VERSION;
@@ -266,10 +290,29 @@ export function encodeRecordHeader(
   view.setUint32(at + RECORD_PAYLOAD_BYTES_AT, payloadBytes, true);
   setU64(view, at + RECORD_SEQUENCE_AT, sequence);
   setU64(view, at + RECORD_TIME_AT, timeMs);
-  const payloadCrc = kind === RecordKind.commit ? checksummer.ofRange(target, payloadStart, payloadStart + payloadBytes) : 0;
   view.setUint32(at + RECORD_PAYLOAD_CRC_AT, payloadCrc, true);
-  view.setUint32(at + RECORD_HEADER_CRC_AT, checksummer.ofRange(target, at, at + RECORD_HEADER_CRC_AT), true);
+  view.setUint32(at + RECORD_HEADER_CRC_AT, 0, true);
   return RECORD_HEADER_BYTES + payloadBytes;
+}
+
+/** Stores the CRC of the record header at `target[at]` over the bytes before it. */
+function checksumRecordHeader(target: Uint8Array, view: DataView, at: number, checksummer: Checksummer): void {
+  view.setUint32(at + RECORD_HEADER_CRC_AT, checksummer.ofRange(target, at, at + RECORD_HEADER_CRC_AT), true);
+}
+
+/**
+ * Fills in the header CRCs of the `records` frames that {@link encodeRecordFields}
+ * laid end to end in `target[0, end)`, following their payload lengths, and
+ * asserts that they end exactly at `end`.
+ */
+export function checksumRecordHeaders(target: Uint8Array, view: DataView, end: number, records: number, checksummer: Checksummer): void {
+  let at = 0;
+  for (let record = 0; record < records; record++) {
+    assert(at + RECORD_HEADER_BYTES <= end, "the records of a batch lie within it");
+    checksumRecordHeader(target, view, at, checksummer);
+    at += RECORD_HEADER_BYTES + view.getUint32(at + RECORD_PAYLOAD_BYTES_AT, true);
+  }
+  assert(at === end, "the records of a batch end where the batch does");
 }
 
 /**

@@ -312,7 +312,7 @@ export class LogFile {
     const mark = this.#filling.mark();
     try {
       for (let index = 0; index < texts.length; index++) {
-        if (this.#filling.addText(first + index, timeMs, texts[index]!, this.#recordBytesMax, this.#checksummer) < 0) {
+        if (this.#filling.addText(first + index, timeMs, texts[index]!, this.#recordBytesMax) < 0) {
           throw new WalArgumentError(`record ${index} of the batch exceeds maxRecordBytes ${this.#recordBytesMax}`);
         }
       }
@@ -385,7 +385,7 @@ export class LogFile {
   }
 
   #encodeAccepted(payload: Uint8Array, sequence: number, timeMs: number): void {
-    this.#filling.add(sequence, timeMs, payload, this.#checksummer);
+    this.#filling.add(sequence, timeMs, payload);
     this.#countAccepted(sequence, timeMs);
   }
 
@@ -393,7 +393,7 @@ export class LogFile {
   #appendText(text: string, sequence: number): number {
     this.#checkSequence(sequence);
     const timeMs = this.#recordTime();
-    const payloadBytes = this.#filling.addText(sequence, timeMs, text, this.#recordBytesMax, this.#checksummer);
+    const payloadBytes = this.#filling.addText(sequence, timeMs, text, this.#recordBytesMax);
     if (payloadBytes < 0) throw new WalArgumentError(`the record exceeds maxRecordBytes ${this.#recordBytesMax}`);
     this.#countAccepted(sequence, timeMs);
     return sequence;
