@@ -13,12 +13,14 @@ import { BatchBuffer } from "../src/format/batch-buffer.ts";
 import { crc32 } from "../src/format/crc32.ts";
 import {
   Checksummer,
+  COMMIT_PAYLOAD_BYTES,
   COMMIT_RECORD_BYTES,
   decodeCommitRecord,
   decodeFileHeader,
   decodeRecordHeader,
   encodeFileHeader,
-  encodeRecordHeader,
+  encodeCommitHeader,
+  encodeRecordFields,
   type FileHeader,
   FILE_HEADER_BYTES,
   LOG_ID_BYTES,
@@ -79,11 +81,13 @@ describe("records and batches", () => {
   const checksummer = new Checksummer(crc32, header().salt);
 
   test("a record header is encoded only where its whole frame fits", () => {
-    const target = new Uint8Array(RECORD_HEADER_BYTES + 10);
+    const target = new Uint8Array(COMMIT_RECORD_BYTES);
     const view = new DataView(target.buffer);
-    expect(encodeRecordHeader(target, view, 0, RecordKind.data, 1, 2, 10, checksummer)).toBe(RECORD_HEADER_BYTES + 10);
-    expectAssertion(() => encodeRecordHeader(target, view, 0, RecordKind.data, 1, 2, 11, checksummer));
-    expectAssertion(() => encodeRecordHeader(target, view, 1, RecordKind.data, 1, 2, 10, checksummer));
+    expect(encodeRecordFields(target, view, 0, RecordKind.data, 1, 2, COMMIT_PAYLOAD_BYTES, 0)).toBe(COMMIT_RECORD_BYTES);
+    expectAssertion(() => encodeRecordFields(target, view, 0, RecordKind.data, 1, 2, COMMIT_PAYLOAD_BYTES + 1, 0));
+    expectAssertion(() => encodeRecordFields(target, view, 1, RecordKind.data, 1, 2, COMMIT_PAYLOAD_BYTES, 0));
+    expect(encodeCommitHeader(target, view, 0, 1, 2, checksummer)).toBe(COMMIT_RECORD_BYTES);
+    expectAssertion(() => encodeCommitHeader(target, view, 1, 1, 2, checksummer));
   });
 
   test("a sealed batch ends with a commit that names exactly it", () => {

@@ -10,13 +10,12 @@
 import { assert } from "../assert.ts";
 import {
   type Checksummer,
-  COMMIT_PAYLOAD_BYTES,
   COMMIT_RECORD_BYTES,
   checksumRecordHeaders,
   decodeCommitRecord,
+  encodeCommitHeader,
   encodeCommitPayload,
   encodeRecordFields,
-  encodeRecordHeader,
   RECORD_HEADER_BYTES,
   RecordKind,
 } from "./frame.ts";
@@ -115,7 +114,7 @@ export class BatchBuffer {
     const payload = encodeCommitPayload({ batchStart: start, commitOffset, records: this.#records, batchCrc });
     this.#reserve(COMMIT_RECORD_BYTES);
     this.#bytes.set(payload, commitAt + RECORD_HEADER_BYTES);
-    this.#length += encodeRecordHeader(this.#bytes, this.#view, commitAt, RecordKind.commit, this.#lastSequence, timeMs, COMMIT_PAYLOAD_BYTES, checksummer);
+    this.#length += encodeCommitHeader(this.#bytes, this.#view, commitAt, this.#lastSequence, timeMs, checksummer);
     this.#sealed = true;
     const sealed = decodeCommitRecord(this.#bytes.subarray(commitAt, this.#length), checksummer);
     assert(

