@@ -18,13 +18,23 @@ import {
   decodeCommitRecord,
   decodeFileHeader,
   decodeRecordHeader,
+  emptyCommitFields,
   encodeFileHeader,
   encodeCommitHeader,
   encodeRecordFields,
   type FileHeader,
   FILE_HEADER_BYTES,
+  FORMAT_VERSION,
   LOG_ID_BYTES,
   RECORD_HEADER_BYTES,
+  RECORD_HEADER_CRC_AT,
+  RECORD_KIND_AT,
+  RECORD_PAYLOAD_BYTES_AT,
+  RECORD_PAYLOAD_CRC_AT,
+  RECORD_SEQUENCE_AT,
+  RECORD_TIME_AT,
+  RECORD_VERSION_AT,
+  readCommitAt,
   RecordKind,
   SALT_BYTES,
 } from "../src/format/frame.ts";
@@ -109,6 +119,71 @@ describe("records and batches", () => {
     ]); // each data header was checksummed when the batch was sealed
     expectAssertion(() => batch.add(9, 103, Uint8Array.of(1)));
     expectAssertion(() => batch.seal(start, 104, checksummer));
+  });
+});
+
+describe("a commit record, checked where it lies", () => {
+  const checksummer = new Checksummer(crc32, header().salt);
+  /** A sealed batch of two records at file offset 4096, and where its commit starts. */
+  function sealed(): { bytes: Uint8Array; commitAt: number } {
+    const batch = new BatchBuffer();
+    batch.add(7, 100, Uint8Array.of(1, 2, 3));
+    batch.add(8, 101, Uint8Array.of(4));
+    const bytes = batch.seal(4096, 102, checksummer).slice();
+    return { bytes, commitAt: bytes.length - COMMIT_RECORD_BYTES };
+  }
+  /** Recomputes the commit's payload CRC and header CRC after an edit, as a writer would have. */
+  function rechecksum(bytes: Uint8Array, commitAt: number): void {
+    const view = new DataView(bytes.buffer);
+    const payloadAt = commitAt + RECORD_HEADER_BYTES;
+    view.setUint32(commitAt + RECORD_PAYLOAD_CRC_AT, checksummer.ofRange(bytes, payloadAt, payloadAt + COMMIT_PAYLOAD_BYTES), true);
+    view.setUint32(commitAt + RECORD_HEADER_CRC_AT, checksummer.ofRange(bytes, commitAt, commitAt + RECORD_HEADER_CRC_AT), true);
+  }
+
+  test("reads the fields decodeCommitRecord decodes, from inside a larger buffer", () => {
+    const { bytes, commitAt } = sealed();
+    const fields = emptyCommitFields();
+    expect(readCommitAt(bytes, new DataView(bytes.buffer), commitAt, checksummer, fields)).toBe(true);
+    const decoded = decodeCommitRecord(bytes.subarray(commitAt), checksummer)!;
+    expect(fields).toEqual({ sequence: decoded.sequence, ...decoded.commit });
+    expect(fields).toMatchObject({ sequence: 8, batchStart: 4096, commitOffset: 4096 + commitAt, records: 2 });
+  });
+
+  test("any one bit flipped in its 56 bytes makes it refused, and leaves the fields untouched", () => {
+    const { bytes, commitAt } = sealed();
+    for (let bit = 0; bit < COMMIT_RECORD_BYTES * 8; bit++) {
+      const flipped = bytes.slice();
+      flipped[commitAt + (bit >> 3)]! ^= 1 << (bit & 7);
+      const fields = emptyCommitFields();
+      expect(readCommitAt(flipped, new DataView(flipped.buffer), commitAt, checksummer, fields), `bit ${bit}`).toBe(false);
+      expect(fields).toEqual(emptyCommitFields());
+      expect(decodeCommitRecord(flipped.subarray(commitAt), checksummer), `bit ${bit}`).toBeNull();
+    }
+  });
+
+  test("a wrong magic, version, kind or size, or a time, sequence or offset past 2^53 - 1, is refused even under valid checksums", () => {
+    const payloadAt = RECORD_HEADER_BYTES;
+    for (const highWordAt of [RECORD_SEQUENCE_AT + 4, RECORD_TIME_AT + 4, payloadAt + 4, payloadAt + 12]) {
+      const { bytes, commitAt } = sealed();
+      new DataView(bytes.buffer).setUint32(commitAt + highWordAt, 0x20_0000, true);
+      rechecksum(bytes, commitAt);
+      expect(readCommitAt(bytes, new DataView(bytes.buffer), commitAt, checksummer, emptyCommitFields()), `word at ${highWordAt}`).toBe(false);
+    }
+    const edits: [string, (bytes: Uint8Array, view: DataView, at: number) => void][] = [
+      ["magic", (bytes, _view, at) => void (bytes[at + 1] = 0x53)],
+      ["version", (bytes, _view, at) => void (bytes[at + RECORD_VERSION_AT] = FORMAT_VERSION + 1)],
+      ["kind", (bytes, _view, at) => void (bytes[at + RECORD_KIND_AT] = RecordKind.data)],
+      ["payload size", (_bytes, view, at) => view.setUint32(at + RECORD_PAYLOAD_BYTES_AT, COMMIT_PAYLOAD_BYTES - 1, true)],
+    ];
+    for (const [name, edit] of edits) {
+      const { bytes, commitAt } = sealed();
+      edit(bytes, new DataView(bytes.buffer), commitAt);
+      rechecksum(bytes, commitAt);
+      expect(readCommitAt(bytes, new DataView(bytes.buffer), commitAt, checksummer, emptyCommitFields()), name).toBe(false);
+    }
+    const { bytes, commitAt } = sealed();
+    rechecksum(bytes, commitAt); // the same edit path, with nothing edited, still reads
+    expect(readCommitAt(bytes, new DataView(bytes.buffer), commitAt, checksummer, emptyCommitFields())).toBe(true);
   });
 });
 

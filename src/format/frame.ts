@@ -393,17 +393,66 @@ export function decodeCommitPayload(bytes: Uint8Array): CommitPayload | null {
   };
 }
 
+/** A commit record's sequence and payload fields, as {@link readCommitAt} fills them in place. */
+export interface CommitFields {
+  /** The commit's sequence: its batch's last record's. */
+  sequence: number;
+  /** Offset of the batch's first data record. */
+  batchStart: number;
+  /** Offset of the commit record itself. */
+  commitOffset: number;
+  /** Data records in the batch. */
+  records: number;
+  /** Salted CRC-32 of every byte from `batchStart` to `commitOffset`. */
+  batchCrc: number;
+}
+
+/** Fresh {@link CommitFields}, for {@link readCommitAt} to fill (a scan keeps one: no object per batch). */
+export function emptyCommitFields(): CommitFields {
+  return { sequence: 0, batchStart: 0, commitOffset: 0, records: 0, batchCrc: 0 };
+}
+
 /**
- * The commit record in `bytes` (its 56 bytes), when both its salted
+ * Checks the commit record at `bytes[at, at + 56)` where it lies (`view` is
+ * a DataView over all of `bytes`): its magic, its header checksum, version,
+ * kind and payload size, its payload checksum, and that its sequence, time
+ * and offsets fit 2^53 − 1 (what {@link decodeRecordHeader} and
+ * {@link decodeCommitPayload} check of a commit). When every check passes it
+ * fills `into` and returns true; else it returns false, `into` unchanged.
+ * It reads in place: no view, no array, no object per call, so a scan of
+ * one-record batches allocates nothing per batch for its commits.
+ */
+export function readCommitAt(bytes: Uint8Array, view: DataView, at: number, checksummer: Checksummer, into: CommitFields): boolean {
+  assert(at >= 0 && at + COMMIT_RECORD_BYTES <= bytes.length, "a commit is read only where all of it lies");
+  // The header CRC covers the magic and every field: checked first, it leaves only the fields' values to check.
+  if (view.getUint32(at + RECORD_HEADER_CRC_AT, true) !== checksummer.ofRange(bytes, at, at + RECORD_HEADER_CRC_AT)) return false;
+  if (bytes[at] !== RECORD_MAGIC_0 || bytes[at + 1] !== RECORD_MAGIC_1) return false;
+  if (bytes[at + RECORD_VERSION_AT] !== FORMAT_VERSION || bytes[at + RECORD_KIND_AT] !== RecordKind.commit) return false;
+  if (view.getUint32(at + RECORD_PAYLOAD_BYTES_AT, true) !== COMMIT_PAYLOAD_BYTES) return false;
+  const payloadAt = at + RECORD_HEADER_BYTES;
+  const payloadCrc = checksummer.ofRange(bytes, payloadAt, payloadAt + COMMIT_PAYLOAD_BYTES);
+  if (view.getUint32(at + RECORD_PAYLOAD_CRC_AT, true) !== payloadCrc) return false;
+  const sequence = getU64(view, at + RECORD_SEQUENCE_AT);
+  const batchStart = getU64(view, payloadAt + COMMIT_BATCH_START_AT);
+  const commitOffset = getU64(view, payloadAt + COMMIT_OFFSET_AT);
+  if (sequence < 0 || getU64(view, at + RECORD_TIME_AT) < 0 || batchStart < 0 || commitOffset < 0) return false;
+  into.sequence = sequence;
+  into.batchStart = batchStart;
+  into.commitOffset = commitOffset;
+  into.records = view.getUint32(payloadAt + COMMIT_RECORD_COUNT_AT, true);
+  into.batchCrc = view.getUint32(payloadAt + COMMIT_BATCH_CRC_AT, true);
+  return true;
+}
+
+/**
+ * The commit record in `bytes` (its first 56 bytes), when both its salted
  * checksums match: its sequence and payload; null for anything else.
  */
 export function decodeCommitRecord(bytes: Uint8Array, checksummer: Checksummer): { readonly sequence: number; readonly commit: CommitPayload } | null {
-  const header = decodeRecordHeader(bytes.subarray(0, RECORD_HEADER_BYTES), checksummer, COMMIT_PAYLOAD_BYTES);
-  if (isDamage(header) || header.kind !== RecordKind.commit) return null;
-  const payload = bytes.subarray(RECORD_HEADER_BYTES, COMMIT_RECORD_BYTES);
-  if (!commitPayloadIntact(header, payload, checksummer)) return null;
-  const commit = decodeCommitPayload(payload);
-  return commit === null ? null : { sequence: header.sequence, commit };
+  const fields = emptyCommitFields();
+  if (bytes.length < COMMIT_RECORD_BYTES || !readCommitAt(bytes, viewOf(bytes), 0, checksummer, fields)) return null;
+  const { sequence, batchStart, commitOffset, records, batchCrc } = fields;
+  return { sequence, commit: { batchStart, commitOffset, records, batchCrc } };
 }
 
 /**

@@ -27,9 +27,11 @@ import {
   Checksummer,
   COMMIT_PAYLOAD_BYTES,
   COMMIT_RECORD_BYTES,
+  type CommitFields,
   decodeCommitRecord,
   DATA_PAYLOAD_CRC_NONZERO,
   decodeFileHeader,
+  emptyCommitFields,
   FILE_HEADER_BYTES,
   FORMAT_VERSION,
   type FileHeader,
@@ -44,6 +46,7 @@ import {
   RECORD_SEQUENCE_AT,
   RECORD_TIME_AT,
   RECORD_VERSION_AT,
+  readCommitAt,
   RecordKind,
 } from "../format/frame.ts";
 import type { FileHandle } from "../fs.ts";
@@ -131,17 +134,13 @@ export interface ScanOptions {
   readonly from?: ScanPosition;
 }
 
-/** Where an intact batch's commit is, as its first pass found it. */
-interface BatchFound {
-  /** Offset of the commit record. */
-  readonly commitOffset: number;
-  /** Data records in the batch. */
-  readonly records: number;
-  /** The commit's sequence field: the batch's last record's sequence. */
-  readonly sequence: number;
-  /** The batch's salted checksum. */
-  readonly batchCrc: number;
-}
+/**
+ * An intact batch, as its first pass found it: the fields of its commit
+ * record, each checked against the batch (its start, its commit's offset,
+ * its record count, its checksum). One per scan, filled in place for each
+ * batch.
+ */
+type BatchFound = CommitFields;
 
 /** The records seen so far, as the second pass checks and counts them. */
 interface Progress {
@@ -172,6 +171,7 @@ export async function* scanLog(file: FileHandle, fileBytes: number, options: Sca
   const header = await readFileHeader(reader, path, options);
   const checksummer = new Checksummer(options.crc, header.salt);
   const progress: Progress = { lastSequence: from?.sequence ?? header.baseSequence, lastTimeMs: -1, records: 0 };
+  const found: BatchFound = emptyCommitFields();
   if (from !== undefined && !(await holdsPosition(reader, header, checksummer, from))) {
     throw new PositionLostError(path, from);
   }
@@ -181,11 +181,11 @@ export async function* scanLog(file: FileHandle, fileBytes: number, options: Sca
   let unyielded = false;
 
   while (offset < fileBytes) {
-    let batch = findBufferedBatch(reader, offset, checksummer, recordBytesMax);
+    let batch = findBufferedBatch(reader, offset, checksummer, recordBytesMax, found);
     if (batch === UNBUFFERED) {
       if (unyielded) yield;
       unyielded = false;
-      batch = await findUnbufferedBatch(reader, offset, checksummer, recordBytesMax);
+      batch = await findUnbufferedBatch(reader, offset, checksummer, recordBytesMax, found);
     }
     if (batch === null) {
       tail = await classifyDamage(reader, offset, checksummer, progress.lastSequence, path, recordBytesMax);
@@ -237,10 +237,16 @@ async function readFileHeader(reader: ChunkReader, path: string, options: ScanOp
  * refills the buffer from `start` (most batches fit once it starts at them),
  * else checks it frame by frame.
  */
-async function findUnbufferedBatch(reader: ChunkReader, start: number, checksummer: Checksummer, recordBytesMax: number): Promise<BatchFound | null> {
+async function findUnbufferedBatch(
+  reader: ChunkReader,
+  start: number,
+  checksummer: Checksummer,
+  recordBytesMax: number,
+  found: BatchFound,
+): Promise<BatchFound | null> {
   await reader.refillFrom(start);
-  const batch = findBufferedBatch(reader, start, checksummer, recordBytesMax);
-  return batch === UNBUFFERED ? await findBatch(reader, start, checksummer, recordBytesMax) : batch;
+  const batch = findBufferedBatch(reader, start, checksummer, recordBytesMax, found);
+  return batch === UNBUFFERED ? await findBatch(reader, start, checksummer, recordBytesMax, found) : batch;
 }
 
 /**
@@ -250,7 +256,13 @@ async function findUnbufferedBatch(reader: ChunkReader, start: number, checksumm
  * one fails (the damage pass says which), or {@link UNBUFFERED} when the
  * batch reaches past the buffer. No allocation per record.
  */
-function findBufferedBatch(reader: ChunkReader, start: number, checksummer: Checksummer, recordBytesMax: number): BatchFound | null | typeof UNBUFFERED {
+function findBufferedBatch(
+  reader: ChunkReader,
+  start: number,
+  checksummer: Checksummer,
+  recordBytesMax: number,
+  found: BatchFound,
+): BatchFound | null | typeof UNBUFFERED {
   const bytes = reader.buffer;
   const view = reader.dataView;
   const bufferStart = reader.bufferStart;
@@ -265,8 +277,8 @@ function findBufferedBatch(reader: ChunkReader, start: number, checksummer: Chec
     if (bytes[i + RECORD_KIND_AT] === RecordKind.commit) {
       if (payloadBytes !== COMMIT_PAYLOAD_BYTES || fileBytes - at < COMMIT_RECORD_BYTES) return null;
       if (!reader.isBuffered(at, COMMIT_RECORD_BYTES)) return UNBUFFERED;
-      const batchCrc = checksummer.extend(checksummer.seed, bytes.subarray(start - bufferStart, i));
-      return checkCommit(bytes.subarray(i, i + COMMIT_RECORD_BYTES), at, start, records, batchCrc, checksummer);
+      const batchCrc = checksummer.ofRange(bytes, start - bufferStart, i);
+      return checkCommit(reader, at, start, records, batchCrc, checksummer, found);
     }
     if (payloadBytes > recordBytesMax) return null;
     at += RECORD_HEADER_BYTES + payloadBytes;
@@ -279,7 +291,7 @@ function findBufferedBatch(reader: ChunkReader, start: number, checksummer: Chec
  * {@link findBufferedBatch}, refilling as it goes, the batch checksum
  * continued frame by frame.
  */
-async function findBatch(reader: ChunkReader, start: number, checksummer: Checksummer, recordBytesMax: number): Promise<BatchFound | null> {
+async function findBatch(reader: ChunkReader, start: number, checksummer: Checksummer, recordBytesMax: number, found: BatchFound): Promise<BatchFound | null> {
   const fileBytes = reader.fileBytes;
   let batchCrc = checksummer.seed;
   let records = 0;
@@ -290,7 +302,8 @@ async function findBatch(reader: ChunkReader, start: number, checksummer: Checks
     const payloadBytes = reader.dataView.getUint32(at - reader.bufferStart + RECORD_PAYLOAD_BYTES_AT, true);
     if (head[RECORD_KIND_AT] === RecordKind.commit) {
       if (payloadBytes !== COMMIT_PAYLOAD_BYTES || fileBytes - at < COMMIT_RECORD_BYTES) return null;
-      return checkCommit(await reader.view(at, COMMIT_RECORD_BYTES), at, start, records, batchCrc, checksummer);
+      await reader.view(at, COMMIT_RECORD_BYTES);
+      return checkCommit(reader, at, start, records, batchCrc, checksummer, found);
     }
     if (payloadBytes > recordBytesMax || fileBytes - at < RECORD_HEADER_BYTES + payloadBytes) return null;
     batchCrc = checksummer.extend(batchCrc, await reader.view(at, RECORD_HEADER_BYTES + payloadBytes));
@@ -300,17 +313,23 @@ async function findBatch(reader: ChunkReader, start: number, checksummer: Checks
 }
 
 /**
- * Whether `frame` (the 56 bytes at `at`) is a valid commit record of the
- * batch that starts at `start`, holds `records` data records and has the
- * salted checksum `batchCrc`.
+ * `found`, filled from the commit record buffered at `at`, when it is a
+ * valid commit of the batch that starts at `start`, holds `records` data
+ * records and has the salted checksum `batchCrc`; else null.
  */
-function checkCommit(frame: Uint8Array, at: number, start: number, records: number, batchCrc: number, checksummer: Checksummer): BatchFound | null {
-  const found = decodeCommitRecord(frame, checksummer);
-  if (found === null) return null;
-  const { commit } = found;
-  if (commit.batchStart !== start || commit.commitOffset !== at) return null;
-  if (records === 0 || commit.records !== records || commit.batchCrc !== batchCrc) return null;
-  return { commitOffset: at, records, sequence: found.sequence, batchCrc };
+function checkCommit(
+  reader: ChunkReader,
+  at: number,
+  start: number,
+  records: number,
+  batchCrc: number,
+  checksummer: Checksummer,
+  found: BatchFound,
+): BatchFound | null {
+  if (!readCommitAt(reader.buffer, reader.dataView, at - reader.bufferStart, checksummer, found)) return null;
+  if (found.batchStart !== start || found.commitOffset !== at) return null;
+  if (records === 0 || found.records !== records || found.batchCrc !== batchCrc) return null;
+  return found;
 }
 
 /** Whether the file still ends a batch at `position`, with the same last sequence and batch checksum. */
