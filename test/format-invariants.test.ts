@@ -93,9 +93,9 @@ describe("records and batches", () => {
   test("a record header is encoded only where its whole frame fits", () => {
     const target = new Uint8Array(COMMIT_RECORD_BYTES);
     const view = new DataView(target.buffer);
-    expect(encodeRecordFields(target, view, 0, RecordKind.data, 1, 2, COMMIT_PAYLOAD_BYTES, 0)).toBe(COMMIT_RECORD_BYTES);
-    expectAssertion(() => encodeRecordFields(target, view, 0, RecordKind.data, 1, 2, COMMIT_PAYLOAD_BYTES + 1, 0));
-    expectAssertion(() => encodeRecordFields(target, view, 1, RecordKind.data, 1, 2, COMMIT_PAYLOAD_BYTES, 0));
+    expect(encodeRecordFields(target, view, 0, RecordKind.data, 1, 2, COMMIT_PAYLOAD_BYTES)).toBe(COMMIT_RECORD_BYTES);
+    expectAssertion(() => encodeRecordFields(target, view, 0, RecordKind.data, 1, 2, COMMIT_PAYLOAD_BYTES + 1));
+    expectAssertion(() => encodeRecordFields(target, view, 1, RecordKind.data, 1, 2, COMMIT_PAYLOAD_BYTES));
     expect(encodeCommitHeader(target, view, 0, 1, 2, checksummer)).toBe(COMMIT_RECORD_BYTES);
     expectAssertion(() => encodeCommitHeader(target, view, 1, 1, 2, checksummer));
   });

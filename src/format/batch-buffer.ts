@@ -93,7 +93,7 @@ export class BatchBuffer {
 
   /** Encodes the header of the data record whose payload is already in place after the batch's end; its CRC comes at {@link seal}. */
   #addDataRecord(sequence: number, timeMs: number, payloadBytes: number): void {
-    this.#length += encodeRecordFields(this.#bytes, this.#view, this.#length, RecordKind.data, sequence, timeMs, payloadBytes, 0);
+    this.#length += encodeRecordFields(this.#bytes, this.#view, this.#length, RecordKind.data, sequence, timeMs, payloadBytes);
     this.#records++;
     this.#lastSequence = sequence;
     this.#lastTimeMs = timeMs;

@@ -246,7 +246,7 @@ export interface RecordHeader {
  * The caller reserved room for the frame.
  */
 export function encodeCommitHeader(target: Uint8Array, view: DataView, at: number, sequence: number, timeMs: number, checksummer: Checksummer): number {
-  const frameBytes = encodeRecordFields(target, view, at, RecordKind.commit, sequence, timeMs, COMMIT_PAYLOAD_BYTES, 0);
+  const frameBytes = encodeRecordFields(target, view, at, RecordKind.commit, sequence, timeMs, COMMIT_PAYLOAD_BYTES);
   view.setUint32(at + RECORD_PAYLOAD_CRC_AT, checksummer.ofRange(target, at + RECORD_HEADER_BYTES, at + frameBytes), true);
   checksumRecordHeader(target, view, at, checksummer);
   return frameBytes;
@@ -254,9 +254,10 @@ export function encodeCommitHeader(target: Uint8Array, view: DataView, at: numbe
 
 /**
  * Encodes the header of the record at `target[at]` whose payload of
- * `payloadBytes` is already in place after it, all but the header's own
- * CRC, which is left zero; returns the frame's size. A data record's
- * payload CRC is zero: its batch's CRC covers its payload (docs/FORMAT.md).
+ * `payloadBytes` is already in place after it, all but its two CRCs, which
+ * are left zero; returns the frame's size. A data record's payload CRC stays
+ * zero: its batch's CRC covers its payload (docs/FORMAT.md); a commit's is
+ * set by {@link encodeCommitHeader}.
  * A batch checksums its data records' headers together when it is sealed
  * ({@link checksumRecordHeaders}), in one loop that keeps the CRC tables in
  * cache, rather than one at a time between encoding values (awaited bulk
@@ -271,7 +272,6 @@ export function encodeRecordFields(
   sequence: number,
   timeMs: number,
   payloadBytes: number,
-  payloadCrc: number,
 ): number {
   assert(at + RECORD_HEADER_BYTES + payloadBytes <= target.length, "a record is encoded only where its frame fits");
   target[at] = RECORD_MAGIC_0;
@@ -281,7 +281,7 @@ export function encodeRecordFields(
   view.setUint32(at + RECORD_PAYLOAD_BYTES_AT, payloadBytes, true);
   setU64(view, at + RECORD_SEQUENCE_AT, sequence);
   setU64(view, at + RECORD_TIME_AT, timeMs);
-  view.setUint32(at + RECORD_PAYLOAD_CRC_AT, payloadCrc, true);
+  view.setUint32(at + RECORD_PAYLOAD_CRC_AT, 0, true);
   view.setUint32(at + RECORD_HEADER_CRC_AT, 0, true);
   return RECORD_HEADER_BYTES + payloadBytes;
 }
