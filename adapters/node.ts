@@ -32,6 +32,12 @@
  * - fsyncs stay async by default: a synchronous one stops the event loop
  *   for the whole flush. `blockingSync: true` makes them synchronous, for a
  *   process that does nothing but log (see {@link NodeFileSystemOptions}).
+ * - An async fsync is the callback `fs.fdatasync(fd)` rather than the
+ *   handle's `datasync()`, which adds promise-API bookkeeping to each round
+ *   trip: one record `append` + `flush` at a time ran 2.8%, 3.8% and 8.9%
+ *   faster on Node with it, 64 concurrent callers 1.5%, 3.7% and 0.8%
+ *   (medians of three sets of 12 paired runs); no change beyond noise on
+ *   Bun.
  * - Reading a 64 MiB file in 1 MiB chunks: 1.9–5.8 GB/s async, 6.5–8.8 GB/s
  *   with `readSync`; reads stay async (a scan would block for its duration).
  *
@@ -126,7 +132,16 @@ export interface NodeFsModule {
   readonly writeSync?: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => number;
   /** `fdatasync(2)` on the calling thread; needed for {@link NodeFileSystemOptions.blockingSync}. */
   readonly fdatasyncSync?: (fd: number) => void;
+  /**
+   * `fdatasync(2)` in the thread pool, with a callback. When present (and
+   * handles have an `fd`), handles opened for writing sync with it rather
+   * than with their `datasync()`; see the module documentation.
+   */
+  readonly fdatasync?: (fd: number, callback: (error?: Error | null) => void) => void;
 }
+
+/** The calls on a handle's descriptor that handles opened for writing use, when the module has them. */
+type DescriptorCalls = Pick<NodeFsModule, "writeSync" | "fdatasyncSync" | "fdatasync">;
 
 /**
  * The largest write made with the synchronous `writeSync` rather than a
@@ -157,12 +172,13 @@ export interface NodeFileSystemOptions {
 }
 
 /**
- * The synchronous calls of `module` that handles use: `writeSync` when it
- * has one, and `fdatasyncSync` under `blockingSync` (which it then must have).
+ * The calls of `module` on a descriptor that handles use: `writeSync` when
+ * it has one; for fsyncs, `fdatasyncSync` under `blockingSync` (which it then
+ * must have), else `fdatasync` when it has one.
  */
-function synchronousCalls(module: NodeFsModule, blockingSync: boolean): Pick<NodeFsModule, "writeSync" | "fdatasyncSync"> {
+function descriptorCalls(module: NodeFsModule, blockingSync: boolean): DescriptorCalls {
   const writeSync = typeof module.writeSync === "function" ? module.writeSync.bind(module) : undefined;
-  if (!blockingSync) return { writeSync };
+  if (!blockingSync) return { writeSync, fdatasync: typeof module.fdatasync === "function" ? module.fdatasync.bind(module) : undefined };
   if (typeof module.fdatasyncSync !== "function") throw new TypeError("blockingSync needs an fs module with fdatasyncSync");
   return { writeSync, fdatasyncSync: module.fdatasyncSync.bind(module) };
 }
@@ -182,22 +198,28 @@ export class NodeFileHandle implements FileHandle {
   readonly #writeSync: PositionalWrite | undefined;
   /** `fdatasyncSync` bound to this handle's descriptor, under {@link NodeFileSystemOptions.blockingSync}. */
   readonly #syncNow: (() => void) | undefined;
+  /** The module's callback `fdatasync` on this handle's descriptor, when it has one (and no `#syncNow`). */
+  readonly #syncInPool: (() => Promise<void>) | undefined;
 
   /**
    * Wraps an already open `node:fs/promises` handle; closing this closes it,
    * and so does dropping this without closing it. With the module's
    * `writeSync`, small writes are made on the calling thread; with
-   * `fdatasyncSync`, so is every sync.
+   * `fdatasyncSync`, so is every sync; with `fdatasync`, syncs go to the
+   * thread pool on the descriptor rather than through the handle.
    */
-  constructor(handle: NodeFsFileHandle, calls: Pick<NodeFsModule, "writeSync" | "fdatasyncSync"> = {}) {
+  constructor(handle: NodeFsFileHandle, calls: DescriptorCalls = {}) {
     this.#handle = handle;
-    const { writeSync, fdatasyncSync } = calls;
+    const { writeSync, fdatasyncSync, fdatasync } = calls;
     const fd = handle.fd;
     const hasFd = typeof fd === "number";
     this.#writeSync = writeSync === undefined || !hasFd
       ? undefined
       : (data, offset, length, position) => writeSync(fd, data, offset, length, position);
     this.#syncNow = fdatasyncSync === undefined || !hasFd ? undefined : () => fdatasyncSync(fd);
+    this.#syncInPool = fdatasync === undefined || !hasFd
+      ? undefined
+      : () => new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
     dropped.register(this, handle, this);
   }
 
@@ -244,6 +266,7 @@ export class NodeFileHandle implements FileHandle {
   /** `fdatasync(2)`, on the calling thread under {@link NodeFileSystemOptions.blockingSync}. */
   async sync(): Promise<void> {
     if (this.#syncNow !== undefined) return this.#syncNow();
+    if (this.#syncInPool !== undefined) return this.#syncInPool();
     return this.#handle.datasync();
   }
 
@@ -273,8 +296,8 @@ export class NodeFileSystem implements FileSystem {
    * (`Object.create(adapter)`, overriding a method or two) still works.
    */
   readonly promises: NodeFsPromises;
-  /** The module's synchronous calls this adapter uses on handles opened for writing (see {@link NodeFsModule}). */
-  readonly syncCalls: Pick<NodeFsModule, "writeSync" | "fdatasyncSync">;
+  /** The module's calls on a descriptor that this adapter uses on handles opened for writing (see {@link NodeFsModule}). */
+  readonly descriptorCalls: DescriptorCalls;
 
   /** An adapter on `options.fs` (default `node:fs`). */
   constructor(options: NodeFileSystemOptions = {}) {
@@ -286,7 +309,7 @@ export class NodeFileSystem implements FileSystem {
       throw new TypeError(`blockingSync must be a boolean, got ${String(options.blockingSync)}`);
     }
     this.promises = module.promises;
-    this.syncCalls = synchronousCalls(module, options.blockingSync === true);
+    this.descriptorCalls = descriptorCalls(module, options.blockingSync === true);
   }
 
   /**
@@ -301,7 +324,7 @@ export class NodeFileSystem implements FileSystem {
 
   /** Opens with `r`, `r+` or `wx+` (see {@link OPEN_FLAGS}). */
   async open(path: string, mode: OpenMode): Promise<FileHandle> {
-    return new NodeFileHandle(await this.promises.open(path, OPEN_FLAGS[mode]), mode === "read" ? {} : this.syncCalls);
+    return new NodeFileHandle(await this.promises.open(path, OPEN_FLAGS[mode]), mode === "read" ? {} : this.descriptorCalls);
   }
 
   /** `stat(2)`, following symlinks; `null` on `ENOENT`. */

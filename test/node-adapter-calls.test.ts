@@ -1,15 +1,18 @@
 /**
  * Which calls the Node adapter (also Bun's) makes: small writes on the
  * calling thread with `writeSync`, large ones through the thread pool, and
- * fsyncs through the thread pool unless `blockingSync` asks for
- * `fdatasyncSync` (directory fsyncs, rare, always use the thread pool). Checked by counting the calls of a module that wraps the
- * real `node:fs`, so the bytes still reach the disk and are read back.
+ * fsyncs through the thread pool with the callback `fdatasync` on the
+ * descriptor (the handle's `datasync()` when the module has none) unless
+ * `blockingSync` asks for `fdatasyncSync` (directory fsyncs, rare, always
+ * use the thread pool). Checked by counting the calls of a module that
+ * wraps the real `node:fs`, so the bytes still reach the disk and are read
+ * back.
  */
 
 import * as nodeFs from "node:fs";
 import { describe, expect, test } from "vitest";
 import { NodeFileSystem, type NodeFsFileHandle, type NodeFsModule, SYNC_WRITE_BYTES_MAX } from "../adapters/node.ts";
-import { WalReader, WalWriter } from "../mod.ts";
+import { WalPoisonedError, WalReader, WalWriter } from "../mod.ts";
 import { useTempDir } from "./helpers.ts";
 
 /** How many times each counted call ran. */
@@ -18,11 +21,12 @@ interface Calls {
   promiseWrite: number;
   fdatasyncSync: number;
   promiseDatasync: number;
+  fdatasync: number;
 }
 
-/** `node:fs` with its synchronous write and fsync and its handles' `write` and `datasync` counted. */
+/** `node:fs` with its synchronous write and fsync, its callback fsync, and its handles' `write` and `datasync` counted. */
 function countingModule(): { module: NodeFsModule; calls: Calls } {
-  const calls: Calls = { writeSync: 0, promiseWrite: 0, fdatasyncSync: 0, promiseDatasync: 0 };
+  const calls: Calls = { writeSync: 0, promiseWrite: 0, fdatasyncSync: 0, promiseDatasync: 0, fdatasync: 0 };
   /** Counts the calls on handles opened for writing (`r` opens a directory to fsync, or a file to read). */
   const countedHandle = (handle: NodeFsFileHandle, flags: string): NodeFsFileHandle => flags === "r" ? handle : ({
     fd: handle.fd,
@@ -40,27 +44,60 @@ function countingModule(): { module: NodeFsModule; calls: Calls } {
     }),
     writeSync: (fd, buffer, offset, length, position) => (calls.writeSync++, nodeFs.writeSync(fd, buffer, offset, length, position)),
     fdatasyncSync: (fd) => (calls.fdatasyncSync++, nodeFs.fdatasyncSync(fd)),
+    fdatasync: (fd, callback) => (calls.fdatasync++, nodeFs.fdatasync(fd, callback)),
   };
   return { module, calls };
 }
 
 describe("NodeFileSystem calls", () => {
-  test("writes up to SYNC_WRITE_BYTES_MAX with writeSync, larger ones and every fsync through the thread pool", async () => {
+  test("writes up to SYNC_WRITE_BYTES_MAX with writeSync, larger ones and every fsync through the thread pool (fsyncs with the callback fdatasync)", async () => {
     const { module, calls } = countingModule();
     const fs = new NodeFileSystem({ fs: module });
     const handle = await fs.open(`${await useTempDir()}/file`, "create");
     const small = new Uint8Array(SYNC_WRITE_BYTES_MAX).fill(1);
     const large = new Uint8Array(SYNC_WRITE_BYTES_MAX + 1).fill(2);
     await handle.write(small, 0);
-    expect(calls).toEqual({ writeSync: 1, promiseWrite: 0, fdatasyncSync: 0, promiseDatasync: 0 });
+    expect(calls).toEqual({ writeSync: 1, promiseWrite: 0, fdatasyncSync: 0, promiseDatasync: 0, fdatasync: 0 });
     await handle.write(large, small.length);
     await handle.sync();
-    expect(calls).toEqual({ writeSync: 1, promiseWrite: 1, fdatasyncSync: 0, promiseDatasync: 1 });
+    expect(calls).toEqual({ writeSync: 1, promiseWrite: 1, fdatasyncSync: 0, promiseDatasync: 0, fdatasync: 1 });
     const back = new Uint8Array(small.length + large.length);
     expect(await handle.read(back, 0)).toBe(back.length);
     expect(back.subarray(0, small.length)).toEqual(small);
     expect(back.subarray(small.length)).toEqual(large);
     await handle.close();
+  });
+
+  test("without a callback fdatasync in the module, fsyncs go through the handle's datasync", async () => {
+    const { module, calls } = countingModule();
+    const { fdatasync: _, ...withoutCallbackFsync } = module;
+    const handle = await new NodeFileSystem({ fs: withoutCallbackFsync }).open(`${await useTempDir()}/file`, "create");
+    await handle.write(Uint8Array.of(1, 2, 3), 0);
+    await handle.sync();
+    await handle.close();
+    expect(calls).toEqual({ writeSync: 1, promiseWrite: 0, fdatasyncSync: 0, promiseDatasync: 1, fdatasync: 0 });
+  });
+
+  test("a failed callback fdatasync rejects the sync with its error, and poisons the writer", async () => {
+    const { module } = countingModule();
+    let failing = false;
+    const failure = Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO", syscall: "fdatasync" });
+    const flaky: NodeFsModule = {
+      ...module,
+      fdatasync: (fd, callback) => (failing ? queueMicrotask(() => callback(failure)) : module.fdatasync!(fd, callback)),
+    };
+    const fs = new NodeFileSystem({ fs: flaky });
+    const handle = await fs.open(`${await useTempDir()}/file`, "create");
+    failing = true;
+    await expect(handle.sync()).rejects.toBe(failure);
+    await handle.close();
+    failing = false;
+    const writer = await WalWriter.open(`${await useTempDir()}/orders.wal`, { fs });
+    await writer.append({ order: 1 });
+    failing = true;
+    await expect(writer.flush()).rejects.toBeInstanceOf(WalPoisonedError);
+    expect(writer.poisoned).toBe(true);
+    await writer.close();
   });
 
   test("blockingSync makes every fsync of a log file with fdatasyncSync, and a log written that way reads back", async () => {
