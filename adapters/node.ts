@@ -140,9 +140,6 @@ export interface NodeFsModule {
   readonly fdatasync?: (fd: number, callback: (error?: Error | null) => void) => void;
 }
 
-/** The calls on a handle's descriptor that handles opened for writing use, when the module has them. */
-type DescriptorCalls = Pick<NodeFsModule, "writeSync" | "fdatasyncSync" | "fdatasync">;
-
 /**
  * The largest write made with the synchronous `writeSync` rather than a
  * thread-pool round trip. A write of this size into the page cache blocks
@@ -176,7 +173,7 @@ export interface NodeFileSystemOptions {
  * it has one; for fsyncs, `fdatasyncSync` under `blockingSync` (which it then
  * must have), else `fdatasync` when it has one.
  */
-function descriptorCalls(module: NodeFsModule, blockingSync: boolean): DescriptorCalls {
+function descriptorCalls(module: NodeFsModule, blockingSync: boolean): Pick<NodeFsModule, "writeSync" | "fdatasyncSync" | "fdatasync"> {
   const writeSync = typeof module.writeSync === "function" ? module.writeSync.bind(module) : undefined;
   if (!blockingSync) return { writeSync, fdatasync: typeof module.fdatasync === "function" ? module.fdatasync.bind(module) : undefined };
   if (typeof module.fdatasyncSync !== "function") throw new TypeError("blockingSync needs an fs module with fdatasyncSync");
@@ -208,7 +205,7 @@ export class NodeFileHandle implements FileHandle {
    * `fdatasyncSync`, so is every sync; with `fdatasync`, syncs go to the
    * thread pool on the descriptor rather than through the handle.
    */
-  constructor(handle: NodeFsFileHandle, calls: DescriptorCalls = {}) {
+  constructor(handle: NodeFsFileHandle, calls: Pick<NodeFsModule, "writeSync" | "fdatasyncSync" | "fdatasync"> = {}) {
     this.#handle = handle;
     const { writeSync, fdatasyncSync, fdatasync } = calls;
     const fd = handle.fd;
@@ -263,7 +260,12 @@ export class NodeFileHandle implements FileHandle {
     return this.#handle.truncate(size);
   }
 
-  /** `fdatasync(2)`, on the calling thread under {@link NodeFileSystemOptions.blockingSync}. */
+  /**
+   * `fdatasync(2)`: on the calling thread under
+   * {@link NodeFileSystemOptions.blockingSync}, else in the thread pool (the
+   * module's callback `fdatasync` on the descriptor, or the handle's
+   * `datasync()` when the module has none).
+   */
   async sync(): Promise<void> {
     if (this.#syncNow !== undefined) return this.#syncNow();
     if (this.#syncInPool !== undefined) return this.#syncInPool();
@@ -297,7 +299,7 @@ export class NodeFileSystem implements FileSystem {
    */
   readonly promises: NodeFsPromises;
   /** The module's calls on a descriptor that this adapter uses on handles opened for writing (see {@link NodeFsModule}). */
-  readonly descriptorCalls: DescriptorCalls;
+  readonly descriptorCalls: Pick<NodeFsModule, "writeSync" | "fdatasyncSync" | "fdatasync">;
 
   /** An adapter on `options.fs` (default `node:fs`). */
   constructor(options: NodeFileSystemOptions = {}) {
