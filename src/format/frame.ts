@@ -381,17 +381,31 @@ export function encodeCommitPayload(commit: CommitPayload): Uint8Array {
 
 /** Decodes a 24-byte commit payload; `null` if a field is out of range. */
 export function decodeCommitPayload(bytes: Uint8Array): CommitPayload | null {
-  const view = viewOf(bytes);
-  const batchStart = getU64(view, COMMIT_BATCH_START_AT);
-  const commitOffset = getU64(view, COMMIT_OFFSET_AT);
-  if (batchStart < 0 || commitOffset < 0) return null;
-  return {
-    batchStart,
-    commitOffset,
-    records: view.getUint32(COMMIT_RECORD_COUNT_AT, true),
-    batchCrc: view.getUint32(COMMIT_BATCH_CRC_AT, true),
-  };
+  const fields = emptyCommitFields();
+  if (!readCommitPayloadAt(viewOf(bytes), 0, fields)) return null;
+  const { batchStart, commitOffset, records, batchCrc } = fields;
+  return { batchStart, commitOffset, records, batchCrc };
 }
+
+/**
+ * Reads the commit payload at `view[at, at + 24)` into `into` when its
+ * offsets fit 2^53 − 1 and returns true; else returns false, `into`
+ * unchanged. One reader of the payload's fields for {@link decodeCommitPayload}
+ * and {@link readCommitAt}.
+ */
+function readCommitPayloadAt(view: DataView, at: number, into: CommitPayloadFields): boolean {
+  const batchStart = getU64(view, at + COMMIT_BATCH_START_AT);
+  const commitOffset = getU64(view, at + COMMIT_OFFSET_AT);
+  if (batchStart < 0 || commitOffset < 0) return false;
+  into.batchStart = batchStart;
+  into.commitOffset = commitOffset;
+  into.records = view.getUint32(at + COMMIT_RECORD_COUNT_AT, true);
+  into.batchCrc = view.getUint32(at + COMMIT_BATCH_CRC_AT, true);
+  return true;
+}
+
+/** A commit payload's fields, writable: what {@link readCommitPayloadAt} fills. */
+type CommitPayloadFields = { -readonly [Field in keyof CommitPayload]: CommitPayload[Field] };
 
 /** A commit record's sequence and payload fields, as {@link readCommitAt} fills them in place. */
 export interface CommitFields {
@@ -433,14 +447,8 @@ export function readCommitAt(bytes: Uint8Array, view: DataView, at: number, chec
   const payloadCrc = checksummer.ofRange(bytes, payloadAt, payloadAt + COMMIT_PAYLOAD_BYTES);
   if (view.getUint32(at + RECORD_PAYLOAD_CRC_AT, true) !== payloadCrc) return false;
   const sequence = getU64(view, at + RECORD_SEQUENCE_AT);
-  const batchStart = getU64(view, payloadAt + COMMIT_BATCH_START_AT);
-  const commitOffset = getU64(view, payloadAt + COMMIT_OFFSET_AT);
-  if (sequence < 0 || getU64(view, at + RECORD_TIME_AT) < 0 || batchStart < 0 || commitOffset < 0) return false;
+  if (sequence < 0 || getU64(view, at + RECORD_TIME_AT) < 0 || !readCommitPayloadAt(view, payloadAt, into)) return false;
   into.sequence = sequence;
-  into.batchStart = batchStart;
-  into.commitOffset = commitOffset;
-  into.records = view.getUint32(payloadAt + COMMIT_RECORD_COUNT_AT, true);
-  into.batchCrc = view.getUint32(payloadAt + COMMIT_BATCH_CRC_AT, true);
   return true;
 }
 
