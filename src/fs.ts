@@ -165,6 +165,14 @@ export interface FileSystem {
    * produces; the core falls back to that when absent.
    */
   readonly crc32?: (data: Uint8Array, seed: number) => number;
+  /**
+   * Optional faster UTF-8 encoder: writes `text` into `bytes` from `offset`
+   * and returns the bytes written. Must write exactly what
+   * `TextEncoder.encodeInto` writes (a lone surrogate as U+FFFD); the caller
+   * guarantees room for 3 bytes per code unit. The core uses `encodeInto`
+   * (`src/format/utf8.ts`) when absent.
+   */
+  readonly utf8Into?: (text: string, bytes: Uint8Array, offset: number) => number;
 }
 
 /** The POSIX `code` of a thrown value, or `undefined`. */

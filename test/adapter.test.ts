@@ -6,6 +6,7 @@
 import { Buffer } from "node:buffer";
 import { hostname } from "node:os";
 import process from "node:process";
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { defaultFileSystem, runtimeFileSystem, runtimeName } from "../adapters/auto.ts";
 import type { FileHandle } from "../src/fs.ts";
@@ -213,6 +214,29 @@ describe(`${runtimeName()} adapter`, () => {
     expect(crc32(bytes("6789"), crc32(bytes("12345"), 0))).toBe(0xcbf43926);
     expect(crc32(new Uint8Array(0), 0xdeadbeef)).toBe(0xdeadbeef);
     expect(crc32(bytes("123456789"), 0xffffffff)).toBe(3523400311);
+  });
+
+  test("writes UTF-8 at an offset exactly as TextEncoder does, lone surrogates included (Node and Bun; Deno's leaves it to encodeInto)", () => {
+    const utf8Into = fs.utf8Into;
+    if (runtimeName() === "deno") {
+      expect(utf8Into).toBeUndefined();
+      return;
+    }
+    if (utf8Into === undefined) throw new Error(`${fs.name} adapter has no utf8Into`);
+    /** Any UTF-16 code units, so that lone and reversed surrogates come up as often as pairs. */
+    const codeUnits = fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 40 }).map((units) => String.fromCharCode(...units));
+    const texts = fc.oneof(codeUnits, fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" }));
+    fc.assert(
+      fc.property(texts, fc.nat(20), (text, offset) => {
+        const expected = encoder.encode(text);
+        const target = new Uint8Array(offset + 3 * text.length + 4).fill(0xaa);
+        expect(utf8Into(text, target, offset)).toBe(expected.length);
+        expect(target.subarray(offset, offset + expected.length)).toEqual(expected);
+        expect(target.subarray(0, offset).every((byte) => byte === 0xaa)).toBe(true);
+        expect(target.subarray(offset + expected.length).every((byte) => byte === 0xaa)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   test("identifies the current process", () => {

@@ -11,6 +11,7 @@ import { describe, expect, test } from "vitest";
 import { bytesCodec, WalError, WalReader, WalWriter } from "../mod.ts";
 import { BatchBuffer } from "../src/format/batch-buffer.ts";
 import { crc32 } from "../src/format/crc32.ts";
+import { utf8IntoPortable } from "../src/format/utf8.ts";
 import {
   Checksummer,
   COMMIT_PAYLOAD_BYTES,
@@ -98,6 +99,20 @@ describe("records and batches", () => {
     expectAssertion(() => encodeRecordFields(target, view, 1, RecordKind.data, 1, 2, COMMIT_PAYLOAD_BYTES));
     expect(encodeCommitHeader(target, view, 0, 1, 2, checksummer)).toBe(COMMIT_RECORD_BYTES);
     expectAssertion(() => encodeCommitHeader(target, view, 1, 1, 2, checksummer));
+  });
+
+  test("a batch encodes text with the utf8Into it was given, and an encoder that claims more than the room reserved fails an assertion", () => {
+    const texts = ["four", "é€😀", ""];
+    const calls: number[] = [];
+    const given = new BatchBuffer((text, bytes, offset) => (calls.push(offset), utf8IntoPortable(text, bytes, offset)));
+    const portable = new BatchBuffer();
+    texts.forEach((text, index) => {
+      expect(given.addText(index + 1, 100, text, 1024)).toBe(portable.addText(index + 1, 100, text, 1024));
+    });
+    expect(calls).toEqual([RECORD_HEADER_BYTES, 2 * RECORD_HEADER_BYTES + 4, 3 * RECORD_HEADER_BYTES + 4 + 9]);
+    expect(given.seal(0, 101, checksummer)).toEqual(portable.seal(0, 101, checksummer));
+    const overclaiming = new BatchBuffer((text, bytes, offset) => utf8IntoPortable(text, bytes, offset) + 3 * text.length);
+    expectAssertion(() => overclaiming.addText(1, 100, "x", 1024));
   });
 
   test("a sealed batch ends with a commit that names exactly it", () => {

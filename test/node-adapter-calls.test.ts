@@ -13,6 +13,7 @@ import * as nodeFs from "node:fs";
 import { describe, expect, test } from "vitest";
 import { NodeFileSystem, type NodeFsFileHandle, type NodeFsModule, SYNC_WRITE_BYTES_MAX } from "../adapters/node.ts";
 import { WalPoisonedError, WalReader, WalWriter } from "../mod.ts";
+import { utf8IntoPortable } from "../src/format/utf8.ts";
 import { useTempDir } from "./helpers.ts";
 
 /** How many times each counted call ran. */
@@ -126,6 +127,22 @@ describe("NodeFileSystem calls", () => {
     await expect(reader.write(new Uint8Array(1), 0)).rejects.toMatchObject({ code: "EBADF" });
     await reader.close();
     expect(calls.writeSync).toBe(0);
+  });
+
+  test("a writer encodes text records with the adapter's utf8Into, and the log reads back", async () => {
+    let encoded = 0;
+    class CountingUtf8 extends NodeFileSystem {
+      override readonly utf8Into = (text: string, bytes: Uint8Array, offset: number): number => (encoded++, utf8IntoPortable(text, bytes, offset));
+    }
+    const path = `${await useTempDir()}/orders.wal`;
+    const writer = await WalWriter.open(path, { fs: new CountingUtf8() });
+    await writer.append({ order: "é" });
+    await writer.appendBatch([{ order: 2 }, { order: 3 }]);
+    await writer.close();
+    expect(encoded).toBe(3);
+    const orders: unknown[] = [];
+    for await (const record of WalReader.open(path)) orders.push(record.value);
+    expect(orders).toEqual([{ order: "é" }, { order: 2 }, { order: 3 }]);
   });
 
   test("refuses a blockingSync that is not a boolean, and one the module cannot honour", () => {

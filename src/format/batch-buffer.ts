@@ -19,16 +19,12 @@ import {
   RECORD_HEADER_BYTES,
   RecordKind,
 } from "./frame.ts";
+import { UTF8_BYTES_PER_CODE_UNIT_MAX, type Utf8Into, utf8IntoPortable } from "./utf8.ts";
 
 /** Capacity of a new buffer; it grows (doubling) to the largest batch it holds. */
 const INITIAL_BYTES = 64 * 1024;
 /** A buffer grown past this (by an outsized record or batch) is let go when emptied. */
 const KEPT_BYTES_MAX = 8 * 1024 * 1024;
-/** UTF-8 takes at most this many bytes per UTF-16 code unit. */
-export const UTF8_BYTES_PER_CODE_UNIT_MAX = 3;
-
-const utf8 = new TextEncoder();
-
 /** Where a batch stood, to go back to: see {@link BatchBuffer.mark}; its fields are the buffer's own. */
 export interface BatchMark {
   readonly length: number;
@@ -39,6 +35,7 @@ export interface BatchMark {
 
 /** Encoded records of one batch, with room for its commit. */
 export class BatchBuffer {
+  readonly #utf8Into: Utf8Into;
   #bytes = new Uint8Array(INITIAL_BYTES);
   #view = new DataView(this.#bytes.buffer);
   /** Bytes of encoded records (and, once sealed, the commit). */
@@ -47,6 +44,11 @@ export class BatchBuffer {
   #lastSequence = -1;
   #lastTimeMs = -1;
   #sealed = false;
+
+  /** A buffer that encodes text with `utf8Into` (default: `TextEncoder.encodeInto`). */
+  constructor(utf8Into: Utf8Into = utf8IntoPortable) {
+    this.#utf8Into = utf8Into;
+  }
 
   /** Data records in the batch. */
   get records(): number {
@@ -85,7 +87,8 @@ export class BatchBuffer {
     assert(!this.#sealed && sequence > this.#lastSequence, "records go into an open batch in sequence order");
     if (text.length > payloadBytesMax) return -1; // UTF-8 takes at least a byte per code unit: no need to encode
     this.#reserve(RECORD_HEADER_BYTES + UTF8_BYTES_PER_CODE_UNIT_MAX * text.length);
-    const { written } = utf8.encodeInto(text, this.#bytes.subarray(this.#length + RECORD_HEADER_BYTES));
+    const written = this.#utf8Into(text, this.#bytes, this.#length + RECORD_HEADER_BYTES);
+    assert(written <= UTF8_BYTES_PER_CODE_UNIT_MAX * text.length, "UTF-8 stays within the room reserved for it");
     if (written > payloadBytesMax) return -1;
     this.#addDataRecord(sequence, timeMs, written);
     return written;

@@ -33,9 +33,10 @@
 
 import { assert } from "../assert.ts";
 import { SequenceError, WalArgumentError, WalError, WalIoError, WalPoisonedError } from "../errors.ts";
-import { BatchBuffer, UTF8_BYTES_PER_CODE_UNIT_MAX } from "../format/batch-buffer.ts";
+import { BatchBuffer } from "../format/batch-buffer.ts";
 import type { Crc32 } from "../format/crc32.ts";
 import { type Checksummer, COMMIT_RECORD_BYTES, type FileHeader, RECORD_HEADER_BYTES } from "../format/frame.ts";
+import { UTF8_BYTES_PER_CODE_UNIT_MAX, type Utf8Into, utf8IntoPortable } from "../format/utf8.ts";
 import type { FileHandle, FileSystem } from "../fs.ts";
 import { io } from "../io.ts";
 import { clockTimeMs, type RepairPolicy } from "../options.ts";
@@ -162,9 +163,9 @@ export class LogFile {
   /** Time of the last record accepted (written or buffered), or -1 if none. */
   #lastTimeMs: number;
   /** The batch accepting records. */
-  #filling = new BatchBuffer();
+  #filling: BatchBuffer;
   /** The batch being written, or the empty spare. */
-  #spare = new BatchBuffer();
+  #spare: BatchBuffer;
   /** The write and fsync of the sealed batch, while under way. */
   #inFlight: Promise<void> | null = null;
   /** The commit that runs once {@link #inFlight} settles, shared by every caller that asked meanwhile. */
@@ -174,8 +175,10 @@ export class LogFile {
   /** What poisoned the file (a failed fsync, rollback or fence, or {@link poison}'s cause), or null. */
   #poison: unknown = null;
 
-  private constructor(path: string, opened: ValidatedFile, options: LogFileOptions) {
+  private constructor(path: string, opened: ValidatedFile, options: LogFileOptions, utf8Into: Utf8Into) {
     const scan = opened.scan;
+    this.#filling = new BatchBuffer(utf8Into);
+    this.#spare = new BatchBuffer(utf8Into);
     this.path = path;
     this.#file = opened.file;
     this.#now = options.now;
@@ -201,10 +204,11 @@ export class LogFile {
   /**
    * Opens `path`, creating it (atomically, with `options.baseSequence`) if
    * absent, validating every batch, and applying the repair policy
-   * (`log-file-open.ts`).
+   * (`log-file-open.ts`). Text payloads are encoded with the adapter's
+   * `utf8Into` when it has one.
    */
   static async open(fs: FileSystem, path: string, options: LogFileOptions): Promise<LogFile> {
-    return new LogFile(path, await openValidated(fs, path, options), options);
+    return new LogFile(path, await openValidated(fs, path, options), options, fs.utf8Into ?? utf8IntoPortable);
   }
 
   /** Highest sequence accepted (durable or not); the base sequence when empty. */
