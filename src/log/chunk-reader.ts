@@ -20,7 +20,6 @@ export class ChunkReader {
   readonly #fileBytes: number;
   readonly #capacityMaxBytes: number;
   #buffer: Uint8Array;
-  #dataView: DataView;
   /** File offset of `#buffer[0]`. */
   #bufferStart = 0;
   /** Bytes of `#buffer` that hold the file's (from `#bufferStart`). */
@@ -37,21 +36,15 @@ export class ChunkReader {
     this.#fileBytes = fileBytes;
     this.#capacityMaxBytes = Math.max(capacityMaxBytes, READ_AHEAD_BYTES);
     this.#buffer = new Uint8Array(Math.min(READ_AHEAD_BYTES, Math.max(fileBytes - startOffset, FIRST_BUFFER_BYTES_MIN)));
-    this.#dataView = new DataView(this.#buffer.buffer);
   }
 
   /**
    * The buffer itself, for loops that read many frames without a view
-   * object per frame: file offset `o` is at index `o - bufferStart`, valid
+   * object per frame (fields read with `frame.ts`'s `getU32` and `getU64`): file offset `o` is at index `o - bufferStart`, valid
    * while {@link isBuffered} says so, until the next refill.
    */
   get buffer(): Uint8Array {
     return this.#buffer;
-  }
-
-  /** A `DataView` over {@link buffer}. */
-  get dataView(): DataView {
-    return this.#dataView;
   }
 
   /** File offset of `buffer[0]`. */
@@ -108,7 +101,6 @@ export class ChunkReader {
     assert(offset >= 0 && offset <= this.#fileBytes && fillBytes >= wantedBytes, "a refill reads what was asked for, within the file");
     if (fillBytes > this.#buffer.length) {
       this.#buffer = new Uint8Array(Math.min(this.#capacityMaxBytes, Math.max(fillBytes, this.#buffer.length * 2)));
-      this.#dataView = new DataView(this.#buffer.buffer);
     }
     assert(this.#buffer.length <= this.#capacityMaxBytes, "the buffer never grows past the reader's capacity");
     const readBytes = await readInto(this.#file, this.#buffer.subarray(0, fillBytes), offset);

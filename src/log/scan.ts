@@ -35,6 +35,7 @@ import {
   FILE_HEADER_BYTES,
   FORMAT_VERSION,
   type FileHeader,
+  getU32,
   getU64,
   isDamage,
   RECORD_HEADER_BYTES,
@@ -264,7 +265,6 @@ function findBufferedBatch(
   found: BatchFound,
 ): BatchFound | null | typeof UNBUFFERED {
   const bytes = reader.buffer;
-  const view = reader.dataView;
   const bufferStart = reader.bufferStart;
   const fileBytes = reader.fileBytes;
   let records = 0;
@@ -273,7 +273,7 @@ function findBufferedBatch(
     if (!reader.isBuffered(at, RECORD_HEADER_BYTES)) return UNBUFFERED;
     const i = at - bufferStart;
     if (bytes[i] !== RECORD_MAGIC_0 || bytes[i + 1] !== RECORD_MAGIC_1) return null;
-    const payloadBytes = view.getUint32(i + RECORD_PAYLOAD_BYTES_AT, true);
+    const payloadBytes = getU32(bytes, i + RECORD_PAYLOAD_BYTES_AT);
     if (bytes[i + RECORD_KIND_AT] === RecordKind.commit) {
       if (payloadBytes !== COMMIT_PAYLOAD_BYTES || fileBytes - at < COMMIT_RECORD_BYTES) return null;
       if (!reader.isBuffered(at, COMMIT_RECORD_BYTES)) return UNBUFFERED;
@@ -299,7 +299,7 @@ async function findBatch(reader: ChunkReader, start: number, checksummer: Checks
     if (fileBytes - at < RECORD_HEADER_BYTES) return null;
     const head = await reader.view(at, RECORD_HEADER_BYTES);
     if (head[0] !== RECORD_MAGIC_0 || head[1] !== RECORD_MAGIC_1) return null;
-    const payloadBytes = reader.dataView.getUint32(at - reader.bufferStart + RECORD_PAYLOAD_BYTES_AT, true);
+    const payloadBytes = getU32(head, RECORD_PAYLOAD_BYTES_AT);
     if (head[RECORD_KIND_AT] === RecordKind.commit) {
       if (payloadBytes !== COMMIT_PAYLOAD_BYTES || fileBytes - at < COMMIT_RECORD_BYTES) return null;
       await reader.view(at, COMMIT_RECORD_BYTES);
@@ -326,7 +326,7 @@ function checkCommit(
   checksummer: Checksummer,
   found: BatchFound,
 ): BatchFound | null {
-  if (!readCommitAt(reader.buffer, reader.dataView, at - reader.bufferStart, checksummer, found)) return null;
+  if (!readCommitAt(reader.buffer, at - reader.bufferStart, checksummer, found)) return null;
   if (found.batchStart !== start || found.commitOffset !== at) return null;
   if (records === 0 || found.records !== records || found.batchCrc !== batchCrc) return null;
   return found;
@@ -369,7 +369,7 @@ async function* visitStreaming(
       yield;
       await reader.view(at, RECORD_HEADER_BYTES);
     }
-    const frameBytes = RECORD_HEADER_BYTES + reader.dataView.getUint32(at - reader.bufferStart + RECORD_PAYLOAD_BYTES_AT, true);
+    const frameBytes = RECORD_HEADER_BYTES + getU32(reader.buffer, at - reader.bufferStart + RECORD_PAYLOAD_BYTES_AT);
     if (!reader.isBuffered(at, frameBytes)) {
       yield;
       await reader.view(at, frameBytes);
@@ -386,16 +386,15 @@ async function* visitStreaming(
  */
 function visitRecord(reader: ChunkReader, at: number, progress: Progress, options: ScanOptions): number {
   const bytes = reader.buffer;
-  const view = reader.dataView;
   const i = at - reader.bufferStart;
-  const payloadBytes = view.getUint32(i + RECORD_PAYLOAD_BYTES_AT, true);
-  const sequence = getU64(view, i + RECORD_SEQUENCE_AT);
-  const timeMs = getU64(view, i + RECORD_TIME_AT);
+  const payloadBytes = getU32(bytes, i + RECORD_PAYLOAD_BYTES_AT);
+  const sequence = getU64(bytes, i + RECORD_SEQUENCE_AT);
+  const timeMs = getU64(bytes, i + RECORD_TIME_AT);
   if (bytes[i + RECORD_VERSION_AT] !== FORMAT_VERSION) {
     fail("unsupported-version", at, options.path, `record version ${bytes[i + RECORD_VERSION_AT]}; this build reads ${FORMAT_VERSION}`);
   }
   if (bytes[i + RECORD_KIND_AT] !== RecordKind.data) fail("bad-header", at, options.path, `unknown record kind ${bytes[i + RECORD_KIND_AT]}`);
-  if (view.getUint32(i + RECORD_PAYLOAD_CRC_AT, true) !== 0) fail("bad-header", at, options.path, DATA_PAYLOAD_CRC_NONZERO);
+  if (getU32(bytes, i + RECORD_PAYLOAD_CRC_AT) !== 0) fail("bad-header", at, options.path, DATA_PAYLOAD_CRC_NONZERO);
   if (sequence < 0 || timeMs < 0) fail("bad-header", at, options.path, "sequence or time exceeds 2^53 - 1");
   if (sequence <= progress.lastSequence) fail("sequence-violation", at, options.path, `sequence ${sequence} after ${progress.lastSequence}`);
   progress.lastSequence = sequence;

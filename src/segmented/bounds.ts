@@ -24,7 +24,7 @@
 
 import { type CorruptionKind, WalCorruptionError } from "../errors.ts";
 import type { Crc32 } from "../format/crc32.ts";
-import { getU64, LOG_ID_BYTES, setU64 } from "../format/frame.ts";
+import { getU16, getU32, getU64, LOG_ID_BYTES, setU64 } from "../format/frame.ts";
 import type { FileSystem } from "../fs.ts";
 import { ifPresent, notRegularFile, replaceFileWithBytes } from "../io.ts";
 import { join } from "../path.ts";
@@ -85,16 +85,15 @@ function decodeBounds(bytes: Uint8Array, crc: Crc32, path: string): StoredBounds
   };
   if (bytes.length !== BOUNDS_BYTES) fail("bad-header", `bounds file has ${bytes.length} bytes, not ${BOUNDS_BYTES}`);
   if (MAGIC.some((byte, index) => bytes[index] !== byte)) fail("bad-magic", "not a bounds file (magic differs)");
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(CRC_AT, true) !== crc(bytes.subarray(0, CRC_AT), 0)) fail("checksum-mismatch", "bounds file CRC does not match");
-  const version = view.getUint16(8, true);
+  if (getU32(bytes, CRC_AT) !== crc(bytes.subarray(0, CRC_AT), 0)) fail("checksum-mismatch", "bounds file CRC does not match");
+  const version = getU16(bytes, 8);
   if (version !== VERSION) fail("unsupported-version", `bounds file version ${version}; this build reads ${VERSION}`);
-  const flags = view.getUint16(10, true);
-  const front = getU64(view, 16);
-  const back = getU64(view, 24);
-  const newest = getU64(view, 48);
+  const flags = getU16(bytes, 10);
+  const front = getU64(bytes, 16);
+  const back = getU64(bytes, 24);
+  const newest = getU64(bytes, 48);
   const pending = flags === FLAG_BACK_PENDING;
-  if ((flags & ~FLAG_BACK_PENDING) !== 0 || view.getUint32(12, true) !== 0 || view.getUint32(56, true) !== 0 || front < 0 || back < 0 || newest < 0) {
+  if ((flags & ~FLAG_BACK_PENDING) !== 0 || getU32(bytes, 12) !== 0 || getU32(bytes, 56) !== 0 || front < 0 || back < 0 || newest < 0) {
     fail("bad-header", `bounds file fields out of range (flags ${flags})`);
   }
   if (!pending && back !== 0) fail("bad-header", `bounds file names back ${back} without a pending cut`);
