@@ -71,12 +71,15 @@ export function setU64(view: DataView, at: number, value: number): void {
 
 /*
  * Fields are read byte by byte from the array rather than through a
- * DataView. On Bun (JavaScriptCore), a scan's DataView reads that were first
- * optimized during one open kept leaving optimized code on the next open's
- * fresh view, until the engine stopped optimizing them: a 74 MB log opened
- * in a fresh process at 850 MB/s, at 2,250 MB/s with these readers. On Node
- * and Deno (V8) they cost about 10% of an open's speed (Node 1,750 → 1,550
- * MB/s, Deno 2,450–2,800 → 2,220). Writes keep using a DataView.
+ * DataView. On Bun (JavaScriptCore), in a process that had not written a log
+ * first, a scan's DataView reads left optimized code on every call (hundreds
+ * of thousands of "uncountable" speculation failures per open, which never
+ * trigger a recompile). Opening in a fresh Bun process, medians: batches of
+ * 1,000 692–831 MB/s with a DataView, 2,002–2,248 with these readers;
+ * one-record batches 270–292, 743–784. On Node and Deno (V8) they cost
+ * 9–13% of an open's speed (Node 1,503 → 1,363 MB/s batched, 621 → 547 one-
+ * record; Deno 2,629 → 2,279 and 914 → 825, paired runs). Writes keep
+ * using a DataView.
  */
 
 /** Reads a u16 little-endian at `bytes[at]`. */
