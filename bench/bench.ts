@@ -25,7 +25,10 @@
  *    against the same bytes copied into one buffer written in 1 MiB calls;
  * 5. open (validating every batch's checksum) of the bulk log and of a log of
  *    50,000 one-record batches (written with fsync turned off, see
- *    `writeOneRecordBatches`), against reading the file in 1 MiB chunks;
+ *    `writeOneRecordBatches`), against reading the file in 1 MiB chunks; and
+ *    the same opens each in a fresh process of the same runtime, timed inside
+ *    it (open-fresh.ts: what an application pays at start-up, before the
+ *    engine has optimized anything);
  * 6. reading the bulk log back, values parsed, against better-sqlite3
  *    `select *` + `JSON.parse` and JSONL `readFile` + `JSON.parse`;
  * 7. shipping a `Wal` to NATS JetStream against raw JetStream publishing, when
@@ -50,7 +53,8 @@ import { runtimeFileSystem, runtimeName } from "../adapters/auto.ts";
 import { type BigOpen, bigOpen } from "./big.ts";
 import { framedAppends, jsonlAppends, jsonlReadAll, rawAppends, rawAppendsSyncWrite, rawBytesWrite, rawRead } from "./files.ts";
 import { jetstreamBench } from "./jetstream.ts";
-import { compare, type Measurement, medianRates, printTable, type Row, runPath } from "./measure.ts";
+import { compare, type Measurement, median, medianRates, printTable, type Row, runPath } from "./measure.ts";
+import { openInFreshProcess } from "./open-fresh.ts";
 import { loadPeers, type Peers } from "./peers.ts";
 import { jsonLines, order } from "./records.ts";
 import {
@@ -79,6 +83,8 @@ interface Bench {
   /** Medians of each measurement's rate, the runs interleaved (see `medianRates`). */
   rates(measurements: readonly Measurement[]): Promise<number[]>;
   firstRun(name: string): string;
+  /** Timed runs per figure (`--runs`). */
+  readonly runs: number;
 }
 
 /** A system compared with tswal in a workload: its label, and its measurement (null when skipped on this runtime). */
@@ -100,6 +106,7 @@ try {
     peers,
     rates: (measurements) => medianRates(dir, options, measurements),
     firstRun: (name) => runPath(dir, name, 0),
+    runs: options.runs,
   };
   for (const note of peers.notes) console.log(note);
   const rows: Row[] = [];
@@ -238,13 +245,14 @@ async function openLogs(bench: Bench): Promise<Row[]> {
   const rows: Row[] = [];
   for (const [shape, path] of logs) {
     const units = (await stat(path)).size / 1e6;
-    rows.push(
-      ...(await workloadRows(
-        bench,
-        [["raw read, 1 MiB chunks", { name: "open-raw", units, run: () => rawRead(path) }]],
-        [[`open, ${shape}, ${units.toFixed(0)} MB (MB/s)`, { name: "open-tswal", units, run: () => walOpen(path) }]],
-      )),
+    const warm = await workloadRows(
+      bench,
+      [["raw read, 1 MiB chunks", { name: "open-raw", units, run: () => rawRead(path) }]],
+      [[`open, ${shape}, ${units.toFixed(0)} MB (MB/s)`, { name: "open-tswal", units, run: () => walOpen(path) }]],
     );
+    const fresh: number[] = [];
+    for (let run = 0; run < bench.runs; run++) fresh.push(await openInFreshProcess(path));
+    rows.push(...warm, ...compare(`open, ${shape}, in a fresh process (MB/s)`, median(fresh), warm.map((row) => [row.peer, row.peerValue] as const)));
   }
   return rows;
 }

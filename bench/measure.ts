@@ -83,7 +83,7 @@ async function warmUp(dir: string, { name, run }: Measurement, warmupMs: number)
 }
 
 /** The median of a non-empty list (the mean of the middle two for an even length). */
-function median(values: readonly number[]): number {
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
