@@ -16,7 +16,8 @@
  * handles have separate cursors and need no coordination.
  *
  * The seek is `seekSync` (an `lseek`, which never waits on the disk), and
- * writes of up to 1 MiB are `writeSync` (a copy into the page cache),
+ * writes of up to 4 MiB are `writeSync` calls of at most 1 MiB (copies into
+ * the page cache; the Node adapter's bounds, for the reasons given there),
  * which leaves one async op per flush: the `syncData`, unless
  * `blockingSync` makes that synchronous too. Measured on the 2-core CI
  * machine (Deno 2.9.6), 300-byte write + sync per second: awaited seek,
@@ -38,7 +39,9 @@ import { ownProcessFacts, processStatus } from "./process.ts";
 import { errorCode } from "../src/fs.ts";
 
 /** The largest write made with the synchronous `writeSync` (the Node adapter's bound, for the same reason). */
-const SYNC_WRITE_BYTES_MAX = 1024 * 1024;
+const SYNC_WRITE_BYTES_MAX = 4 * 1024 * 1024;
+/** The most one `writeSync` call copies (the Node adapter's bound). */
+const SYNC_WRITE_CALL_BYTES_MAX = 1024 * 1024;
 
 /** `Deno.open` options for each {@link OpenMode}: never append, never truncate. */
 const OPEN_OPTIONS: Readonly<Record<OpenMode, Deno.OpenOptions>> = {
@@ -133,7 +136,8 @@ export class DenoFileHandle implements FileHandle {
   /**
    * Seeks, then loops on short writes; throws `EIO` if a write makes no
    * progress. Up to {@link SYNC_WRITE_BYTES_MAX} bytes are written with
-   * `writeSync` (see the module documentation).
+   * `writeSync`, at most {@link SYNC_WRITE_CALL_BYTES_MAX} a call (see the
+   * module documentation).
    */
   write(data: Uint8Array, position: number): Promise<void> {
     return this.#serially(async (file) => {
@@ -141,7 +145,7 @@ export class DenoFileHandle implements FileHandle {
       const small = data.length <= SYNC_WRITE_BYTES_MAX;
       let writtenBytes = 0;
       while (writtenBytes < data.length) {
-        const rest = data.subarray(writtenBytes);
+        const rest = small ? data.subarray(writtenBytes, writtenBytes + SYNC_WRITE_CALL_BYTES_MAX) : data.subarray(writtenBytes);
         const bytesWritten = small ? file.writeSync(rest) : await file.write(rest);
         if (bytesWritten === 0) throw noProgressError(position + writtenBytes);
         writtenBytes += bytesWritten;

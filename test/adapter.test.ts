@@ -194,6 +194,23 @@ describe(`${runtimeName()} adapter`, () => {
     await fs.syncDir(`${dir}/a`);
   });
 
+  test("writes of several MiB (made in synchronous calls of at most 1 MiB up to 4 MiB, asynchronously beyond) land whole where asked", async () => {
+    const { handle } = await createFile();
+    const pattern = (bytes: number, seed: number): Uint8Array => Uint8Array.from({ length: bytes }, (_, index) => (index * 31 + seed) % 251);
+    const writes = [
+      { at: 7, data: pattern(2.5 * 1024 * 1024 + 3, 1) },
+      { at: 7 + 2.5 * 1024 * 1024 + 3, data: pattern(4 * 1024 * 1024, 2) },
+      { at: 7 + 6.5 * 1024 * 1024 + 3, data: pattern(9 * 1024 * 1024 + 1, 3) },
+    ];
+    for (const { at, data } of writes) await handle.write(data, at);
+    for (const { at, data } of writes) {
+      // Compared whole rather than with toEqual, which walks megabytes element by element for seconds.
+      expect(Buffer.compare(await readAt(handle, at, data.length), data)).toBe(0);
+    }
+    expect(await handle.size()).toBe(7 + 15.5 * 1024 * 1024 + 4);
+    await handle.close();
+  });
+
   test("stats files and directories, and returns null for nothing", async () => {
     const { dir, path, handle } = await createFile();
     await handle.write(bytes("12345"), 0);
