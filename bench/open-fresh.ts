@@ -27,8 +27,8 @@ const SCRIPT = fileURLToPath(import.meta.url);
 export async function openInFreshProcess(path: string): Promise<number> {
   const megabytes = (await stat(path)).size / 1e6;
   const args = runtimeName() === "deno" ? ["run", "-A", SCRIPT, path] : [SCRIPT, path];
-  const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, args, (error, out) => (error ? reject(error) : resolve(String(out))));
+  const stdout = await new Promise<string>((done, fail) => {
+    execFile(process.execPath, args, (error, out) => (error ? fail(error) : done(String(out))));
   });
   const openMs = Number(stdout.trim());
   if (!(openMs > 0)) throw new Error(`open-fresh printed ${JSON.stringify(stdout)}, not a duration`);

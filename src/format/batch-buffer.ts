@@ -25,6 +25,7 @@ import { UTF8_BYTES_PER_CODE_UNIT_MAX, type Utf8Into, utf8IntoPortable } from ".
 const INITIAL_BYTES = 64 * 1024;
 /** A buffer grown past this (by an outsized record or batch) is let go when emptied. */
 const KEPT_BYTES_MAX = 8 * 1024 * 1024;
+
 /** Where a batch stood, to go back to: see {@link BatchBuffer.mark}; its fields are the buffer's own. */
 export interface BatchMark {
   readonly length: number;

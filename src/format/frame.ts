@@ -448,10 +448,11 @@ export function emptyCommitFields(): CommitFields {
 }
 
 /**
- * Checks the commit record at `bytes[at, at + 56)` where it lies: its magic, its header checksum, version,
- * kind and payload size, its payload checksum, and that its sequence, time
- * and offsets fit 2^53 − 1 (what {@link decodeRecordHeader} and
- * {@link decodeCommitPayload} check of a commit). When every check passes it
+ * Checks the commit record at `bytes[at, at + 56)` where it lies: its magic,
+ * its header checksum, version, kind and payload size, its payload checksum,
+ * and that its sequence, time and offsets fit 2^53 − 1 (what
+ * {@link decodeRecordHeader} and {@link decodeCommitPayload} check of a
+ * commit). When every check passes it
  * fills `into` and returns true; else it returns false, `into` unchanged.
  * It reads in place: no view, no array, no object per call, so a scan of
  * one-record batches allocates nothing per batch for its commits.

@@ -40,8 +40,9 @@ export class ChunkReader {
 
   /**
    * The buffer itself, for loops that read many frames without a view
-   * object per frame (fields read with `frame.ts`'s `getU32` and `getU64`): file offset `o` is at index `o - bufferStart`, valid
-   * while {@link isBuffered} says so, until the next refill.
+   * object per frame (fields read with `frame.ts`'s `getU32` and `getU64`):
+   * file offset `o` is at index `o - bufferStart`, valid while
+   * {@link isBuffered} says so, until the next refill.
    */
   get buffer(): Uint8Array {
     return this.#buffer;
