@@ -45,9 +45,9 @@
  * native parts that a runtime cannot load are skipped with a note (peers.ts).
  */
 
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { runtimeFileSystem, runtimeName } from "../adapters/auto.ts";
 import { type BigOpen, bigOpen } from "./big.ts";
@@ -77,7 +77,7 @@ const BULK_BATCH = 1_000;
 const BYTE_RECORDS = 1_000_000;
 const ONE_RECORD_BATCHES = 50_000;
 
-/** What every workload gets: the peers, median rates over the runs, and where run 0 of a measurement wrote. */
+/** What every workload gets: the peers, median rates over the runs, and where run 0 of a measurement wrote (kept only when it says `keepFirstRun`). */
 interface Bench {
   readonly peers: Peers;
   /** Medians of each measurement's rate, the runs interleaved (see `medianRates`). */
@@ -194,13 +194,22 @@ async function bulk(bench: Bench): Promise<Row[]> {
   return workloadRows(
     bench,
     [
-      ["JSONL write+fdatasync per 1k", { name: "bulk-jsonl", units, run: (path) => jsonlAppends(path, BULK_RECORDS, BULK_BATCH) }],
+      [
+        "JSONL write+fdatasync per 1k",
+        { name: "bulk-jsonl", units, run: (path) => jsonlAppends(path, BULK_RECORDS, BULK_BATCH), keepFirstRun: true },
+      ],
       ["bare framed loop, awaited, per 1k", { name: "bulk-framed", units, run: (path) => framedAppends(path, BULK_RECORDS, BULK_BATCH) }],
-      ["better-sqlite3 txn per 1k", sqlite && { name: "bulk-sqlite", units, run: (path) => sqlite.bulk(path, BULK_RECORDS, BULK_BATCH) }],
+      [
+        "better-sqlite3 txn per 1k",
+        sqlite && { name: "bulk-sqlite", units, run: (path) => sqlite.bulk(path, BULK_RECORDS, BULK_BATCH), keepFirstRun: true },
+      ],
       ["lmdb transaction per 1k", lmdb && { name: "bulk-lmdb", units, run: (path) => lmdb.bulk(path, BULK_RECORDS, BULK_BATCH) }],
     ],
     [
-      ["bulk append awaited, flush per 1k (rec/s)", { name: "bulk-tswal", units, run: (path) => walBulk(path, BULK_RECORDS, BULK_BATCH) }],
+      [
+        "bulk append awaited, flush per 1k (rec/s)",
+        { name: "bulk-tswal", units, run: (path) => walBulk(path, BULK_RECORDS, BULK_BATCH), keepFirstRun: true },
+      ],
       [
         "bulk append unawaited, flush per 1k (rec/s)",
         { name: "bulk-tswal-unawaited", units, run: (path) => walBulkUnawaited(path, BULK_RECORDS, BULK_BATCH) },
@@ -237,6 +246,7 @@ async function bytes(bench: Bench): Promise<Row[]> {
 /** Workload 5: opening the bulk log and a log of one-record batches. */
 async function openLogs(bench: Bench): Promise<Row[]> {
   const oneRecordLog = bench.firstRun("open-fixture-one-record-batches");
+  await mkdir(dirname(oneRecordLog), { recursive: true });
   await writeOneRecordBatches(oneRecordLog, ONE_RECORD_BATCHES);
   const logs = [
     ["batches of 1k", bench.firstRun("bulk-tswal")],

@@ -25,16 +25,30 @@ export async function perSecond(units: number, run: () => Promise<unknown>): Pro
   return units / ((performance.now() - start) / 1000);
 }
 
-/** Where run `run` of the measurement `name` writes: `<dir>/<name>.<run>`. */
+/**
+ * Where run `run` of the measurement `name` writes: `<dir>/<name>.<run>/<name>`,
+ * alone in its directory with whatever files its system adds beside it
+ * (a lock, SQLite's `-wal`), so that removing the directory removes them all.
+ */
 export function runPath(dir: string, name: string, run: number): string {
+  return join(runDirectory(dir, name, run), name);
+}
+
+/** The directory of {@link runPath}. */
+function runDirectory(dir: string, name: string, run: number): string {
   return join(dir, `${name}.${run}`);
 }
 
-/** One thing the bench times: the name its files get (see {@link runPath}), the units of work one run does, and the run. */
+/**
+ * One thing the bench times: the name its files get (see {@link runPath}),
+ * the units of work one run does, the run, and whether run 0's output is
+ * kept for a later workload to read (every other run's is removed).
+ */
 export interface Measurement {
   readonly name: string;
   readonly units: number;
   readonly run: (path: string) => Promise<unknown>;
+  readonly keepFirstRun?: boolean;
 }
 
 /** How {@link medianRates} repeats: timed runs per measurement, and how long each is run untimed before them. */
@@ -44,9 +58,15 @@ export interface Repetition {
 }
 
 /**
- * Runs every measurement `runs` times, each run on its own fresh path
- * (nothing is removed, so run 0's output can serve later workloads), and
- * returns each one's median of units per second, in order. The runs go
+ * Runs every measurement `runs` times, each run on its own fresh path, and
+ * returns each one's median of units per second, in order. Each run's
+ * output is removed once it is timed, except run 0's of a measurement that
+ * keeps it. On this project's machine (a VM), memory left free for a
+ * second or two goes back to the host, and the page cache is then 7–9×
+ * slower to fill (100 MB written: 29–34 ms into memory just freed by a
+ * removed file, 244–313 ms 2–20 s later). Kept output made every later run
+ * fill the page cache from such memory, slowing each workload the later it
+ * ran; removed output is memory the next run reuses. The runs go
  * round-robin: run r of every measurement before run r + 1 of any, so that a
  * slow spell of the machine (the disk's, a neighbour's) falls on tswal and
  * its peers alike instead of on whichever ran during it, which would skew
@@ -63,8 +83,10 @@ export async function medianRates(dir: string, repetition: Repetition, measureme
   for (const measurement of measurements) await warmUp(join(dir, "warmup"), measurement, repetition.warmupMs);
   const rates: number[][] = measurements.map(() => []);
   for (let r = 0; r < repetition.runs; r++) {
-    for (const [index, { name, units, run }] of measurements.entries()) {
+    for (const [index, { name, units, run, keepFirstRun }] of measurements.entries()) {
+      await mkdir(runDirectory(dir, name, r), { recursive: true });
       rates[index]!.push(await perSecond(units, () => run(runPath(dir, name, r))));
+      if (r > 0 || keepFirstRun !== true) await rm(runDirectory(dir, name, r), { recursive: true, force: true });
     }
   }
   return rates.map(median);
@@ -76,7 +98,7 @@ async function warmUp(dir: string, { name, run }: Measurement, warmupMs: number)
   const start = performance.now();
   let round = 0;
   do {
-    await mkdir(dir, { recursive: true });
+    await mkdir(runDirectory(dir, name, round), { recursive: true });
     await run(runPath(dir, name, round++));
     await rm(dir, { recursive: true, force: true });
   } while (performance.now() - start < warmupMs);
