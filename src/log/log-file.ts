@@ -41,9 +41,9 @@ import type { FileHandle, FileSystem } from "../fs.ts";
 import { io } from "../io.ts";
 import { clockTimeMs, type RepairPolicy } from "../options.ts";
 import { openValidated, type ValidatedFile } from "./log-file-open.ts";
+import { preallocationBytes } from "./preallocation.ts";
 import type { Repair } from "./repair.ts";
 import type { RecordVisitor } from "./scan.ts";
-
 
 /** How to open a {@link LogFile}. */
 export interface LogFileOptions {
@@ -99,23 +99,6 @@ interface Written {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
-
-/**
- * Zeros written past the end whenever a batch would grow the file: as much
- * as the log holds, within these bounds. Overwriting space the file already
- * has leaves the fsync no file size to journal, which makes each flush
- * cheaper (docs/FORMAT.md, "Preallocated space"). Closing cuts what is left.
- */
-const PREALLOCATE_BYTES_MIN = 4 * 1024;
-const PREALLOCATE_BYTES_MAX = 1024 * 1024;
-/**
- * Batches of at least this size grow the file without zeros after them:
- * every zero is written twice (as a zero, then as data), and from about
- * this size the bytes cost the fsync more than the journalled size does
- * (measured: 64 KiB batches sync as fast either way, 256 KiB ones 20%
- * slower with zeros).
- */
-const PREALLOCATE_BATCH_BYTES_MAX = 64 * 1024;
 
 /**
  * An open log file, positioned at its end.
@@ -502,9 +485,7 @@ export class LogFile {
    * preallocate space for the batches after it (one write either way).
    */
   #withPreallocation(batch: Uint8Array, start: number): Uint8Array {
-    const end = start + batch.length;
-    if (end <= this.#fileBytes || batch.length >= PREALLOCATE_BATCH_BYTES_MAX) return batch;
-    const aheadBytes = Math.min(PREALLOCATE_BYTES_MAX, Math.max(PREALLOCATE_BYTES_MIN, end), Math.max(0, this.#preallocateToBytes - end));
+    const aheadBytes = preallocationBytes(start, batch.length, this.#fileBytes, this.#preallocateToBytes);
     if (aheadBytes === 0) return batch;
     const bytes = new Uint8Array(batch.length + aheadBytes);
     bytes.set(batch);
