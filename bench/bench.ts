@@ -23,6 +23,8 @@
  *    checking);
  * 4. 1,000,000 unsynced 100-byte appends (bytes codec), one flush at the end,
  *    against the same bytes copied into one buffer written in 1 MiB calls;
+ *    the values made as views of 64 KiB slabs, and again each in an array
+ *    of its own (records.ts);
  * 5. open (validating every batch's checksum) of the bulk log and of a log of
  *    50,000 one-record batches (written with fsync turned off, see
  *    `writeOneRecordBatches`), against reading the file in 1 MiB chunks; and
@@ -56,7 +58,7 @@ import { jetstreamBench } from "./jetstream.ts";
 import { compare, type Measurement, median, medianRates, printTable, type Row, runPath } from "./measure.ts";
 import { openInFreshProcess } from "./open-fresh.ts";
 import { loadPeers, type Peers } from "./peers.ts";
-import { jsonLines, order } from "./records.ts";
+import { byteRecord, jsonLines, order, slabByteRecords } from "./records.ts";
 import {
   walBulk,
   walBulkAppendBatch,
@@ -233,14 +235,29 @@ async function workloadRows(bench: Bench, peers: readonly Peer[], variants: read
   return variants.flatMap(([label], index) => compare(label, rates[index]!, peerRates));
 }
 
-/** Workload 4: unsynced appends of small byte values. */
+/**
+ * Workload 4: unsynced appends of small byte values, made two ways (see
+ * records.ts): views carved from 64 KiB slabs, as a pooled allocator or a
+ * decoded frame gives them, and an array of its own per value, which on V8
+ * costs more than the append.
+ */
 async function bytes(bench: Bench): Promise<Row[]> {
   const units = BYTE_RECORDS;
-  return workloadRows(
-    bench,
-    [["raw 1 MiB writes of the same", { name: "bytes-raw", units, run: (path) => rawBytesWrite(path, BYTE_RECORDS) }]],
-    [["1M × 100 B unsynced appends (rec/s)", { name: "bytes-tswal", units, run: (path) => walBytes(path, BYTE_RECORDS) }]],
-  );
+  const makers = [
+    ["slab", "views of a slab", () => slabByteRecords()],
+    ["fresh", "an array each", () => byteRecord],
+  ] as const;
+  const rows: Row[] = [];
+  for (const [name, label, maker] of makers) {
+    rows.push(
+      ...(await workloadRows(
+        bench,
+        [["raw 1 MiB writes of the same", { name: `bytes-raw-${name}`, units, run: (path) => rawBytesWrite(path, BYTE_RECORDS, maker()) }]],
+        [[`1M × 100 B unsynced appends, ${label} (rec/s)`, { name: `bytes-tswal-${name}`, units, run: (path) => walBytes(path, BYTE_RECORDS, maker()) }]],
+      )),
+    );
+  }
+  return rows;
 }
 
 /** Workload 5: opening the bulk log and a log of one-record batches. */

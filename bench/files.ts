@@ -8,7 +8,7 @@
 
 import { writeSync } from "node:fs";
 import { open, readFile } from "node:fs/promises";
-import { BYTE_RECORD_BYTES, byteRecord, jsonLines, order, orders } from "./records.ts";
+import { BYTE_RECORD_BYTES, type ByteRecordMaker, jsonLines, order, orders } from "./records.ts";
 
 const MIB = 1024 * 1024;
 /** Header bytes per record of {@link framedAppends}, as tswal's. */
@@ -109,13 +109,13 @@ export async function framedAppends(path: string, records: number, perBatch: num
 }
 
 /**
- * The floor for unsynced appends of byte records: copies `records` fresh
- * records (as the bytes workload makes them) into one buffer, writes it in
- * 1 MiB calls, then one `fdatasync`.
+ * The floor for unsynced appends of byte records: copies `records` values
+ * made by `value`, as the bytes workload makes them, into one buffer, writes
+ * it in 1 MiB calls, then one `fdatasync`.
  */
-export async function rawBytesWrite(path: string, records: number): Promise<void> {
+export async function rawBytesWrite(path: string, records: number, value: ByteRecordMaker): Promise<void> {
   const buffer = new Uint8Array(records * BYTE_RECORD_BYTES);
-  for (let i = 0; i < records; i++) buffer.set(byteRecord(i), i * BYTE_RECORD_BYTES);
+  for (let i = 0; i < records; i++) buffer.set(value(i), i * BYTE_RECORD_BYTES);
   const file = await open(path, "w");
   try {
     for (let position = 0; position < buffer.length; position += MIB) {

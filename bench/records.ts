@@ -47,9 +47,44 @@ export function jsonLines(values: readonly unknown[]): Uint8Array {
   return encoder.encode(text);
 }
 
-/** A fresh {@link BYTE_RECORD_BYTES}-byte value whose first four bytes are `id` (little-endian). */
+/** Makes the byte value with id `id` (see {@link byteRecord}). */
+export type ByteRecordMaker = (id: number) => Uint8Array;
+
+/**
+ * A fresh {@link BYTE_RECORD_BYTES}-byte value whose first four bytes are
+ * `id` (little-endian), in an array of its own. On V8 (Node, Deno) this
+ * allocation costs more than an append: a million of them took 415–1,120 ms
+ * alone, against 30–70 ms for {@link slabByteRecords}' views.
+ */
 export function byteRecord(id: number): Uint8Array {
-  const bytes = new Uint8Array(BYTE_RECORD_BYTES);
+  return withId(new Uint8Array(BYTE_RECORD_BYTES), id);
+}
+
+/** Bytes of each slab {@link slabByteRecords} carves values from. */
+const SLAB_BYTES = 64 * 1024;
+
+/**
+ * A maker of the same values as {@link byteRecord}, each a fresh view carved
+ * in turn from a 64 KiB slab (a new slab when one is used up): how a pooled
+ * allocator hands out small byte arrays (Node's `Buffer.allocUnsafe` below
+ * 4 KiB) and how values decoded from a received frame arrive.
+ */
+export function slabByteRecords(): ByteRecordMaker {
+  let slab = new Uint8Array(SLAB_BYTES);
+  let usedBytes = 0;
+  return (id) => {
+    if (usedBytes + BYTE_RECORD_BYTES > SLAB_BYTES) {
+      slab = new Uint8Array(SLAB_BYTES);
+      usedBytes = 0;
+    }
+    const bytes = slab.subarray(usedBytes, usedBytes + BYTE_RECORD_BYTES);
+    usedBytes += BYTE_RECORD_BYTES;
+    return withId(bytes, id);
+  };
+}
+
+/** `bytes` with `id` in its first four bytes (little-endian). */
+function withId(bytes: Uint8Array, id: number): Uint8Array {
   bytes[0] = id;
   bytes[1] = id >>> 8;
   bytes[2] = id >>> 16;

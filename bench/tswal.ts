@@ -6,7 +6,7 @@
 
 import { defaultFileSystem } from "../adapters/auto.ts";
 import { bytesCodec, type FileHandle, type FileSystem, type OpenMode, type SyncMode, WalReader, WalWriter } from "../mod.ts";
-import { byteRecord, order, orders } from "./records.ts";
+import { type ByteRecordMaker, order, orders } from "./records.ts";
 
 /**
  * How the serial and concurrent workloads make each record durable:
@@ -67,13 +67,13 @@ export async function walBulkAppendBatch(path: string, records: number, perBatch
 }
 
 /**
- * Awaited appends of fresh 100-byte values with the bytes codec, one `flush`
- * at the end (the writer still writes and syncs each full `maxBatchBytes`
+ * Awaited appends of 100-byte values made by `value` (a fresh one each),
+ * with the bytes codec, one `flush` at the end (the writer still writes and syncs each full `maxBatchBytes`
  * batch on its own, as it does for any user).
  */
-export async function walBytes(path: string, records: number): Promise<void> {
+export async function walBytes(path: string, records: number, value: ByteRecordMaker): Promise<void> {
   const writer = await WalWriter.open(path, { codec: bytesCodec });
-  for (let i = 0; i < records; i++) await writer.append(byteRecord(i));
+  for (let i = 0; i < records; i++) await writer.append(value(i));
   await writer.close();
 }
 
