@@ -68,8 +68,8 @@ export async function walBulkAppendBatch(path: string, records: number, perBatch
 
 /**
  * Awaited appends of 100-byte values made by `value` (a fresh one each),
- * with the bytes codec, one `flush` at the end (the writer still writes and syncs each full `maxBatchBytes`
- * batch on its own, as it does for any user).
+ * with the bytes codec, one `flush` at the end (the writer still writes and
+ * syncs each full `maxBatchBytes` batch on its own, as it does for any user).
  */
 export async function walBytes(path: string, records: number, value: ByteRecordMaker): Promise<void> {
   const writer = await WalWriter.open(path, { codec: bytesCodec });
