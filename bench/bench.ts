@@ -79,7 +79,10 @@ const BULK_BATCH = 1_000;
 const BYTE_RECORDS = 1_000_000;
 const ONE_RECORD_BATCHES = 50_000;
 
-/** What every workload gets: the peers, median rates over the runs, and where run 0 of a measurement wrote (kept only when it says `keepFirstRun`). */
+/**
+ * What every workload gets: the peers, median rates over the runs, and where
+ * run 0 of a measurement wrote (kept only when it says `keepFirstRun`).
+ */
 interface Bench {
   readonly peers: Peers;
   /** Medians of each measurement's rate, the runs interleaved (see `medianRates`). */
@@ -253,7 +256,12 @@ async function bytes(bench: Bench): Promise<Row[]> {
       ...(await workloadRows(
         bench,
         [["raw 1 MiB writes of the same", { name: `bytes-raw-${name}`, units, run: (path) => rawBytesWrite(path, BYTE_RECORDS, maker()) }]],
-        [[`1M × 100 B unsynced appends, ${label} (rec/s)`, { name: `bytes-tswal-${name}`, units, run: (path) => walBytes(path, BYTE_RECORDS, maker()) }]],
+        [
+          [
+            `1M × 100 B unsynced appends, ${label} (rec/s)`,
+            { name: `bytes-tswal-${name}`, units, run: (path) => walBytes(path, BYTE_RECORDS, maker()) },
+          ],
+        ],
       )),
     );
   }
