@@ -92,11 +92,19 @@ export function getU32(bytes: Uint8Array, at: number): number {
   return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
 }
 
-/** Reads a u64 little-endian at `bytes[at]`; returns -1 if it exceeds 2^53 − 1. */
+/**
+ * Reads a u64 little-endian at `bytes[at]`; returns -1 if it exceeds
+ * 2^53 − 1. A value under 2^32 is returned as the low word itself, not as
+ * `0 * 2^32 + low`: V8 keeps the latter a double, and a file offset stored
+ * as a double changes the shape of the objects holding offsets (a scan's
+ * chunk reader), which threw the scan's optimized code away at the first
+ * refill (`--trace-deopt`: "wrong map").
+ */
 export function getU64(bytes: Uint8Array, at: number): number {
   const high = getU32(bytes, at + 4);
   if (high >= 0x20_0000) return -1;
-  return high * TWO_32 + getU32(bytes, at);
+  const low = getU32(bytes, at);
+  return high === 0 ? low : high * TWO_32 + low;
 }
 
 function viewOf(bytes: Uint8Array): DataView {
