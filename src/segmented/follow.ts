@@ -116,7 +116,7 @@ export async function* readRecords<T>(source: LogSource, options: ReadRecordsOpt
     }
     const first = view.segmentFirstSequences[index]!;
     const path = segmentPath(source.dir, first);
-    let read: SegmentRead;
+    let read: SegmentRead = "end";
     try {
       if ((await checkCursorHolds(source.dir, options, state, first, view)) === "missing") {
         if (suspect !== CURSOR_SEGMENT) {
@@ -125,7 +125,30 @@ export async function* readRecords<T>(source: LogSource, options: ReadRecordsOpt
         }
         throw new PositionLostError(segmentPath(source.dir, state.cursor!.first), state.cursor!.position);
       }
-      read = yield* readSegment(path, first, to, options, state, newest ? view.newestEndOffset : undefined);
+      // Each record is yielded from here rather than through a generator per segment: one async
+      // generator fewer for every record to pass through.
+      const windows = segmentWindows(path, first, options, state, newest ? view.newestEndOffset : undefined);
+      try {
+        reading: for (;;) {
+          const step = await windows.next();
+          if (step.done === true) break;
+          for (const record of step.value) {
+            if (record.sequence > to) {
+              read = "reached-to";
+              break reading;
+            }
+            yield record;
+            state.next = record.sequence + 1;
+            state.returned = record.sequence;
+            if (isAborted(signal)) {
+              read = "aborted";
+              break reading;
+            }
+          }
+        }
+      } finally {
+        await windows.return(undefined);
+      }
     } catch (error) {
       if (error instanceof PositionLostError) {
         if (state.returned >= 0) throw await rewound(source.dir, options.fs, state, view);
@@ -160,40 +183,38 @@ function forgetDeadSegments(state: ReadState, view: LogView): void {
 /** How reading a segment ended: at its end, at a record above `to`, or because the signal aborted. */
 type SegmentRead = "end" | "reached-to" | "aborted";
 
-/** Yields the records of segment `first` from `state.next` up to `to`, resuming where the cursor says, and moves the cursor. */
-async function* readSegment<T>(
+/**
+ * The records of segment `first` from `state.next` on, as `readFileRecords`
+ * reads them (a window per read), resuming where the cursor says. Once the
+ * segment is read to its end it moves the cursor there, unless the cursor
+ * holds a record returned from an earlier segment and none of this one's was
+ * returned ({@link readRecords} moves `state.returned` as it returns them).
+ */
+async function* segmentWindows<T>(
   path: string,
   first: number,
-  to: number,
   options: ReadRecordsOptions<T>,
   state: ReadState,
   endOffsetMax: number | undefined,
-): AsyncGenerator<WalRecord<T>, SegmentRead, undefined> {
+): AsyncGenerator<readonly WalRecord<T>[], void, undefined> {
   const cursor = state.cursor;
   const resume = cursor !== null && cursor.first === first ? cursor.position : null;
+  const returnedBefore = state.returned;
   const decoding = decodingFrom(options.codec, state.next, path);
   const reading = readFileRecords(options.fs, path, resume, options.recordBytesMax, decoding, endOffsetMax);
-  let returnedHere = false;
   try {
     for (;;) {
       const step = await reading.next();
       if (step.done === true) {
         // Keep the cursor where the last returned record is, until this segment returns one.
-        if (cursor === null || cursor.first === first || returnedHere || state.returned < 0) {
+        if (cursor === null || cursor.first === first || state.returned !== returnedBefore || state.returned < 0) {
           assert(resume === null || step.value.position.offset >= resume.offset, "a cursor only moves forward within its segment");
           state.cursor = { first, position: step.value.position };
         }
         state.salts.set(first, step.value.saltCrc);
-        return "end";
+        return;
       }
-      for (const record of step.value) {
-        if (record.sequence > to) return "reached-to";
-        yield record;
-        state.next = record.sequence + 1;
-        state.returned = record.sequence;
-        returnedHere = true;
-        if (isAborted(options.signal)) return "aborted";
-      }
+      yield step.value;
     }
   } finally {
     await reading.return(undefined as never);
