@@ -245,16 +245,51 @@ describe("the chunk reader", () => {
     expectAssertion(() => reader.view(-1, 1));
     await file.close();
   });
+
+  test("widening doubles what it holds from an offset, up to its capacity and the end of the file, then says it cannot", async () => {
+    const MIB = 1024 * 1024;
+    const fs = new MemoryFileSystem();
+    const file = await fs.open("/f", "create");
+    await file.write(new Uint8Array(5 * MIB).fill(7), 0);
+    const wide = new ChunkReader(file, 5 * MIB, 16 * MIB);
+    await wide.refillFrom(0);
+    expect(wide.isBuffered(0, MIB)).toBe(true);
+    expect(wide.isBuffered(0, MIB + 1)).toBe(false);
+    const held: boolean[] = [];
+    while (await wide.refillWider(0)) held.push(wide.isBuffered(0, 2 * MIB), wide.isBuffered(0, 5 * MIB));
+    expect(held).toEqual([true, false, true, false, true, true]); // 2, 4, then all 5 MiB
+    const capped = new ChunkReader(file, 5 * MIB, 3 * MIB);
+    await capped.refillFrom(MIB);
+    expect(await capped.refillWider(MIB)).toBe(true);
+    expect(capped.isBuffered(MIB, 2 * MIB)).toBe(true);
+    expect(await capped.refillWider(MIB)).toBe(true); // 3 MiB: the capacity
+    expect(capped.isBuffered(MIB, 3 * MIB)).toBe(true);
+    expect(await capped.refillWider(MIB)).toBe(false);
+    const shrunk = new ChunkReader(file, 8 * MIB, 16 * MIB); // told of more than the file holds, as when a file is cut back
+    await shrunk.refillFrom(0);
+    while (await shrunk.refillWider(0));
+    expect(shrunk.isBuffered(0, 5 * MIB)).toBe(true);
+    expect(await shrunk.refillWider(0)).toBe(false);
+    await file.close();
+  });
 });
 
 describe("the scan", () => {
-  test("batches of one record, of several, and larger than the read buffer, read back in order", async () => {
+  test("batches of one record, of several, and larger than the read-ahead or the reader's capacity, read back in order", async () => {
     const fs = new MemoryFileSystem();
     const path = "/log.wal";
     const values: Uint8Array[] = [];
     const options = { fs, codec: bytesCodec, maxRecordBytes: 1536 * 1024 }; // the read buffer holds one such record and a commit
     const writer = await WalWriter.open(path, options);
-    const sizes = [[10], [10, 20, 30], [1024 * 1024 + 5], Array.from({ length: 500 }, (_, i) => i), [1, 1024 * 1024, 1024 * 1024, 1], [7]];
+    const sizes = [
+      [10],
+      [10, 20, 30],
+      [1024 * 1024 + 5],
+      Array.from({ length: 500 }, (_, i) => i),
+      Array.from({ length: 4 }, () => 300 * 1024), // past one read-ahead, within the capacity: read by widening
+      [1, 1024 * 1024, 1024 * 1024, 1], // past the capacity: checked frame by frame
+      [7],
+    ];
     for (const batch of sizes) {
       const batchValues = batch.map((bytes, i) => new Uint8Array(bytes).fill((values.length + i) % 251));
       await writer.appendBatch(batchValues);

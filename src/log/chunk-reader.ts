@@ -96,6 +96,21 @@ export class ChunkReader {
     await this.#refill(offset, Math.min(this.#buffer.length, this.#fileBytes - offset));
   }
 
+  /**
+   * Refills from `offset` with twice as many bytes as the buffer holds, up to
+   * the capacity and the end of the file, for a batch that reaches past a
+   * full buffer. Returns false when the buffer holds no more from `offset`
+   * than before: it already held all it can, or the file ended sooner than
+   * its size said (a file being cut back, or a writer's zeros cut at close).
+   */
+  async refillWider(offset: number): Promise<boolean> {
+    const heldBytes = this.#bufferStart === offset ? this.#bufferedBytes : 0;
+    const wantedBytes = Math.min(this.#capacityMaxBytes, 2 * this.#buffer.length, this.#fileBytes - offset);
+    if (wantedBytes <= heldBytes) return false;
+    await this.#refill(offset, wantedBytes);
+    return this.#bufferedBytes > heldBytes;
+  }
+
   /** Reads a read-ahead from `offset` into the buffer (grown if `wantedBytes` need it) and returns the first `wantedBytes`. */
   async #refill(offset: number, wantedBytes: number): Promise<Uint8Array> {
     const fillBytes = Math.min(Math.max(wantedBytes, READ_AHEAD_BYTES), this.#capacityMaxBytes, this.#fileBytes - offset);
