@@ -460,8 +460,8 @@ export function emptyCommitFields(): CommitFields {
  * its header checksum, version, kind and payload size, its payload checksum,
  * and that its sequence, time and offsets fit 2^53 − 1 (what
  * {@link decodeRecordHeader} and {@link decodeCommitPayload} check of a
- * commit). When every check passes it
- * fills `into` and returns true; else it returns false, `into` unchanged.
+ * commit). When every check passes it fills `into` and returns true; else it
+ * returns false, `into` unchanged.
  * It reads in place: no view, no array, no object per call, so a scan of
  * one-record batches allocates nothing per batch for its commits.
  */
